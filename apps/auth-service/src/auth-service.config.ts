@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
+import { env, loadConfig } from '@jwt-ms/service-core';
+
+/** Passwords that must never guard an admin account in production. */
+const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'secret', 'admin123', 'password123'];
+
+/**
+ * The auth service's own audience identifier: its protected endpoints
+ * (logout) accept only tokens whose `aud` names it.
+ */
+export const AUTH_SERVICE_AUDIENCE = 'auth-service';
+
+const schema = z
+  .object({
+    NODE_ENV: env.nodeEnv(),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: env.port(3000),
+    /** `iss` of every token (RFC 7519 §4.1.1); also the base of the discovery document. */
+    AUTH_ISSUER: env.url(['http:', 'https:']).default('http://localhost:3000'),
+    /** `aud` of every access token: the resource services (RFC 7519 §4.1.3). */
+    AUTH_AUDIENCE: env.list().default([AUTH_SERVICE_AUDIENCE, 'users-service', 'orders-service']),
+    /** `client_id` of tokens issued through the first-party login (RFC 9068 §2.2). */
+    AUTH_CLIENT_ID: z.string().min(1).default('first-party-app'),
+    ACCESS_TOKEN_TTL_SECONDS: env.seconds(900, 30),
+    REFRESH_TOKEN_TTL_SECONDS: env.seconds(14 * 24 * 3600, 60),
+    SIGNING_ALGORITHM: z.enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('ES256'),
+    /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
+    SIGNING_JWKS: z.string().optional(),
+    /** Path of a file holding the private signing JWK Set. */
+    SIGNING_JWKS_FILE: z.string().optional(),
+    /** Cache-Control max-age of the JWKS document, in seconds. */
+    JWKS_MAX_AGE_SECONDS: env.seconds(300, 0),
+    REDIS_URL: env.url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),
+    SQLITE_PATH: z.string().default('data/auth-service/auth.sqlite'),
+    DATA_DIR: z.string().default('data/auth-service'),
+    ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
+    ADMIN_PASSWORD: z.string().optional(),
+  })
+  .superRefine((config, context) => {
+    if (!config.AUTH_AUDIENCE.includes(AUTH_SERVICE_AUDIENCE)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['AUTH_AUDIENCE'],
+        message: `must include "${AUTH_SERVICE_AUDIENCE}" (logout is a protected resource of the auth service)`,
+      });
+    }
+    if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD) {
+      context.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'required when ADMIN_EMAIL is set' });
+    }
+    if (config.NODE_ENV === 'production' && config.ADMIN_PASSWORD) {
+      const weak = config.ADMIN_PASSWORD.length < 12 || PLACEHOLDER_PASSWORDS.includes(config.ADMIN_PASSWORD.toLowerCase());
+      if (weak) {
+        context.addIssue({
+          code: 'custom',
+          path: ['ADMIN_PASSWORD'],
+          message: 'in production it must be at least 12 characters and not a placeholder',
+        });
+      }
+    }
+    if (config.NODE_ENV === 'production' && !config.SIGNING_JWKS && !config.SIGNING_JWKS_FILE) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SIGNING_JWKS'],
+        message:
+          'production needs the signing keys: set SIGNING_JWKS (JSON) or SIGNING_JWKS_FILE (path); generate a set with `npm run keys:generate`',
+      });
+    }
+  });
+
+/** Injection token of the {@link AuthServiceConfig}. */
+export const AUTH_SERVICE_CONFIG = Symbol('AUTH_SERVICE_CONFIG');
+
+/** The auth service's validated configuration. Times in seconds. */
+export type AuthServiceConfig = z.output<typeof schema>;
+
+/**
+ * @param source environment variables (default `process.env`)
+ * @throws ConfigError listing each invalid variable
+ */
+export function loadAuthServiceConfig(source: NodeJS.ProcessEnv = process.env): AuthServiceConfig {
+  return loadConfig(schema, source);
+}

@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthJwtModule } from '@jwt-ms/auth-jwt';
+import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
+import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
+import { Account } from './accounts/account.entity';
+import { AccountsService } from './accounts/accounts.service';
+import { AuthController } from './auth/auth.controller';
+import { AuthService } from './auth/auth.service';
+import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
+import { WellKnownController } from './keys/well-known.controller';
+import { AccessTokenIssuer } from './tokens/access-token.issuer';
+import { RefreshToken } from './tokens/refresh-token.entity';
+import { RefreshTokensService } from './tokens/refresh-tokens.service';
+import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
+
+/**
+ * The issuer. Owns credentials and refresh tokens; signs access tokens; serves
+ * the JWKS. Its own protected endpoint (logout) is verified by the same shared
+ * library as every resource service, against its in-memory public keys.
+ */
+@Module({})
+export class AuthServiceModule {
+  /**
+   * @param config validated configuration (see `loadAuthServiceConfig`)
+   * @param signingKeySet the private JWK Set (see `loadPrivateSigningKeySet`)
+   */
+  static forRoot(config: AuthServiceConfig, signingKeySet: { keys: PrivateSigningJwk[] }): DynamicModule {
+    let keys: SigningKeys | undefined;
+    return {
+      module: AuthServiceModule,
+      imports: [
+        TypeOrmModule.forRoot(
+          databaseOptions({
+            url: config.DATABASE_URL,
+            sqlitePath: config.SQLITE_PATH,
+            entities: [Account, RefreshToken],
+            migrations: [AuthSchema1764480000000],
+          }),
+        ),
+        TypeOrmModule.forFeature([Account, RefreshToken]),
+        AuthJwtModule.forRoot({
+          issuer: config.AUTH_ISSUER,
+          audience: AUTH_SERVICE_AUDIENCE,
+          keys: { localJwks: () => keys?.publicJwks ?? { keys: [] } },
+          algorithms: [config.SIGNING_ALGORITHM],
+          redisUrl: config.REDIS_URL,
+        }),
+        HealthModule,
+      ],
+      controllers: [AuthController, WellKnownController],
+      providers: [
+        { provide: AUTH_SERVICE_CONFIG, useValue: config },
+        {
+          provide: SigningKeys,
+          useFactory: async () => (keys = await SigningKeys.create(signingKeySet, config.SIGNING_ALGORITHM)),
+        },
+        AccessTokenIssuer,
+        AccountsService,
+        RefreshTokensService,
+        AuthService,
+      ],
+    };
+  }
+}

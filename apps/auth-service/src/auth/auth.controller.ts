@@ -1,0 +1,51 @@
+import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
+import type { TokenResponse } from '@jwt-ms/contracts';
+import { CurrentUser, Public, type Principal } from '@jwt-ms/auth-jwt';
+import { AccountsService } from '../accounts/accounts.service';
+import { AuthService } from './auth.service';
+import { LoginDto, RefreshDto, RegisterDto } from './auth.dto';
+
+/**
+ * The issuer's HTTP API. Token responses carry `Cache-Control: no-store`
+ * (RFC 6749 §5.1).
+ */
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly accounts: AccountsService,
+  ) {}
+
+  /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password. */
+  @Post('register')
+  @Public()
+  async register(@Body() body: RegisterDto): Promise<{ id: string; email: string }> {
+    const account = await this.accounts.register(body.email, body.password);
+    return { id: account.id, email: account.email };
+  }
+
+  /** `POST /auth/login` → 200 token response (RFC 6749 §5.1); 401 `invalid_credentials`. */
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  login(@Body() body: LoginDto): Promise<TokenResponse> {
+    return this.auth.login(body.email, body.password);
+  }
+
+  /** `POST /auth/refresh` → 200 new pair; 400 `invalid_grant` (RFC 6749 §5.2). */
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  refresh(@Body() body: RefreshDto): Promise<TokenResponse> {
+    return this.auth.refresh(body.refresh_token);
+  }
+
+  /** `POST /auth/logout` (Bearer) → 204; revokes the presented access token and its refresh tokens. */
+  @Post('logout')
+  @HttpCode(204)
+  logout(@CurrentUser() principal: Principal): Promise<void> {
+    return this.auth.logout(principal);
+  }
+}

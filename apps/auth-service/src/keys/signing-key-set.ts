@@ -1,0 +1,125 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@jwt-ms/contracts';
+import { ConfigError } from '@jwt-ms/service-core';
+import type { AuthServiceConfig } from '../auth-service.config';
+
+/** JWK members that hold private key material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** A private signing JWK as this service stores it: `kid`, `alg` and `use: "sig"` always set. */
+export type PrivateSigningJwk = JWK & { kid: string; alg: SigningAlgorithm; use: 'sig' };
+
+/**
+ * Generates a private signing JWK with Node's crypto (P-256 for ES256,
+ * RSA-2048 for RS256, Ed25519 for EdDSA), with a random `kid`.
+ *
+ * @param alg the JWS algorithm the key is for (RFC 7518 §3.1, RFC 8037 §3.1)
+ */
+export function generateSigningJwk(alg: SigningAlgorithm): PrivateSigningJwk {
+  const pair =
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  return { ...pair.privateKey.export({ format: 'jwk' }), kid: `${day}-${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`, alg, use: 'sig' };
+}
+
+/**
+ * Finds the private signing key set, in this order: `SIGNING_JWKS` (JSON),
+ * `SIGNING_JWKS_FILE`, then, outside production, `<DATA_DIR>/signing-jwks.json`,
+ * generated on first start (mode 0600) so restarts keep the same keys.
+ * Every auth replica must be given the same set.
+ *
+ * @returns the private JWK Set; it holds a key for `SIGNING_ALGORITHM`
+ * @throws ConfigError when the set is missing (production), unreadable or malformed
+ */
+export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: PrivateSigningJwk[] } {
+  let source: string;
+  let raw: string;
+  if (config.SIGNING_JWKS) {
+    source = 'SIGNING_JWKS';
+    raw = config.SIGNING_JWKS;
+  } else {
+    const file = config.SIGNING_JWKS_FILE ?? join(config.DATA_DIR, 'signing-jwks.json');
+    source = config.SIGNING_JWKS_FILE ? `SIGNING_JWKS_FILE (${file})` : file;
+    if (!existsSync(file)) {
+      if (config.SIGNING_JWKS_FILE || config.NODE_ENV === 'production') {
+        throw new ConfigError([`${source}: no such file; generate a key set with \`npm run keys:generate\``]);
+      }
+      writeKeySet(file, { keys: [generateSigningJwk(config.SIGNING_ALGORITHM)] });
+    }
+    raw = readFileSync(file, 'utf8');
+  }
+  const set = parseKeySet(raw, source);
+  if (!set.keys.some((key) => key.alg === config.SIGNING_ALGORITHM)) {
+    if (config.SIGNING_JWKS || config.SIGNING_JWKS_FILE || config.NODE_ENV === 'production') {
+      throw new ConfigError([`${source}: holds no key for SIGNING_ALGORITHM=${config.SIGNING_ALGORITHM}`]);
+    }
+    set.keys.unshift(generateSigningJwk(config.SIGNING_ALGORITHM));
+    writeKeySet(join(config.DATA_DIR, 'signing-jwks.json'), set);
+  }
+  return set;
+}
+
+function writeKeySet(file: string, set: { keys: PrivateSigningJwk[] }): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError([`${source}: not valid JSON; expected a JWK Set {"keys": [...]}`]);
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError([`${source}: expected a JWK Set {"keys": [...]} with at least one key`]);
+  keys.forEach((key: Partial<PrivateSigningJwk>, index) => {
+    const where = `${source}: keys[${index}]`;
+    if (typeof key?.kid !== 'string' || key.kid.length === 0) throw new ConfigError([`${where}: "kid" is required`]);
+    if (!SIGNING_ALGORITHMS.includes(key.alg as SigningAlgorithm)) {
+      throw new ConfigError([`${where}: "alg" must be one of ${SIGNING_ALGORITHMS.join(', ')}`]);
+    }
+    if (typeof key.d !== 'string') throw new ConfigError([`${where}: not a private key (no "d")`]);
+  });
+  return { keys: keys.map((key) => ({ ...key, use: 'sig' })) as PrivateSigningJwk[] };
+}
+
+/** The public half of a JWK: private members removed, `kid`, `alg`, `use` kept. */
+export function toPublicJwk(jwk: PrivateSigningJwk): JWK {
+  const copy: Record<string, unknown> = { ...jwk };
+  for (const member of PRIVATE_MEMBERS) delete copy[member];
+  delete copy['key_ops'];
+  return copy as JWK;
+}
+
+/**
+ * The issuer's keys in memory: one signs, all are published (so tokens signed
+ * by an older key in the set stay verifiable).
+ */
+export class SigningKeys {
+  private constructor(
+    /** The key that signs new tokens. */
+    readonly current: { kid: string; alg: SigningAlgorithm; privateKey: CryptoKey },
+    /** The public JWK Set served at `/.well-known/jwks.json` (RFC 7517 §5). */
+    readonly publicJwks: JSONWebKeySet,
+  ) {}
+
+  /**
+   * @param set the private set (see {@link loadPrivateSigningKeySet})
+   * @param alg the signing algorithm; its first key in the set signs
+   */
+  static async create(set: { keys: PrivateSigningJwk[] }, alg: SigningAlgorithm): Promise<SigningKeys> {
+    const jwk = set.keys.find((key) => key.alg === alg);
+    if (!jwk) throw new ConfigError([`no signing key for ${alg}`]);
+    const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+    return new SigningKeys({ kid: jwk.kid, alg, privateKey }, { keys: set.keys.map(toPublicJwk) });
+  }
+}

@@ -1,0 +1,10 @@
+import { runService } from '@jwt-ms/service-core';
+import { loadAuthServiceConfig } from './auth-service.config';
+import { AuthServiceModule } from './auth-service.module';
+import { loadPrivateSigningKeySet } from './keys/signing-key-set';
+
+void runService('auth-service', () => {
+  const config = loadAuthServiceConfig();
+  const keySet = loadPrivateSigningKeySet(config);
+  return { module: AuthServiceModule.forRoot(config, keySet), port: config.PORT, host: config.HOST };
+});

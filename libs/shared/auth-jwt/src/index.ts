@@ -1,0 +1,12 @@
+export { Public } from '@jwt-ms/service-core';
+export * from './lib/auth-jwt.module';
+export { type AuthJwtModuleOptions, type VerificationKeySource } from './lib/auth-jwt.options';
+export * from './lib/access-token.strategy';
+export * from './lib/decorators/access-policy.decorator';
+export * from './lib/decorators/current-user.decorator';
+export * from './lib/guards/access-policy.guard';
+export * from './lib/guards/access-token.guard';
+export * from './lib/principal';
+export * from './lib/revocation.store';
+export * from './lib/signing-key.resolver';
+export * from './lib/token-rejection';

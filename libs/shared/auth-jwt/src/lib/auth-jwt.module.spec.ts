@@ -1,0 +1,211 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT, UnsecuredJWT, base64url } from 'jose';
+import { createServiceApp } from '@jwt-ms/service-core';
+import { TestTokenIssuer, generateTestSigningKey, type TestSigningKey } from '../testing';
+import { AuthJwtModule } from './auth-jwt.module';
+import { CurrentUser } from './decorators/current-user.decorator';
+import { RequireRoles, RequireScopes } from './decorators/access-policy.decorator';
+import { Public } from '@jwt-ms/service-core';
+import type { Principal } from './principal';
+import { RevocationStore } from './revocation.store';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const AUDIENCE = 'users-service';
+
+@Controller()
+class ProbeController {
+  @Get('whoami')
+  whoami(@CurrentUser() user: Principal) {
+    return user;
+  }
+
+  @Get('open')
+  @Public()
+  open() {
+    return { ok: true };
+  }
+
+  @Get('admin')
+  @RequireRoles('admin')
+  admin() {
+    return { ok: true };
+  }
+
+  @Get('scoped')
+  @RequireScopes('orders:write')
+  scoped() {
+    return { ok: true };
+  }
+}
+
+describe('AuthJwtModule: access-token verification over HTTP', () => {
+  let issuer: TestTokenIssuer;
+  let strangerKey: TestSigningKey;
+  let app: NestFastifyApplication;
+  let revocations: RevocationStore;
+
+  beforeAll(async () => {
+    issuer = await TestTokenIssuer.create({ audience: [AUDIENCE, 'orders-service'] });
+    strangerKey = await generateTestSigningKey('ES256', issuer.keys[0].kid); // same kid, key not in the JWKS
+    @Module({
+      imports: [
+        AuthJwtModule.forRoot({
+          issuer: issuer.issuer,
+          audience: AUDIENCE,
+          keys: { localJwks: () => issuer.jwks },
+          algorithms: ['ES256'],
+          clockToleranceSeconds: 5,
+          redisUrl: REDIS_URL,
+        }),
+      ],
+      controllers: [ProbeController],
+    })
+    class ProbeModule {}
+    app = await createServiceApp(ProbeModule, { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    revocations = app.get(RevocationStore);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const get = (path: string, token?: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'GET', url: path, headers: token === undefined ? headers : { authorization: `Bearer ${token}`, ...headers } });
+
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('accepts a valid token and exposes the principal', async () => {
+    const subject = randomUUID();
+    const token = await issuer.mint({ claims: { sub: subject } });
+    const response = await get('/whoami', token);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ subject, roles: ['user'], clientId: 'test-client' });
+  });
+
+  it('lets @Public() routes through without a token', async () => {
+    expect((await get('/open')).statusCode).toBe(200);
+  });
+
+  it('answers a missing token with 401 and a challenge without error code (RFC 6750 §3.1)', async () => {
+    const response = await get('/whoami');
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate']).toBe(`Bearer realm="${AUDIENCE}"`);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
+  });
+
+  // Each row: a token that must be refused with 401 invalid_token, and the reason the body names.
+  const refused: Array<[string, () => Promise<string>, string]> = [
+    ['alg none (unsecured JWT)', async () => new UnsecuredJWT(issuer.claimsFor()).encode(), 'unexpected "alg"'],
+    [
+      'alg none with typ at+jwt and a kid',
+      async () => {
+        const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: issuer.keys[0].kid }));
+        return `${header}.${base64url.encode(JSON.stringify(issuer.claimsFor()))}.`;
+      },
+      'unexpected "alg"',
+    ],
+    [
+      'HS256 signed with the public key as secret (algorithm confusion)',
+      async () => {
+        const secret = new TextEncoder().encode(JSON.stringify(issuer.keys[0].publicJwk));
+        return new SignJWT(issuer.claimsFor()).setProtectedHeader({ alg: 'HS256', kid: issuer.keys[0].kid, typ: 'at+jwt' }).sign(secret);
+      },
+      'unexpected "alg"',
+    ],
+    ['signed by a key not in the JWKS, same kid', () => issuer.mint({ key: strangerKey }), 'signature verification failed'],
+    ['unknown kid', () => issuer.mint({ header: { kid: 'no-such-key' } }), 'no key of the issuer fits'],
+    ['expired', () => issuer.mint({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'token expired'],
+    ['not yet valid (nbf in the future)', () => issuer.mint({ claims: { nbf: now() + 600 } }), 'not yet valid'],
+    ['iat in the future', () => issuer.mint({ claims: { iat: now() + 600, exp: now() + 1200 } }), '"iat" claim is in the future'],
+    ['wrong issuer', () => issuer.mint({ claims: { iss: 'https://evil.test' } }), 'unexpected "iss"'],
+    ['wrong audience', () => issuer.mint({ claims: { aud: 'orders-service' } }), 'unexpected "aud"'],
+    ['audience array without this service', () => issuer.mint({ claims: { aud: ['a', 'b'] } }), 'unexpected "aud"'],
+    ['wrong typ (plain JWT)', () => issuer.mint({ header: { typ: 'JWT' } }), 'unexpected "typ"'],
+    ['no typ', () => issuer.mint({ header: { typ: undefined } }), 'unexpected "typ"'],
+    ['missing exp', () => issuer.mint({ claims: { exp: undefined } }), 'missing or invalid "exp"'],
+    ['missing sub', () => issuer.mint({ claims: { sub: undefined } }), 'missing or invalid "sub"'],
+    ['missing jti', () => issuer.mint({ claims: { jti: undefined } }), 'missing or invalid "jti"'],
+    ['crit header', async () => issuer.signRaw({ crit: ['exp'] }, issuer.claimsFor()), 'unsupported "crit"'],
+    ['b64: false', async () => issuer.signRaw({ b64: false, crit: ['b64'] }, issuer.claimsFor()), 'unsupported "crit"'],
+    ['b64 without crit', async () => issuer.signRaw({ b64: false }, issuer.claimsFor()), 'unsupported "b64"'],
+    ['payload not an object', async () => issuer.signRaw({}, '"just a string"'), 'not valid'],
+    ['non-numeric exp', async () => issuer.signRaw({}, { ...issuer.claimsFor(), exp: 'soon' }), '"exp"'],
+    ['embedded jwk header', () => issuer.mint({ header: { jwk: issuer.keys[0].publicJwk } }), '"jwk" header is not accepted'],
+    ['jku header', () => issuer.mint({ header: { jku: 'https://evil.test/jwks' } }), '"jku" header is not accepted'],
+    ['signature stripped', async () => (await issuer.mint()).split('.').slice(0, 2).join('.') + '.', 'signature'],
+    ['garbage', async () => 'not-a-jwt', 'malformed token'],
+    ['four segments', async () => `${await issuer.mint()}.AAAA`, 'malformed token'],
+    ['oversized', () => issuer.mint({ claims: { pad: 'x'.repeat(5000) } }), 'token too large'],
+  ];
+
+  it.each(refused)('refuses %s with 401 invalid_token', async (_name, makeToken, reason) => {
+    const response = await get('/whoami', await makeToken());
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="users-service", error="invalid_token"/);
+    const body = response.json();
+    expect(body).toMatchObject({ status: 401, code: 'invalid_token', type: 'about:blank' });
+    expect(body.detail).toContain(reason);
+    expect(JSON.stringify(body)).not.toMatch(/JsonWebTokenError|JOSE|stack|at \w+ \(/);
+  });
+
+  it('accepts a token signed by signRaw (so the raw rows above fail for their own reason)', async () => {
+    expect((await get('/whoami', issuer.signRaw({}, issuer.claimsFor()))).statusCode).toBe(200);
+  });
+
+  it('refuses an RS256 token when only ES256 is allowed, even with a matching RSA key', async () => {
+    const rsa = await generateTestSigningKey('RS256');
+    const token = await issuer.mint({ key: rsa });
+    const response = await get('/whoami', token);
+    expect(response.statusCode).toBe(401);
+    expect(response.json().detail).toContain('unexpected "alg"');
+  });
+
+  it('refuses HS256 signed with the PEM of an RSA public key', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' });
+    const token = await new SignJWT(issuer.claimsFor())
+      .setProtectedHeader({ alg: 'HS256', kid: issuer.keys[0].kid, typ: 'at+jwt' })
+      .sign(new TextEncoder().encode(pem as string));
+    expect((await get('/whoami', token)).statusCode).toBe(401);
+  });
+
+  it('refuses a revoked jti, and only that one', async () => {
+    const claims = issuer.claimsFor();
+    const token = await issuer.mint({ claims });
+    const other = await issuer.mint();
+    expect((await get('/whoami', token)).statusCode).toBe(200);
+    await revocations.revoke(claims.jti as string, claims.exp as number);
+    const response = await get('/whoami', token);
+    expect(response.statusCode).toBe(401);
+    expect(response.json().detail).toContain('token revoked');
+    expect((await get('/whoami', other)).statusCode).toBe(200);
+  });
+
+  it('answers a malformed Authorization header as invalid_token', async () => {
+    const response = await get('/whoami', undefined, { authorization: 'Bearer a b c' });
+    expect(response.statusCode).toBe(401);
+    expect(response.json().code).toBe('invalid_token');
+  });
+
+  it('answers a token without the role with 403 insufficient_scope', async () => {
+    const response = await get('/admin', await issuer.mint());
+    expect(response.statusCode).toBe(403);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="users-service", error="insufficient_scope", scope="role:admin"');
+    expect(response.json().code).toBe('insufficient_scope');
+    const admin = await issuer.mint({ claims: { roles: ['user', 'admin'] } });
+    expect((await get('/admin', admin)).statusCode).toBe(200);
+  });
+
+  it('answers a token without the scope with 403 insufficient_scope', async () => {
+    const token = await issuer.mint({ claims: { scope: 'orders:read' } });
+    const response = await get('/scoped', token);
+    expect(response.statusCode).toBe(403);
+    expect(response.headers['www-authenticate']).toContain('scope="orders:write"');
+  });
+});

@@ -1,0 +1,45 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { RedisModule } from '@jwt-ms/service-core';
+import { AUTH_JWT_OPTIONS, ConfigurableModuleClass, type AuthJwtModuleOptions } from './auth-jwt.options';
+import { AccessTokenStrategy } from './access-token.strategy';
+import { AccessPolicyGuard } from './guards/access-policy.guard';
+import { AccessTokenGuard } from './guards/access-token.guard';
+import { RevocationStore } from './revocation.store';
+import { SigningKeyResolver } from './signing-key.resolver';
+
+const PROVIDERS: Provider[] = [SigningKeyResolver, RevocationStore, AccessTokenStrategy, AccessTokenGuard, AccessPolicyGuard];
+
+/**
+ * Stateless access-token verification for a NestJS service.
+ *
+ * `AuthJwtModule.forRoot({ issuer, audience, keys: { jwksUri }, algorithms,
+ * clockToleranceSeconds, redisUrl })` installs, for the whole app:
+ * a global {@link AccessTokenGuard} (opt out with `@Public()`), a global
+ * {@link AccessPolicyGuard} (`@RequireScopes`, `@RequireRoles`), the passport-jwt
+ * {@link AccessTokenStrategy}, the issuer's cached JWKS, and the Redis
+ * revocation check. It also opens the process's Redis connection
+ * (`REDIS_CLIENT`), which the app may reuse.
+ *
+ * Once the JWKS is cached, no request causes a call to the issuer.
+ */
+@Module({})
+export class AuthJwtModule extends ConfigurableModuleClass {
+  static override forRoot(options: AuthJwtModuleOptions): DynamicModule {
+    const base = super.forRoot(options);
+    const guards: Provider[] =
+      options.global === false
+        ? []
+        : [
+            { provide: APP_GUARD, useClass: AccessTokenGuard },
+            { provide: APP_GUARD, useClass: AccessPolicyGuard },
+          ];
+    return {
+      ...base,
+      imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl })],
+      providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
+      exports: [AUTH_JWT_OPTIONS, SigningKeyResolver, RevocationStore, AccessTokenGuard, AccessPolicyGuard],
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { JSONWebKeySet } from 'jose';
+import type { SigningAlgorithm } from '@jwt-ms/contracts';
+
+/**
+ * Where verification keys come from. A resource service names the issuer's
+ * JWKS URL; the issuer itself hands over its own public key set.
+ */
+export type VerificationKeySource =
+  /** The issuer's JWKS document (RFC 7517 §5), fetched and cached. */
+  | { jwksUri: string }
+  /** A key set held in this process; called on an unknown `kid`, so it may change (rotation). */
+  | { localJwks: () => JSONWebKeySet };
+
+/** Configuration of {@link AuthJwtModule}. */
+export interface AuthJwtModuleOptions {
+  /** The exact `iss` value to accept (RFC 7519 §4.1.1), e.g. `http://localhost:3000`. */
+  issuer: string;
+  /** This service's audience identifier; the token's `aud` must contain it (RFC 7519 §4.1.3). */
+  audience: string;
+  /** Where the issuer's public keys come from. */
+  keys: VerificationKeySource;
+  /**
+   * Accepted JWS algorithms (RFC 8725 §3.1). The token's `alg` must be in this
+   * list *and* fit the key its `kid` names. Default `['ES256']`.
+   */
+  algorithms?: SigningAlgorithm[];
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 5. */
+  clockToleranceSeconds?: number;
+  /** Redis URL of the revocation blacklist (`redis://host:6379`). */
+  redisUrl: string;
+  /** Largest accepted token, in bytes; larger ones are refused before parsing. Default 4096. */
+  maxTokenBytes?: number;
+  /** Minimum time between two JWKS fetches triggered by an unknown `kid`, in milliseconds. Default 30000. */
+  jwksCooldownMs?: number;
+  /** How long a fetched JWKS is trusted before it is refetched, in milliseconds. Default 600000. */
+  jwksCacheMaxAgeMs?: number;
+  /** Timeout of one JWKS fetch, in milliseconds. Default 5000. */
+  jwksTimeoutMs?: number;
+  /** Register the guards globally (`APP_GUARD`) so every route is protected unless `@Public()`. Default true. */
+  global?: boolean;
+}
+
+/** {@link AuthJwtModuleOptions} with every default applied. */
+export type ResolvedAuthJwtOptions = Required<AuthJwtModuleOptions>;
+
+/** Applies defaults; throws `TypeError` naming the option on a value that cannot work. */
+export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOptions {
+  const resolved: ResolvedAuthJwtOptions = {
+    algorithms: ['ES256'],
+    clockToleranceSeconds: 5,
+    maxTokenBytes: 4096,
+    jwksCooldownMs: 30_000,
+    jwksCacheMaxAgeMs: 600_000,
+    jwksTimeoutMs: 5000,
+    global: true,
+    ...options,
+  };
+  if (!resolved.issuer) throw new TypeError('AuthJwtModule: "issuer" is required');
+  if (!resolved.audience) throw new TypeError('AuthJwtModule: "audience" is required');
+  if (resolved.algorithms.length === 0) throw new TypeError('AuthJwtModule: "algorithms" must not be empty');
+  return resolved;
+}
+
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: AUTH_JWT_OPTIONS } =
+  new ConfigurableModuleBuilder<AuthJwtModuleOptions>().setClassMethodName('forRoot').build();

@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { IS_PUBLIC_KEY } from '@jwt-ms/service-core';
+import { AUTH_JWT_OPTIONS, type AuthJwtModuleOptions } from '../auth-jwt.options';
+import { ACCESS_TOKEN_STRATEGY, extractBearerToken } from '../access-token.strategy';
+import type { Principal } from '../principal';
+import { invalidToken, missingToken, rejectionReason } from '../token-rejection';
+
+/**
+ * The global authentication guard: every route needs a valid access token
+ * unless it is marked `@Public()`.
+ *
+ * - no `Authorization: Bearer` header → 401 `unauthenticated`, challenge
+ *   without error code (RFC 6750 §3.1);
+ * - a token that fails any check of {@link AccessTokenStrategy} → 401
+ *   `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`;
+ * - Redis unreachable → 503 (the strategy's error passes through).
+ */
+@Injectable()
+export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
+  private readonly logger = new Logger('AccessTokenGuard');
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(AUTH_JWT_OPTIONS) private readonly options: AuthJwtModuleOptions,
+  ) {
+    super({ session: false });
+  }
+
+  override canActivate(context: ExecutionContext) {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest();
+    if (extractBearerToken(request.headers) === null) {
+      if (request.headers.authorization !== undefined && /^bearer\b/i.test(String(request.headers.authorization))) {
+        throw invalidToken(this.options.audience, 'malformed Authorization header');
+      }
+      throw missingToken(this.options.audience);
+    }
+    return super.canActivate(context);
+  }
+
+  override handleRequest<TUser = Principal>(error: unknown, user: unknown, info: unknown): TUser {
+    if (error) {
+      // Errors passed to passport's error(): the 503 of a failed revocation check, or a claim rejection.
+      if ((error as { name?: string }).name === 'TokenRejectedError') throw invalidToken(this.options.audience, rejectionReason(error));
+      throw error;
+    }
+    if (!user) {
+      const reason = rejectionReason(info);
+      this.logger.debug(`access token refused: ${reason}`);
+      throw invalidToken(this.options.audience, reason);
+    }
+    return user as TUser;
+  }
+}

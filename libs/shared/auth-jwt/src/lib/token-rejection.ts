@@ -1,0 +1,104 @@
+import { ProblemException } from '@jwt-ms/service-core';
+
+/**
+ * Why an access token was refused, in words safe to send to the client
+ * (RFC 6750 §3 `error_description` semantics). Never carries a library's
+ * message or any part of the token.
+ */
+export class TokenRejectedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'TokenRejectedError';
+  }
+}
+
+/** jsonwebtoken's error messages mapped to our own reasons, by prefix. */
+const JSONWEBTOKEN_REASONS: Array<[prefix: string, reason: string]> = [
+  ['invalid signature', 'signature verification failed'],
+  ['jwt audience invalid', 'unexpected "aud" claim value: this service is not an audience'],
+  ['jwt issuer invalid', 'unexpected "iss" claim value'],
+  ['jwt malformed', 'malformed token'],
+  ['jwt signature is required', 'signature missing'],
+  ['invalid algorithm', 'unexpected "alg" header value'],
+  ['invalid nbf value', '"nbf" claim must be a number'],
+  ['invalid exp value', '"exp" claim must be a number'],
+  ['invalid token', 'malformed token'],
+  ['invalid payload', 'payload must be a JSON object'],
+];
+
+/**
+ * Turns whatever refused a token (our checks, jsonwebtoken, jose) into a
+ * client-safe reason.
+ *
+ * @param error the value passport-jwt handed to `fail()`
+ * @returns a short reason, e.g. `token expired`
+ */
+export function rejectionReason(error: unknown): string {
+  if (error instanceof TokenRejectedError) return error.reason;
+  const name = (error as { name?: string } | undefined)?.name;
+  if (name === 'TokenExpiredError') return 'token expired ("exp" is in the past)';
+  if (name === 'NotBeforeError') return 'token not yet valid ("nbf" is in the future)';
+  const message = (error as { message?: string } | undefined)?.message ?? '';
+  for (const [prefix, reason] of JSONWEBTOKEN_REASONS) if (message.startsWith(prefix)) return reason;
+  return 'the token could not be verified';
+}
+
+/**
+ * 401 for a token that was presented but is not acceptable: RFC 6750 §3.1
+ * `invalid_token`, with the challenge in `WWW-Authenticate`.
+ *
+ * @param realm the protection space, the service's audience
+ * @param reason client-safe reason (see {@link rejectionReason})
+ */
+export function invalidToken(realm: string, reason: string): ProblemException {
+  return new ProblemException({
+    status: 401,
+    code: 'invalid_token',
+    detail: `The access token is not valid: ${reason}.`,
+    headers: {
+      'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${quoteSafe(reason)}"`,
+    },
+  });
+}
+
+/**
+ * 401 for a request with no bearer token at all. RFC 6750 §3.1: the challenge
+ * then carries no error code.
+ */
+export function missingToken(realm: string): ProblemException {
+  return new ProblemException({
+    status: 401,
+    code: 'unauthenticated',
+    detail: 'This resource needs an access token: send "Authorization: Bearer <token>".',
+    headers: { 'www-authenticate': `Bearer realm="${realm}"` },
+  });
+}
+
+/**
+ * 403 for a valid token without the needed scope or role: RFC 6750 §3.1
+ * `insufficient_scope`, naming the scope in the challenge.
+ */
+export function insufficientScope(realm: string, needed: string[]): ProblemException {
+  const scope = needed.join(' ');
+  return new ProblemException({
+    status: 403,
+    code: 'insufficient_scope',
+    detail: `The access token does not grant what this resource needs: ${scope}.`,
+    headers: { 'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"` },
+  });
+}
+
+/** 503 when the revocation list cannot be read: fail closed, never serve an unchecked token. */
+export function revocationUnavailable(): ProblemException {
+  return new ProblemException({
+    status: 503,
+    code: 'dependency_unavailable',
+    detail: 'The revocation list cannot be checked right now; the request was refused. Try again shortly.',
+    headers: { 'retry-after': '1' },
+  });
+}
+
+// RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E (no `"` or `\`).
+function quoteSafe(value: string): string {
+  return value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+}

@@ -1,0 +1,3 @@
+export * from './lib/access-token';
+export * from './lib/problem-details';
+export * from './lib/revocation-keys';

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication, type LogLevel, type Type, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ProblemDetailsFilter } from './problem/problem-details.filter';
+import { createValidationPipe } from './problem/validation.pipe';
+import { ConfigError } from './config/load-config';
+
+/** Largest accepted request body, in bytes. Every API body here is small JSON. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Options of {@link createServiceApp}. */
+export interface ServiceAppOptions {
+  /** Log levels; `false` silences Nest's logger (tests). */
+  logger?: LogLevel[] | false;
+}
+
+/**
+ * Builds a service's Nest application on the Fastify adapter with the
+ * project-wide HTTP contract: RFC 9457 problem details for every error,
+ * request-body validation, a 64 KiB body limit, shutdown hooks (SIGTERM drains).
+ * It is not listening yet: call `listen` (tests pass port 0).
+ *
+ * @param module the service's root module (usually `AppModule.forRoot(config)`)
+ */
+export async function createServiceApp(
+  module: Type | DynamicModule,
+  options: ServiceAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    logger: options.logger ?? ['log', 'warn', 'error'],
+    bufferLogs: false,
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  return app;
+}
+
+/**
+ * The `main.ts` of every service: loads configuration (printing a clear
+ * message and exiting 1 on a bad value), builds the app, listens, and prints
+ * its URL.
+ *
+ * @param name service name for logs, e.g. `users-service`
+ * @param build returns the root module and where to listen; may throw ConfigError
+ */
+export async function runService(
+  name: string,
+  build: () => { module: Type | DynamicModule; port: number; host: string },
+): Promise<INestApplication> {
+  const logger = new Logger(name);
+  let settings: ReturnType<typeof build>;
+  try {
+    settings = build();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  let app: NestFastifyApplication;
+  try {
+    app = await createServiceApp(settings.module);
+    await app.listen(settings.port, settings.host);
+  } catch (error) {
+    const reason = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${name}: could not start: ${reason}\n`);
+    process.exit(1);
+  }
+  logger.log(`listening on ${await app.getUrl()}`);
+  return app;
+}

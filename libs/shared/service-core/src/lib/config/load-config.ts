@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * Thrown when the environment does not satisfy a service's configuration
+ * schema. Its message lists every bad variable and what was expected, so the
+ * process can print it and exit without a stack trace.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates environment variables against a zod schema, once, at start.
+ *
+ * @param schema zod object schema over the variable names (e.g. `PORT`)
+ * @param env the environment, `process.env` by default
+ * @returns the parsed, typed configuration
+ * @throws ConfigError naming each invalid variable and what it expected
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+  );
+}
+
+/** Reusable variable schemas with the messages a newcomer needs. */
+export const env = {
+  /** A TCP port, 0..65535 (0 asks the OS for a free one). */
+  port: (fallback: number) =>
+    z.coerce
+      .number({ message: 'expected a port number' })
+      .int('expected a whole number')
+      .min(0, 'expected 0..65535')
+      .max(65535, 'expected 0..65535')
+      .default(fallback),
+  /** A whole number of seconds, at least `min`. */
+  seconds: (fallback: number, min = 1) =>
+    z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .int('expected whole seconds')
+      .min(min, `expected at least ${min} s`)
+      .default(fallback),
+  /** A URL with one of the given protocols, e.g. `['redis:', 'rediss:']`. */
+  url: (protocols: string[]) =>
+    z.string().refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+    ),
+  /** A comma-separated list, trimmed, empty items dropped. */
+  list: () =>
+    z
+      .string()
+      .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+      .pipe(z.array(z.string()).min(1, 'expected at least one comma-separated value')),
+  /** `development`, `test` or `production`. */
+  nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),
+};

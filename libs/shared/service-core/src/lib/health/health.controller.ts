@@ -1,0 +1,61 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
+import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
+import { Public } from '../public.decorator';
+
+/** How long a readiness dependency may take to answer, in milliseconds. */
+const READY_TIMEOUT_MS = 1000;
+
+/**
+ * Liveness and readiness probes (Kubernetes semantics): `live` says the
+ * process answers; `ready` says it can serve, i.e. its database and Redis answer.
+ * Not ready → 503 problem details with the per-dependency results in `checks`.
+ */
+@Controller('health')
+@Public()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+  ) {}
+
+  /** `GET /health/live` → 200 `{status: "ok"}` while the event loop turns. */
+  @Get('live')
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** `GET /health/ready` → 200 when the database and Redis answer within 1000 ms each, else 503. */
+  @Get('ready')
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: READY_TIMEOUT_MS }),
+      async () => {
+        const indicator = this.indicators.check('redis');
+        try {
+          await withTimeout(this.redis.ping(), READY_TIMEOUT_MS);
+          return indicator.up();
+        } catch {
+          return indicator.down({ message: 'Redis does not answer' });
+        }
+      },
+    ]);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,119 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDetails } from '@jwt-ms/contracts';
+import { ProblemException } from './problem.exception';
+
+/** Codes for plain HttpExceptions thrown by Nest or a library, by status. */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthenticated',
+  403: 'insufficient_scope',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'dependency_unavailable',
+};
+
+/** Fastify's own errors (body parsing, limits) carry a `statusCode` and an `FST_` code. */
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+}
+
+/**
+ * The one place where errors become HTTP answers: every response that is not
+ * a success is an RFC 9457 problem details body (`application/problem+json`).
+ *
+ * - {@link ProblemException}: its status, code, detail, field errors and headers.
+ * - Other `HttpException`s (Nest's, @nestjs/terminus'): their status and a
+ *   generic detail for that status; the library's own message is not sent.
+ * - Fastify client errors (malformed JSON, body too large, wrong media type):
+ *   their 4xx status with a generic detail.
+ * - Anything else: 500 `internal_error`, logged here with its stack; the client
+ *   gets no stack trace and no library message.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemDetailsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const { problem, headers } = this.toProblem(exception);
+    problem.instance = request?.url?.split('?')[0];
+    if (problem.status >= 500 && problem.code === 'internal_error') {
+      this.logger.error(
+        `${request?.method} ${problem.instance} failed`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+    reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+  }
+
+  private toProblem(exception: unknown): { problem: ProblemDetails; headers: Record<string, string> } {
+    if (exception instanceof ProblemException) {
+      const problem = base(exception.getStatus(), exception.code, exception.detail);
+      if (exception.errors) problem.errors = exception.errors;
+      return { problem, headers: exception.headers };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return { problem: base(status, codeFor(status), genericDetail(status)), headers: {} };
+    }
+    const fastifyError = exception as FastifyLikeError;
+    if (
+      typeof fastifyError?.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500 &&
+      typeof fastifyError.code === 'string' &&
+      fastifyError.code.startsWith('FST_')
+    ) {
+      const status = fastifyError.statusCode;
+      return { problem: base(status, codeFor(status), fastifyDetail(fastifyError.code, status)), headers: {} };
+    }
+    return {
+      problem: base(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', 'The server could not complete the request.'),
+      headers: {},
+    };
+  }
+}
+
+function base(status: number, code: ErrorCode, detail: string): ProblemDetails {
+  return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, code };
+}
+
+function codeFor(status: number): ErrorCode {
+  return CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
+}
+
+function genericDetail(status: number): string {
+  if (status === 404) return 'No such resource.';
+  if (status === 503) return 'A dependency of this service is unavailable; try again later.';
+  if (status === 413) return 'The request body is too large.';
+  if (status === 429) return 'Too many requests; try again later.';
+  if (status === 415) return 'The request body must be application/json.';
+  if (status === 400) return 'The request is malformed.';
+  if (status >= 500) return 'The server could not complete the request.';
+  // Nest's and Fastify's messages are not part of our contract: say only what the status says.
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+function fastifyDetail(code: string, status: number): string {
+  switch (code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'The request body is not valid JSON.';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'The request body is too large.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'The request body must be application/json.';
+    default:
+      return STATUS_CODES[status] ?? 'Bad request';
+  }
+}

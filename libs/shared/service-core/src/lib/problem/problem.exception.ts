@@ -1,0 +1,43 @@
+import { HttpException } from '@nestjs/common';
+import type { ErrorCode, FieldError } from '@jwt-ms/contracts';
+
+/** What a {@link ProblemException} carries; rendered as RFC 9457 problem+json. */
+export interface ProblemInit {
+  /** HTTP status code, 4xx or 5xx. */
+  status: number;
+  /** Stable error code (see `ERROR_CODES` in contracts). */
+  code: ErrorCode;
+  /** Human-readable explanation of this occurrence. Never a library's message. */
+  detail: string;
+  /** Invalid fields, for `validation_failed`. */
+  errors?: FieldError[];
+  /** Extra response headers, e.g. `WWW-Authenticate` (RFC 6750 §3) or `Retry-After`. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * An error that the {@link ProblemDetailsFilter} answers as an RFC 9457
+ * problem details body with the given status, code and headers.
+ *
+ * Throw it (or a subclass) from anywhere in a request; the filter is the one
+ * place that maps errors to HTTP.
+ */
+export class ProblemException extends HttpException {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly errors?: FieldError[];
+  readonly headers: Record<string, string>;
+
+  constructor(init: ProblemInit, options?: { cause?: unknown }) {
+    super(init.detail, init.status, options);
+    this.code = init.code;
+    this.detail = init.detail;
+    this.errors = init.errors;
+    this.headers = init.headers ?? {};
+  }
+}
+
+/** 404 with code `not_found`; `what` names the resource, e.g. `order`. */
+export function notFound(what: string): ProblemException {
+  return new ProblemException({ status: 404, code: 'not_found', detail: `${what} not found` });
+}

@@ -1,0 +1,36 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import type { FieldError } from '@jwt-ms/contracts';
+import { ProblemException } from './problem.exception';
+
+/**
+ * The request-body validation pipe every service installs: class-validator
+ * rules on DTO classes, unknown properties rejected, values transformed to
+ * the DTO's types.
+ *
+ * @returns a ValidationPipe whose failures are 400 `validation_failed`
+ *   problem details listing each invalid field (RFC 9457 §3.2 extension `errors`).
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    stopAtFirstError: true,
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) =>
+      new ProblemException({
+        status: 400,
+        code: 'validation_failed',
+        detail: 'The request is not valid; see `errors`.',
+        errors: flatten(errors),
+      }),
+  });
+}
+
+function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}

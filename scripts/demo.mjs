@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+/**
+ * demo.mjs — walk through the system end to end against a running stack (`npm run demo`).
+ *
+ * Registers Alice and Bob, logs them in, looks inside an access token, uses it on
+ * users-service and orders-service (which verify it locally with the issuer's JWKS),
+ * shows that order ids don't leak between users, rotates a refresh token, detects its
+ * reuse, logs out and shows that the revoked access token is rejected everywhere.
+ *
+ * Environment: AUTH_URL (http://localhost:3000), USERS_URL (http://localhost:3001),
+ * ORDERS_URL (http://localhost:3002). Exits non-zero on the first unexpected answer.
+ * Plain Node 20, no dependencies. Tokens are never printed in full.
+ */
+const strip = (u) => u.replace(/\/+$/, '');
+const AUTH = strip(process.env.AUTH_URL ?? 'http://localhost:3000');
+const USERS = strip(process.env.USERS_URL ?? 'http://localhost:3001');
+const ORDERS = strip(process.env.ORDERS_URL ?? 'http://localhost:3002');
+
+const color = (code) => (s) => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
+const [green, red, grey, bold] = [32, 31, 90, 1].map(color);
+const short = (token) => (typeof token === 'string' ? `${token.slice(0, 12)}…` : String(token));
+const info = (line) => console.log(`     ${grey(line)}`);
+
+/** Replace every token in a response body by its first characters before printing it. */
+function redact(value) {
+  if (typeof value === 'string') return value.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, (jwt) => short(jwt));
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /token$/i.test(k) ? short(v) : redact(v)]));
+  }
+  return value;
+}
+
+class Unexpected extends Error {
+  constructor(message, res) {
+    super(message);
+    this.res = res;
+  }
+}
+
+/** One HTTP call; throws Unexpected unless the status is `expect`. */
+async function call(method, url, { body, token, expect } = {}) {
+  const headers = { accept: 'application/json, application/problem+json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new Unexpected(`${method} ${url} failed: ${e.cause?.message ?? e.message}`);
+  }
+  const text = await res.text();
+  let json;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  const out = { method, url, status: res.status, headers: res.headers, body: json ?? text };
+  if (expect !== undefined && res.status !== expect) throw new Unexpected(`expected ${expect}, got ${res.status}`, out);
+  return out;
+}
+
+/** Fail with the response that proved the check wrong. */
+function check(condition, message, res) {
+  if (!condition) throw new Unexpected(message, res);
+}
+
+let stepNo = 0;
+async function step(title, fn) {
+  stepNo += 1;
+  try {
+    const lines = (await fn()) ?? [];
+    console.log(`${green('✔')} ${bold(`${stepNo}.`)} ${title}`);
+    for (const line of lines) info(line);
+  } catch (e) {
+    console.log(`${red('✘')} ${bold(`${stepNo}.`)} ${title}`);
+    console.log(`     ${red(e.message)}`);
+    if (e.res) {
+      console.log(`     ${e.res.method} ${e.res.url} → ${e.res.status}`);
+      const www = e.res.headers.get('www-authenticate');
+      if (www) console.log(`     WWW-Authenticate: ${www}`);
+      const body = typeof e.res.body === 'string' ? redact(e.res.body) : JSON.stringify(redact(e.res.body), null, 2);
+      console.log(`     body: ${(body || '(empty)').replace(/\n/g, '\n     ')}`);
+    }
+    if (!(e instanceof Unexpected)) console.log(e.stack);
+    console.log(red(`\ndemo failed at step ${stepNo}`));
+    process.exit(1);
+  }
+}
+
+const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+// ---- is the system running? -------------------------------------------------
+for (const [name, base] of [['auth-service', AUTH], ['users-service', USERS], ['orders-service', ORDERS]]) {
+  let status;
+  try {
+    const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(3000) });
+    status = res.status;
+    await res.body?.cancel();
+  } catch { status = 'no answer'; }
+  if (status !== 200) {
+    console.error(red(`✘ ${name} is not ready at ${base}/health/ready (${status}); start the system first with \`npm start\``));
+    process.exit(1);
+  }
+}
+
+const stamp = Date.now();
+const password = 'correct horse battery staple';
+const alice = { email: `alice+${stamp}@example.com`, password };
+const bob = { email: `bob+${stamp}@example.com`, password };
+let order;
+
+console.log(bold(`JWT microservices demo — auth ${AUTH}, users ${USERS}, orders ${ORDERS}\n`));
+
+await step('register Alice and Bob on auth-service', async () => {
+  const lines = [];
+  for (const u of [alice, bob]) {
+    const res = await call('POST', `${AUTH}/auth/register`, { body: { email: u.email, password }, expect: 201 });
+    check(res.body?.id && res.body.email === u.email, 'the answer should be {id, email} of the new account', res);
+    check(!('password' in res.body) && !('passwordHash' in res.body), 'the answer must not contain the password or its hash', res);
+    u.id = res.body.id;
+    lines.push(`201 ${u.email} → id ${u.id}`);
+  }
+  return lines;
+});
+
+await step('log in Alice and Bob: each gets a short-lived access token (a signed JWT) and a refresh token', async () => {
+  for (const u of [alice, bob]) {
+    const res = await call('POST', `${AUTH}/auth/login`, { body: { email: u.email, password }, expect: 200 });
+    check(typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string', 'the answer should contain access_token and refresh_token', res);
+    check(res.body.token_type === 'Bearer', 'token_type should be "Bearer"', res);
+    u.tokens = res.body;
+  }
+  const t = alice.tokens;
+  const [h, p] = t.access_token.split('.');
+  const header = decode(h);
+  const claims = decode(p);
+  return [
+    `Alice: token_type ${t.token_type}, expires_in ${t.expires_in} s, scope "${t.scope}"`,
+    `       access_token ${short(t.access_token)}  refresh_token ${short(t.refresh_token)}`,
+    `inside Alice's access token (base64url-decoded, anyone can read it — the signature only stops changes):`,
+    `  header  alg=${header.alg} kid=${header.kid} typ=${header.typ}`,
+    `  claims  iss=${claims.iss} sub=${claims.sub} aud=${JSON.stringify(claims.aud)}`,
+    `          exp=${claims.exp} (${new Date(claims.exp * 1000).toISOString()}) scope="${claims.scope}"`,
+    `Bob:   access_token ${short(bob.tokens.access_token)}`,
+  ];
+});
+
+await step('Alice reads her profile on users-service', async () => {
+  const res = await call('GET', `${USERS}/users/me`, { token: alice.tokens.access_token, expect: 200 });
+  check(res.body?.id, 'the profile should have an id', res);
+  if (res.body.email !== undefined) check(res.body.email === alice.email, `the profile should be Alice's (${alice.email})`, res);
+  return [
+    `200 id ${res.body.id}, email ${res.body.email}, displayName ${JSON.stringify(res.body.displayName)}`,
+    'verified by users-service with the JWKS, no call to auth',
+  ];
+});
+
+await step('Alice places an order with 2 items on orders-service', async () => {
+  const items = [
+    { sku: 'BOOK-0001', quantity: 2, unitPriceCents: 1250 },
+    { sku: 'MUG-0042', quantity: 1, unitPriceCents: 899 },
+  ];
+  const expected = items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+  const res = await call('POST', `${ORDERS}/orders`, { token: alice.tokens.access_token, body: { items }, expect: 201 });
+  check(res.body?.id, 'the order should have an id', res);
+  check(res.body.status === 'placed', `status should be "placed", got ${JSON.stringify(res.body.status)}`, res);
+  check(res.body.totalCents === expected, `totalCents should be ${expected} (2 × 1250 + 1 × 899), got ${res.body.totalCents}`, res);
+  order = res.body;
+  return [`201 order ${order.id}, owner ${order.ownerId}, status ${order.status}, totalCents ${order.totalCents} = 2 × 1250 + 1 × 899`];
+});
+
+await step('Alice lists her orders', async () => {
+  const res = await call('GET', `${ORDERS}/orders`, { token: alice.tokens.access_token, expect: 200 });
+  check(Array.isArray(res.body?.items), 'the answer should be {items: [...]}', res);
+  check(res.body.items.some((o) => o.id === order.id), `the list should contain order ${order.id}`, res);
+  return [`200 ${res.body.items.length} order(s), including ${order.id}`];
+});
+
+await step("Bob tries to read Alice's order", async () => {
+  const res = await call('GET', `${ORDERS}/orders/${order.id}`, { token: bob.tokens.access_token, expect: 404 });
+  return [`404 ${res.body?.code ?? ''} — not 403: ids don't leak, Bob cannot even tell the order exists`];
+});
+
+await step('Alice refreshes her tokens, then the old refresh token is replayed', async () => {
+  const old = alice.tokens.refresh_token;
+  const res = await call('POST', `${AUTH}/auth/refresh`, { body: { refresh_token: old }, expect: 200 });
+  check(typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string', 'the answer should be a new token pair', res);
+  check(res.body.refresh_token !== old, 'the refresh token should be rotated (a new one each time)', res);
+  alice.tokens = res.body;
+  const replay = await call('POST', `${AUTH}/auth/refresh`, { body: { refresh_token: old }, expect: 400 });
+  check((replay.body?.code ?? replay.body?.error) === 'invalid_grant', 'the replay should be refused with code "invalid_grant"', replay);
+  return [
+    `200 new pair: access_token ${short(res.body.access_token)} refresh_token ${short(res.body.refresh_token)}`,
+    `400 invalid_grant for the old refresh token ${short(old)}: each refresh token works once`,
+  ];
+});
+
+await step('Alice logs out with her newest access token', async () => {
+  await call('POST', `${AUTH}/auth/logout`, { token: alice.tokens.access_token, expect: 204 });
+  return [`204 access token ${short(alice.tokens.access_token)} is now on the revocation list in Redis`];
+});
+
+await step('the logged-out access token is rejected by users-service and orders-service', async () => {
+  const lines = [];
+  for (const [method, url] of [['GET', `${USERS}/users/me`], ['GET', `${ORDERS}/orders`]]) {
+    const res = await call(method, url, { token: alice.tokens.access_token, expect: 401 });
+    const www = res.headers.get('www-authenticate') ?? '';
+    check(/^Bearer\b/i.test(www) && www.includes('error="invalid_token"'), `WWW-Authenticate should be Bearer with error="invalid_token", got ${JSON.stringify(www)}`, res);
+    lines.push(`401 ${method} ${url}  WWW-Authenticate: ${www}`);
+  }
+  lines.push('revoked everywhere at once, although its signature and exp are still valid');
+  return lines;
+});
+
+console.log(green(bold(`\ndemo passed: ${stepNo} steps`)));

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+/**
+ * start.mjs — build and run the whole system locally (`npm start`).
+ *
+ *   1. builds auth-service, users-service and orders-service with Nx (skip with --no-build);
+ *   2. makes sure Redis answers at REDIS_URL (starts a throw-away local redis-server if needed);
+ *   3. starts the three services as child processes, each line of their output tagged
+ *      [auth] / [users] / [orders];
+ *   4. waits until every service answers GET /health/ready with 200, then prints the URLs;
+ *   5. with --demo, runs scripts/demo.mjs against the running system;
+ *   6. Ctrl-C / SIGTERM stops everything (SIGTERM, then SIGKILL after 10 s).
+ *
+ * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002),
+ * REDIS_URL (redis://127.0.0.1:6379), AUTH_ISSUER, AUTH_JWKS_URI.
+ * Plain Node 20, no dependencies.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const runDemo = args.has('--demo');
+const color = (code) => (s) => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
+const [cyan, magenta, yellow, grey, red, green, bold] = [36, 35, 33, 90, 31, 32, 1].map(color);
+const fail = (msg) => console.error(red(`✘ ${msg}`));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AUTH_PORT = Number(process.env.AUTH_PORT ?? 3000);
+const AUTH_ISSUER = process.env.AUTH_ISSUER ?? `http://localhost:${AUTH_PORT}`;
+const AUTH_JWKS_URI = process.env.AUTH_JWKS_URI ?? `http://localhost:${AUTH_PORT}/.well-known/jwks.json`;
+const services = [
+  { name: 'auth', app: 'auth-service', port: AUTH_PORT, tag: cyan('[auth]  '), env: { AUTH_ISSUER } },
+  { name: 'users', app: 'users-service', port: Number(process.env.USERS_PORT ?? 3001), tag: magenta('[users] '), env: { AUTH_ISSUER, AUTH_JWKS_URI } },
+  { name: 'orders', app: 'orders-service', port: Number(process.env.ORDERS_PORT ?? 3002), tag: yellow('[orders]'), env: { AUTH_ISSUER, AUTH_JWKS_URI } },
+];
+
+// ---- 1. build ---------------------------------------------------------------
+if (!args.has('--no-build')) {
+  console.log(bold('Building auth-service, users-service, orders-service…'));
+  const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...services.map((s) => s.app)], {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false' },
+  });
+  if (build.status !== 0) {
+    fail(`build failed (${build.error?.message ?? `exit code ${build.status ?? build.signal}`}); fix the errors above and run \`npm start\` again`);
+    process.exit(1);
+  }
+}
+for (const s of services) {
+  s.main = path.join(root, 'dist', 'apps', s.app, 'main.js');
+  if (!existsSync(s.main)) {
+    fail(`${path.relative(root, s.main)} does not exist; run \`npm start\` without --no-build`);
+    process.exit(1);
+  }
+}
+
+// ---- process bookkeeping and shutdown --------------------------------------
+const children = []; // { name, proc }
+let stopping = false;
+const alive = (p) => p.exitCode === null && p.signalCode === null;
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  const running = children.filter((c) => alive(c.proc));
+  if (running.length) console.log(grey(`stopping ${running.map((c) => c.name).join(', ')}…`));
+  for (const c of running) c.proc.kill('SIGTERM');
+  const exited = Promise.all(running.map((c) => new Promise((r) => (alive(c.proc) ? c.proc.once('exit', r) : r()))));
+  const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
+  if (timedOut) for (const c of running) if (alive(c.proc)) { console.log(grey(`${c.name} did not stop in 10 s, killing it`)); c.proc.kill('SIGKILL'); }
+  process.exit(code);
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (stopping) { for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL'); process.exit(0); } // second Ctrl-C
+    shutdown(0);
+  });
+}
+// Safety net if this script dies some other way: never leave orphans behind.
+process.on('exit', () => { for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL'); });
+
+function startChild(name, tag, command, argv, env) {
+  // detached: own process group, so Ctrl-C reaches only us and we stop the children in order.
+  const proc = spawn(command, argv, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  readline.createInterface({ input: proc.stdout }).on('line', (l) => process.stdout.write(`${tag} ${l}\n`));
+  readline.createInterface({ input: proc.stderr }).on('line', (l) => process.stderr.write(`${tag} ${l}\n`));
+  proc.on('error', (e) => { if (!stopping) { fail(`could not start ${name}: ${e.message}`); shutdown(1); } });
+  proc.on('exit', (code, signal) => {
+    if (stopping) return;
+    fail(`${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); stopping the others`);
+    shutdown(1);
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+// ---- 2. Redis -------------------------------------------------------------------
+function redisAnswers(host, port) {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ host, port });
+    let reply = '';
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(1000, () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    // -NOAUTH: a password-protected Redis is running; the services authenticate via REDIS_URL.
+    sock.on('data', (d) => { reply += d; if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')); });
+    sock.on('error', () => done(false));
+  });
+}
+const onPath = (cmd) => (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+  try { accessSync(path.join(dir, cmd), constants.X_OK); return true; } catch { return false; }
+});
+
+const redisUrl = new URL(REDIS_URL);
+const redisHost = redisUrl.hostname.replace(/^\[|\]$/g, '');
+const redisPort = Number(redisUrl.port || 6379);
+if (!(await redisAnswers(redisHost, redisPort))) {
+  const local = ['localhost', '127.0.0.1', '::1'].includes(redisHost);
+  if (!local || !onPath('redis-server')) {
+    fail(`Redis is not running at ${REDIS_URL}; ` + (local ? 'install it with `apt-get install redis-server` or `brew install redis`, or set REDIS_URL' : 'start it or point REDIS_URL at a running Redis'));
+    process.exit(1);
+  }
+  console.log(grey(`Redis is not running at ${REDIS_URL}; starting a temporary redis-server on port ${redisPort} (no persistence)`));
+  startChild('redis-server', grey('[redis] '), 'redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], process.env);
+  const deadline = Date.now() + 5000;
+  while (!(await redisAnswers(redisHost, redisPort))) {
+    if (stopping) await new Promise(() => {}); // redis-server died; shutdown() is exiting
+    if (Date.now() > deadline) { fail(`redis-server did not answer on port ${redisPort} within 5 s`); await shutdown(1); }
+    await sleep(100);
+  }
+}
+
+// ---- 3. services -----------------------------------------------------------------
+for (const s of services) {
+  startChild(`${s.app}`, s.tag, process.execPath, [s.main], { ...process.env, PORT: String(s.port), REDIS_URL, ...s.env });
+}
+
+// ---- 4. readiness ----------------------------------------------------------------
+async function waitReady(s) {
+  const url = `http://127.0.0.1:${s.port}/health/ready`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (stopping) return new Promise(() => {}); // another child failed; shutdown() is exiting
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch { /* not listening yet */ }
+    await sleep(250);
+  }
+  fail(`${s.app} did not answer 200 at ${url} within 60 s; stopping everything`);
+  await shutdown(1);
+}
+await Promise.all(services.map(waitReady));
+if (stopping) await new Promise(() => {});
+
+const urls = Object.fromEntries(services.map((s) => [s.name, `http://localhost:${s.port}`]));
+console.log(`
+${green('✔ all services are ready')}
+  auth    ${urls.auth}   (public keys: ${urls.auth}/.well-known/jwks.json)
+  users   ${urls.users}
+  orders  ${urls.orders}
+  redis   ${REDIS_URL}
+${runDemo ? '' : `\nrun ${bold('`npm run demo`')} in another terminal; Ctrl-C here stops everything\n`}`);
+
+// ---- 5. demo ---------------------------------------------------------------------
+if (runDemo) {
+  const demo = spawn(process.execPath, [path.join(root, 'scripts', 'demo.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, AUTH_URL: urls.auth, USERS_URL: urls.users, ORDERS_URL: urls.orders },
+  });
+  children.push({ name: 'demo', proc: demo }); // stopped with the rest if we shut down mid-demo
+  demo.on('exit', (code) => {
+    if (stopping) return;
+    console.log(code === 0 ? green('\n✔ demo passed') : red(`\n✘ demo failed (exit code ${code})`));
+    console.log(grey('services keep running; Ctrl-C stops everything'));
+  });
+}
