@@ -2,7 +2,7 @@
  * Prints the PostgreSQL DDL that a service's entities need, as TypeORM would
  * create it: the starting point of a hand-checked migration.
  *
- *   npx tsx-free: node -r @swc-node/register tools/schema-sql.ts <service>
+ *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register tools/schema-sql.ts <service>
  *
  * Needs a PostgreSQL database it may write to (SCHEMA_SQL_DATABASE_URL,
  * default postgres://postgres@127.0.0.1:5432/test); it creates nothing there.
@@ -17,6 +17,14 @@ async function main(): Promise<void> {
       const { Account } = await import('../apps/auth-service/src/accounts/account.entity');
       const { RefreshToken } = await import('../apps/auth-service/src/tokens/refresh-token.entity');
       return [Account, RefreshToken];
+    },
+    'users-service': async () => {
+      const { Profile } = await import('../apps/users-service/src/profiles/profile.entity');
+      return [Profile];
+    },
+    'orders-service': async () => {
+      const { Order, OrderItem } = await import('../apps/orders-service/src/orders/order.entity');
+      return [Order, OrderItem];
     },
   };
   if (!entities[service]) throw new Error(`usage: schema-sql <${Object.keys(entities).join('|')}>`);

@@ -1,21 +1,8 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
+import { runService } from '@jwt-ms/service-core';
+import { loadOrdersServiceConfig } from './orders-service.config';
+import { OrdersServiceModule } from './orders-service.module';
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
-
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(
-    `🚀 Application is running on: http://localhost:${port}/${globalPrefix}`,
-  );
-}
-
-bootstrap();
+void runService('orders-service', () => {
+  const config = loadOrdersServiceConfig();
+  return { module: OrdersServiceModule.forRoot(config), port: config.PORT, host: config.HOST };
+});

@@ -10,3 +10,4 @@ export * from './lib/principal';
 export * from './lib/revocation.store';
 export * from './lib/signing-key.resolver';
 export * from './lib/token-rejection';
+export * from './lib/verifier-env';

@@ -7,3 +7,4 @@ export * from './lib/problem/problem.exception';
 export * from './lib/problem/problem-details.filter';
 export * from './lib/problem/validation.pipe';
 export * from './lib/redis/redis.module';
+export * from './lib/http/page-query.dto';

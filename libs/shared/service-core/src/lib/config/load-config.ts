@@ -66,3 +66,20 @@ export const env = {
   /** `development`, `test` or `production`. */
   nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),
 };
+
+/**
+ * Variables every service reads: where to listen, Redis, and its own database.
+ *
+ * @param defaults.port the service's default port
+ * @param defaults.name the service name; the default SQLite file is `data/<name>/<name>.sqlite`
+ */
+export function serviceEnvSchema(defaults: { port: number; name: string }) {
+  return z.object({
+    NODE_ENV: env.nodeEnv(),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: env.port(defaults.port),
+    REDIS_URL: env.url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),
+    SQLITE_PATH: z.string().min(1).default(`data/${defaults.name}/${defaults.name}.sqlite`),
+  });
+}

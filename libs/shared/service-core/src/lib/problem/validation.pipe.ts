@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ParseUUIDPipe, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldError } from '@jwt-ms/contracts';
 import { ProblemException } from './problem.exception';
 
@@ -32,5 +32,21 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
     const field = parent ? `${parent}.${error.property}` : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
     return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Validates a path parameter as a UUID: `@Param('id', parseUuid('id'))`.
+ * A bad value is a 400 `validation_failed` naming the parameter.
+ */
+export function parseUuid(field: string): ParseUUIDPipe {
+  return new ParseUUIDPipe({
+    exceptionFactory: () =>
+      new ProblemException({
+        status: 400,
+        code: 'validation_failed',
+        detail: 'The request is not valid; see `errors`.',
+        errors: [{ field, message: `${field} must be a UUID` }],
+      }),
   });
 }

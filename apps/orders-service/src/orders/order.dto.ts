@@ -1,0 +1,43 @@
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+
+/** Bounds that keep every total within a 32-bit integer of cents: 20 × 100 × 1,000,000 < 2^31. */
+export const ORDER_LIMITS = { maxItems: 20, maxQuantity: 100, maxUnitPriceCents: 1_000_000 } as const;
+
+/** One line of `POST /orders`. */
+export class OrderItemDto {
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'sku must be 1-64 letters, digits, ".", "_" or "-"' })
+  sku!: string;
+
+  @IsInt({ message: 'quantity must be a whole number' })
+  @Min(1)
+  @Max(ORDER_LIMITS.maxQuantity)
+  quantity!: number;
+
+  @IsInt({ message: 'unitPriceCents must be a whole number of cents' })
+  @Min(0)
+  @Max(ORDER_LIMITS.maxUnitPriceCents)
+  unitPriceCents!: number;
+}
+
+/** `POST /orders` body. */
+export class CreateOrderDto {
+  @IsArray()
+  @ArrayMinSize(1, { message: 'items must hold at least one item' })
+  @ArrayMaxSize(ORDER_LIMITS.maxItems)
+  @ValidateNested({ each: true })
+  @Type(() => OrderItemDto)
+  items!: OrderItemDto[];
+}
+
+/** An order as the API shows it. Money in integer cents; times ISO 8601. */
+export interface OrderView {
+  id: string;
+  ownerId: string;
+  status: 'placed' | 'cancelled';
+  totalCents: number;
+  items: Array<{ sku: string; quantity: number; unitPriceCents: number }>;
+  createdAt: string;
+  updatedAt: string;
+}

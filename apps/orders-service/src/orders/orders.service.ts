@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type FindOptionsWhere } from 'typeorm';
+import { isAdmin, type Principal } from '@jwt-ms/auth-jwt';
+import { ProblemException, notFound, type Page } from '@jwt-ms/service-core';
+import { Order, OrderItem } from './order.entity';
+import type { OrderItemDto, OrderView } from './order.dto';
+
+/**
+ * Orders. A user sees and changes only their own; an admin sees all. An order
+ * someone may not see is reported as not found, so ids don't leak.
+ */
+@Injectable()
+export class OrdersService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Places an order for the caller; the order and its items are written in one transaction. */
+  async create(principal: Principal, items: OrderItemDto[]): Promise<OrderView> {
+    const id = randomUUID();
+    const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.insert(Order, { id, ownerId: principal.subject, status: 'placed', totalCents });
+      await manager.insert(
+        OrderItem,
+        items.map((item, position) => ({ id: randomUUID(), order: { id }, position, ...item })),
+      );
+    });
+    return this.get(principal, id);
+  }
+
+  /** The caller's orders, newest first; all orders for an admin. */
+  async list(principal: Principal, limit: number, offset: number): Promise<Page<OrderView>> {
+    const where: FindOptionsWhere<Order> = isAdmin(principal) ? {} : { ownerId: principal.subject };
+    const [orders, total] = await this.dataSource.getRepository(Order).findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+    return { items: orders.map(view), total, limit, offset };
+  }
+
+  /**
+   * @throws ProblemException 404 when the order does not exist or is not the caller's (and the caller is no admin)
+   */
+  async get(principal: Principal, id: string): Promise<OrderView> {
+    return view(await this.find(principal, id));
+  }
+
+  /**
+   * Cancels a placed order.
+   *
+   * @throws ProblemException 404 as {@link get}; 409 `conflict` when it is already cancelled
+   */
+  async cancel(principal: Principal, id: string): Promise<OrderView> {
+    const order = await this.find(principal, id);
+    const result = await this.dataSource.getRepository(Order).update({ id: order.id, status: 'placed' }, { status: 'cancelled' });
+    if (result.affected !== 1) {
+      throw new ProblemException({ status: 409, code: 'conflict', detail: 'The order is already cancelled.' });
+    }
+    return this.get(principal, id);
+  }
+
+  private async find(principal: Principal, id: string): Promise<Order> {
+    const order = await this.dataSource.getRepository(Order).findOne({ where: { id } });
+    if (!order || (order.ownerId !== principal.subject && !isAdmin(principal))) throw notFound('order');
+    return order;
+  }
+}
+
+function view(order: Order): OrderView {
+  return {
+    id: order.id,
+    ownerId: order.ownerId,
+    status: order.status,
+    totalCents: order.totalCents,
+    items: [...order.items]
+      .sort((a, b) => a.position - b.position)
+      .map(({ sku, quantity, unitPriceCents }) => ({ sku, quantity, unitPriceCents })),
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}

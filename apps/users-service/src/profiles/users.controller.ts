@@ -1,0 +1,43 @@
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import { CurrentUser, RequireRoles, RequireScopes, isAdmin, type Principal } from '@jwt-ms/auth-jwt';
+import { PageQueryDto, notFound, parseUuid, type Page } from '@jwt-ms/service-core';
+import { ProfilesService } from './profiles.service';
+import { UpdateProfileDto, type ProfileView } from './profile.dto';
+
+/** Profiles API. Every route needs a valid access token (global guard). */
+@Controller('users')
+export class UsersController {
+  constructor(private readonly profiles: ProfilesService) {}
+
+  /** `GET /users/me` → the caller's profile, created on first use. Scope `profile:read`. */
+  @Get('me')
+  @RequireScopes('profile:read')
+  me(@CurrentUser() principal: Principal): Promise<ProfileView> {
+    return this.profiles.me(principal);
+  }
+
+  /** `PATCH /users/me` `{displayName}` → the updated profile. Scope `profile:write`. */
+  @Patch('me')
+  @RequireScopes('profile:write')
+  update(@CurrentUser() principal: Principal, @Body() body: UpdateProfileDto): Promise<ProfileView> {
+    return this.profiles.update(principal, body.displayName);
+  }
+
+  /** `GET /users?limit&offset` → all profiles. Role `admin`. */
+  @Get()
+  @RequireRoles('admin')
+  list(@Query() query: PageQueryDto): Promise<Page<ProfileView>> {
+    return this.profiles.list(query.limit, query.offset);
+  }
+
+  /**
+   * `GET /users/:id` → a profile, for an admin or the user themself; anyone
+   * else gets 404, as for an id that does not exist, so ids don't leak.
+   */
+  @Get(':id')
+  get(@CurrentUser() principal: Principal, @Param('id', parseUuid('id')) id: string): Promise<ProfileView> {
+    if (!isAdmin(principal) && id !== principal.subject) throw notFound('user');
+    if (id === principal.subject) return this.profiles.me(principal);
+    return this.profiles.get(id);
+  }
+}

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthJwtModule, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
+import type { UsersServiceConfig } from './users-service.config';
+import { Profile } from './profiles/profile.entity';
+import { ProfilesService } from './profiles/profiles.service';
+import { UsersController } from './profiles/users.controller';
+import { UsersSchema1764480000000 } from './migrations/1764480000000-users-schema';
+
+/** The users resource service: profiles. Verifies tokens only through `@jwt-ms/auth-jwt`. */
+@Module({})
+export class UsersServiceModule {
+  /** @param config validated configuration (see `loadUsersServiceConfig`) */
+  static forRoot(config: UsersServiceConfig): DynamicModule {
+    return {
+      module: UsersServiceModule,
+      imports: [
+        TypeOrmModule.forRoot(
+          databaseOptions({
+            url: config.DATABASE_URL,
+            sqlitePath: config.SQLITE_PATH,
+            entities: [Profile],
+            migrations: [UsersSchema1764480000000],
+          }),
+        ),
+        TypeOrmModule.forFeature([Profile]),
+        AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
+        HealthModule,
+      ],
+      controllers: [UsersController],
+      providers: [ProfilesService],
+    };
+  }
+}

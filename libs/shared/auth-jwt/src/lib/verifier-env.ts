@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
+import { env } from '@jwt-ms/service-core';
+import type { AuthJwtModuleOptions } from './auth-jwt.options';
+
+/**
+ * Environment variables of a resource service's token verification:
+ * `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URI`, `AUTH_ALGORITHMS`,
+ * `AUTH_CLOCK_TOLERANCE_SECONDS`.
+ *
+ * @param defaults.audience this service's audience identifier, e.g. `orders-service`
+ */
+export function verifierEnvSchema(defaults: { audience: string }) {
+  return z.object({
+    AUTH_ISSUER: env.url(['http:', 'https:']).default('http://localhost:3000'),
+    AUTH_AUDIENCE: z.string().min(1).default(defaults.audience),
+    AUTH_JWKS_URI: env.url(['http:', 'https:']).default('http://localhost:3000/.well-known/jwks.json'),
+    AUTH_ALGORITHMS: env
+      .list()
+      .pipe(z.array(z.enum(SIGNING_ALGORITHMS, { message: `expected a list of ${SIGNING_ALGORITHMS.join(', ')}` })))
+      .default(['ES256']),
+    AUTH_CLOCK_TOLERANCE_SECONDS: env.seconds(5, 0),
+  });
+}
+
+/** The variables {@link verifierEnvSchema} yields, plus `REDIS_URL`. */
+export type VerifierEnv = z.output<ReturnType<typeof verifierEnvSchema>> & { REDIS_URL: string };
+
+/** Maps validated verifier variables to {@link AuthJwtModuleOptions}. */
+export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions {
+  return {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    keys: { jwksUri: config.AUTH_JWKS_URI },
+    algorithms: config.AUTH_ALGORITHMS,
+    clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
+    redisUrl: config.REDIS_URL,
+  };
+}
