@@ -45,13 +45,22 @@ async function call(method, url, { body, token, expect } = {}) {
   if (token) headers.authorization = `Bearer ${token}`;
   let res;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (e) {
     throw new Unexpected(`${method} ${url} failed: ${e.cause?.message ?? e.message}`);
   }
   const text = await res.text();
   let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   const out = { method, url, status: res.status, headers: res.headers, body: json ?? text };
   if (expect !== undefined && res.status !== expect) throw new Unexpected(`expected ${expect}, got ${res.status}`, out);
   return out;
@@ -88,15 +97,23 @@ async function step(title, fn) {
 const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 // ---- is the system running? -------------------------------------------------
-for (const [name, base] of [['auth-service', AUTH], ['users-service', USERS], ['orders-service', ORDERS]]) {
+for (const [name, base] of [
+  ['auth-service', AUTH],
+  ['users-service', USERS],
+  ['orders-service', ORDERS],
+]) {
   let status;
   try {
     const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(3000) });
     status = res.status;
     await res.body?.cancel();
-  } catch { status = 'no answer'; }
+  } catch {
+    status = 'no answer';
+  }
   if (status !== 200) {
-    console.error(red(`✘ ${name} is not ready at ${base}/health/ready (${status}); start the system first with \`npm start\``));
+    console.error(
+      red(`✘ ${name} is not ready at ${base}/health/ready (${status}); start the system first with \`npm start\``),
+    );
     process.exit(1);
   }
 }
@@ -114,39 +131,51 @@ await step('register Alice and Bob on auth-service', async () => {
   for (const u of [alice, bob]) {
     const res = await call('POST', `${AUTH}/auth/register`, { body: { email: u.email, password }, expect: 201 });
     check(res.body?.id && res.body.email === u.email, 'the answer should be {id, email} of the new account', res);
-    check(!('password' in res.body) && !('passwordHash' in res.body), 'the answer must not contain the password or its hash', res);
+    check(
+      !('password' in res.body) && !('passwordHash' in res.body),
+      'the answer must not contain the password or its hash',
+      res,
+    );
     u.id = res.body.id;
     lines.push(`201 ${u.email} → id ${u.id}`);
   }
   return lines;
 });
 
-await step('log in Alice and Bob: each gets a short-lived access token (a signed JWT) and a refresh token', async () => {
-  for (const u of [alice, bob]) {
-    const res = await call('POST', `${AUTH}/auth/login`, { body: { email: u.email, password }, expect: 200 });
-    check(typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string', 'the answer should contain access_token and refresh_token', res);
-    check(res.body.token_type === 'Bearer', 'token_type should be "Bearer"', res);
-    u.tokens = res.body;
-  }
-  const t = alice.tokens;
-  const [h, p] = t.access_token.split('.');
-  const header = decode(h);
-  const claims = decode(p);
-  return [
-    `Alice: token_type ${t.token_type}, expires_in ${t.expires_in} s, scope "${t.scope}"`,
-    `       access_token ${short(t.access_token)}  refresh_token ${short(t.refresh_token)}`,
-    `inside Alice's access token (base64url-decoded, anyone can read it — the signature only stops changes):`,
-    `  header  alg=${header.alg} kid=${header.kid} typ=${header.typ}`,
-    `  claims  iss=${claims.iss} sub=${claims.sub} aud=${JSON.stringify(claims.aud)}`,
-    `          exp=${claims.exp} (${new Date(claims.exp * 1000).toISOString()}) scope="${claims.scope}"`,
-    `Bob:   access_token ${short(bob.tokens.access_token)}`,
-  ];
-});
+await step(
+  'log in Alice and Bob: each gets a short-lived access token (a signed JWT) and a refresh token',
+  async () => {
+    for (const u of [alice, bob]) {
+      const res = await call('POST', `${AUTH}/auth/login`, { body: { email: u.email, password }, expect: 200 });
+      check(
+        typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string',
+        'the answer should contain access_token and refresh_token',
+        res,
+      );
+      check(res.body.token_type === 'Bearer', 'token_type should be "Bearer"', res);
+      u.tokens = res.body;
+    }
+    const t = alice.tokens;
+    const [h, p] = t.access_token.split('.');
+    const header = decode(h);
+    const claims = decode(p);
+    return [
+      `Alice: token_type ${t.token_type}, expires_in ${t.expires_in} s, scope "${t.scope}"`,
+      `       access_token ${short(t.access_token)}  refresh_token ${short(t.refresh_token)}`,
+      `inside Alice's access token (base64url-decoded, anyone can read it — the signature only stops changes):`,
+      `  header  alg=${header.alg} kid=${header.kid} typ=${header.typ}`,
+      `  claims  iss=${claims.iss} sub=${claims.sub} aud=${JSON.stringify(claims.aud)}`,
+      `          exp=${claims.exp} (${new Date(claims.exp * 1000).toISOString()}) scope="${claims.scope}"`,
+      `Bob:   access_token ${short(bob.tokens.access_token)}`,
+    ];
+  },
+);
 
 await step('Alice reads her profile on users-service', async () => {
   const res = await call('GET', `${USERS}/users/me`, { token: alice.tokens.access_token, expect: 200 });
   check(res.body?.id, 'the profile should have an id', res);
-  if (res.body.email !== undefined) check(res.body.email === alice.email, `the profile should be Alice's (${alice.email})`, res);
+  if (res.body.email !== undefined)
+    check(res.body.email === alice.email, `the profile should be Alice's (${alice.email})`, res);
   return [
     `200 id ${res.body.id}, email ${res.body.email}, displayName ${JSON.stringify(res.body.displayName)}`,
     'verified by users-service with the JWKS, no call to auth',
@@ -159,18 +188,32 @@ await step('Alice places an order with 2 items on orders-service', async () => {
     { sku: 'MUG-0042', quantity: 1, unitPriceCents: 899 },
   ];
   const expected = items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
-  const res = await call('POST', `${ORDERS}/orders`, { token: alice.tokens.access_token, body: { items }, expect: 201 });
+  const res = await call('POST', `${ORDERS}/orders`, {
+    token: alice.tokens.access_token,
+    body: { items },
+    expect: 201,
+  });
   check(res.body?.id, 'the order should have an id', res);
   check(res.body.status === 'placed', `status should be "placed", got ${JSON.stringify(res.body.status)}`, res);
-  check(res.body.totalCents === expected, `totalCents should be ${expected} (2 × 1250 + 1 × 899), got ${res.body.totalCents}`, res);
+  check(
+    res.body.totalCents === expected,
+    `totalCents should be ${expected} (2 × 1250 + 1 × 899), got ${res.body.totalCents}`,
+    res,
+  );
   order = res.body;
-  return [`201 order ${order.id}, owner ${order.ownerId}, status ${order.status}, totalCents ${order.totalCents} = 2 × 1250 + 1 × 899`];
+  return [
+    `201 order ${order.id}, owner ${order.ownerId}, status ${order.status}, totalCents ${order.totalCents} = 2 × 1250 + 1 × 899`,
+  ];
 });
 
 await step('Alice lists her orders', async () => {
   const res = await call('GET', `${ORDERS}/orders`, { token: alice.tokens.access_token, expect: 200 });
   check(Array.isArray(res.body?.items), 'the answer should be {items: [...]}', res);
-  check(res.body.items.some((o) => o.id === order.id), `the list should contain order ${order.id}`, res);
+  check(
+    res.body.items.some((o) => o.id === order.id),
+    `the list should contain order ${order.id}`,
+    res,
+  );
   return [`200 ${res.body.items.length} order(s), including ${order.id}`];
 });
 
@@ -182,11 +225,19 @@ await step("Bob tries to read Alice's order", async () => {
 await step('Alice refreshes her tokens, then the old refresh token is replayed', async () => {
   const old = alice.tokens.refresh_token;
   const res = await call('POST', `${AUTH}/auth/refresh`, { body: { refresh_token: old }, expect: 200 });
-  check(typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string', 'the answer should be a new token pair', res);
+  check(
+    typeof res.body?.access_token === 'string' && typeof res.body.refresh_token === 'string',
+    'the answer should be a new token pair',
+    res,
+  );
   check(res.body.refresh_token !== old, 'the refresh token should be rotated (a new one each time)', res);
   alice.tokens = res.body;
   const replay = await call('POST', `${AUTH}/auth/refresh`, { body: { refresh_token: old }, expect: 400 });
-  check((replay.body?.code ?? replay.body?.error) === 'invalid_grant', 'the replay should be refused with code "invalid_grant"', replay);
+  check(
+    (replay.body?.code ?? replay.body?.error) === 'invalid_grant',
+    'the replay should be refused with code "invalid_grant"',
+    replay,
+  );
   return [
     `200 new pair: access_token ${short(res.body.access_token)} refresh_token ${short(res.body.refresh_token)}`,
     `400 invalid_grant for the old refresh token ${short(old)}: each refresh token works once`,
@@ -200,10 +251,17 @@ await step('Alice logs out with her newest access token', async () => {
 
 await step('the logged-out access token is rejected by users-service and orders-service', async () => {
   const lines = [];
-  for (const [method, url] of [['GET', `${USERS}/users/me`], ['GET', `${ORDERS}/orders`]]) {
+  for (const [method, url] of [
+    ['GET', `${USERS}/users/me`],
+    ['GET', `${ORDERS}/orders`],
+  ]) {
     const res = await call(method, url, { token: alice.tokens.access_token, expect: 401 });
     const www = res.headers.get('www-authenticate') ?? '';
-    check(/^Bearer\b/i.test(www) && www.includes('error="invalid_token"'), `WWW-Authenticate should be Bearer with error="invalid_token", got ${JSON.stringify(www)}`, res);
+    check(
+      /^Bearer\b/i.test(www) && www.includes('error="invalid_token"'),
+      `WWW-Authenticate should be Bearer with error="invalid_token", got ${JSON.stringify(www)}`,
+      res,
+    );
     lines.push(`401 ${method} ${url}  WWW-Authenticate: ${www}`);
   }
   lines.push('revoked everywhere at once, although its signature and exp are still valid');

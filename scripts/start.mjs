@@ -35,8 +35,20 @@ const AUTH_ISSUER = process.env.AUTH_ISSUER ?? `http://localhost:${AUTH_PORT}`;
 const AUTH_JWKS_URI = process.env.AUTH_JWKS_URI ?? `http://localhost:${AUTH_PORT}/.well-known/jwks.json`;
 const services = [
   { name: 'auth', app: 'auth-service', port: AUTH_PORT, tag: cyan('[auth]  '), env: { AUTH_ISSUER } },
-  { name: 'users', app: 'users-service', port: Number(process.env.USERS_PORT ?? 3001), tag: magenta('[users] '), env: { AUTH_ISSUER, AUTH_JWKS_URI } },
-  { name: 'orders', app: 'orders-service', port: Number(process.env.ORDERS_PORT ?? 3002), tag: yellow('[orders]'), env: { AUTH_ISSUER, AUTH_JWKS_URI } },
+  {
+    name: 'users',
+    app: 'users-service',
+    port: Number(process.env.USERS_PORT ?? 3001),
+    tag: magenta('[users] '),
+    env: { AUTH_ISSUER, AUTH_JWKS_URI },
+  },
+  {
+    name: 'orders',
+    app: 'orders-service',
+    port: Number(process.env.ORDERS_PORT ?? 3002),
+    tag: yellow('[orders]'),
+    env: { AUTH_ISSUER, AUTH_JWKS_URI },
+  },
 ];
 
 // ---- 1. build ---------------------------------------------------------------
@@ -49,7 +61,9 @@ if (!args.has('--no-build')) {
     env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false' },
   });
   if (build.status !== 0) {
-    fail(`build failed (${build.error?.message ?? `exit code ${build.status ?? build.signal}`}); fix the errors above and run \`npm start\` again`);
+    fail(
+      `build failed (${build.error?.message ?? `exit code ${build.status ?? build.signal}`}); fix the errors above and run \`npm start\` again`,
+    );
     process.exit(1);
   }
 }
@@ -74,24 +88,39 @@ async function shutdown(code) {
   for (const c of running) c.proc.kill('SIGTERM');
   const exited = Promise.all(running.map((c) => new Promise((r) => (alive(c.proc) ? c.proc.once('exit', r) : r()))));
   const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
-  if (timedOut) for (const c of running) if (alive(c.proc)) { console.log(grey(`${c.name} did not stop in 10 s, killing it`)); c.proc.kill('SIGKILL'); }
+  if (timedOut)
+    for (const c of running)
+      if (alive(c.proc)) {
+        console.log(grey(`${c.name} did not stop in 10 s, killing it`));
+        c.proc.kill('SIGKILL');
+      }
   process.exit(code);
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    if (stopping) { for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL'); process.exit(0); } // second Ctrl-C
+    if (stopping) {
+      for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL');
+      process.exit(0);
+    } // second Ctrl-C
     shutdown(0);
   });
 }
 // Safety net if this script dies some other way: never leave orphans behind.
-process.on('exit', () => { for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL');
+});
 
 function startChild(name, tag, command, argv, env) {
   // detached: own process group, so Ctrl-C reaches only us and we stop the children in order.
   const proc = spawn(command, argv, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   readline.createInterface({ input: proc.stdout }).on('line', (l) => process.stdout.write(`${tag} ${l}\n`));
   readline.createInterface({ input: proc.stderr }).on('line', (l) => process.stderr.write(`${tag} ${l}\n`));
-  proc.on('error', (e) => { if (!stopping) { fail(`could not start ${name}: ${e.message}`); shutdown(1); } });
+  proc.on('error', (e) => {
+    if (!stopping) {
+      fail(`could not start ${name}: ${e.message}`);
+      shutdown(1);
+    }
+  });
   proc.on('exit', (code, signal) => {
     if (stopping) return;
     fail(`${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); stopping the others`);
@@ -106,17 +135,29 @@ function redisAnswers(host, port) {
   return new Promise((resolve) => {
     const sock = net.createConnection({ host, port });
     let reply = '';
-    const done = (ok) => { sock.destroy(); resolve(ok); };
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(1000, () => done(false));
     sock.on('connect', () => sock.write('PING\r\n'));
     // -NOAUTH: a password-protected Redis is running; the services authenticate via REDIS_URL.
-    sock.on('data', (d) => { reply += d; if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')); });
+    sock.on('data', (d) => {
+      reply += d;
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
+    });
     sock.on('error', () => done(false));
   });
 }
-const onPath = (cmd) => (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
-  try { accessSync(path.join(dir, cmd), constants.X_OK); return true; } catch { return false; }
-});
+const onPath = (cmd) =>
+  (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 
 const redisUrl = new URL(REDIS_URL);
 const redisHost = redisUrl.hostname.replace(/^\[|\]$/g, '');
@@ -124,22 +165,45 @@ const redisPort = Number(redisUrl.port || 6379);
 if (!(await redisAnswers(redisHost, redisPort))) {
   const local = ['localhost', '127.0.0.1', '::1'].includes(redisHost);
   if (!local || !onPath('redis-server')) {
-    fail(`Redis is not running at ${REDIS_URL}; ` + (local ? 'install it with `apt-get install redis-server` or `brew install redis`, or set REDIS_URL' : 'start it or point REDIS_URL at a running Redis'));
+    fail(
+      `Redis is not running at ${REDIS_URL}; ` +
+        (local
+          ? 'install it with `apt-get install redis-server` or `brew install redis`, or set REDIS_URL'
+          : 'start it or point REDIS_URL at a running Redis'),
+    );
     process.exit(1);
   }
-  console.log(grey(`Redis is not running at ${REDIS_URL}; starting a temporary redis-server on port ${redisPort} (no persistence)`));
-  startChild('redis-server', grey('[redis] '), 'redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], process.env);
+  console.log(
+    grey(
+      `Redis is not running at ${REDIS_URL}; starting a temporary redis-server on port ${redisPort} (no persistence)`,
+    ),
+  );
+  startChild(
+    'redis-server',
+    grey('[redis] '),
+    'redis-server',
+    ['--port', String(redisPort), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    process.env,
+  );
   const deadline = Date.now() + 5000;
   while (!(await redisAnswers(redisHost, redisPort))) {
     if (stopping) await new Promise(() => {}); // redis-server died; shutdown() is exiting
-    if (Date.now() > deadline) { fail(`redis-server did not answer on port ${redisPort} within 5 s`); await shutdown(1); }
+    if (Date.now() > deadline) {
+      fail(`redis-server did not answer on port ${redisPort} within 5 s`);
+      await shutdown(1);
+    }
     await sleep(100);
   }
 }
 
 // ---- 3. services -----------------------------------------------------------------
 for (const s of services) {
-  startChild(`${s.app}`, s.tag, process.execPath, [s.main], { ...process.env, PORT: String(s.port), REDIS_URL, ...s.env });
+  startChild(`${s.app}`, s.tag, process.execPath, [s.main], {
+    ...process.env,
+    PORT: String(s.port),
+    REDIS_URL,
+    ...s.env,
+  });
 }
 
 // ---- 4. readiness ----------------------------------------------------------------
@@ -152,7 +216,9 @@ async function waitReady(s) {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await res.body?.cancel();
       if (res.status === 200) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(250);
   }
   fail(`${s.app} did not answer 200 at ${url} within 60 s; stopping everything`);

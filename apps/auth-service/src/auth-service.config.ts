@@ -24,7 +24,9 @@ const schema = z
     AUTH_CLIENT_ID: z.string().min(1).default('first-party-app'),
     ACCESS_TOKEN_TTL_SECONDS: env.seconds(900, 30),
     REFRESH_TOKEN_TTL_SECONDS: env.seconds(14 * 24 * 3600, 60),
-    SIGNING_ALGORITHM: z.enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('ES256'),
+    SIGNING_ALGORITHM: z
+      .enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` })
+      .default('ES256'),
     /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */
@@ -50,7 +52,8 @@ const schema = z
       context.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'required when ADMIN_EMAIL is set' });
     }
     if (config.NODE_ENV === 'production' && config.ADMIN_PASSWORD) {
-      const weak = config.ADMIN_PASSWORD.length < 12 || PLACEHOLDER_PASSWORDS.includes(config.ADMIN_PASSWORD.toLowerCase());
+      const weak =
+        config.ADMIN_PASSWORD.length < 12 || PLACEHOLDER_PASSWORDS.includes(config.ADMIN_PASSWORD.toLowerCase());
       if (weak) {
         context.addIssue({
           code: 'custom',

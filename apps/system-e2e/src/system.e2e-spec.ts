@@ -49,25 +49,43 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
 
   it('registers users: 201, then 409 for the same email, 400 for bad input', async () => {
     for (const user of [alice, bob]) {
-      const response = await call('POST', `${stack.auth}/auth/register`, { body: { email: user.email, password: user.password } });
+      const response = await call('POST', `${stack.auth}/auth/register`, {
+        body: { email: user.email, password: user.password },
+      });
       expect(response.status).toBe(201);
       expect(response.body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), email: user.email });
       user.id = response.body.id;
     }
-    expectProblem(await call('POST', `${stack.auth}/auth/register`, { body: { email: alice.email.toUpperCase(), password: PASSWORD } }), 409, 'email_taken');
-    const bad = await call('POST', `${stack.auth}/auth/register`, { body: { email: 'not-an-email', password: 'short' } });
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/register`, {
+        body: { email: alice.email.toUpperCase(), password: PASSWORD },
+      }),
+      409,
+      'email_taken',
+    );
+    const bad = await call('POST', `${stack.auth}/auth/register`, {
+      body: { email: 'not-an-email', password: 'short' },
+    });
     expectProblem(bad, 400, 'validation_failed');
     expect(bad.body.errors).toEqual([
       { field: 'email', message: 'email must be an email address' },
       { field: 'password', message: 'password must be at least 8 characters' },
     ]);
     expectProblem(await call('POST', `${stack.auth}/auth/register`, { body: '{"email": ' }), 400, 'invalid_request');
-    expectProblem(await call('POST', `${stack.auth}/auth/register`, { body: { email: alice.email, password: PASSWORD, roles: ['admin'] } }), 400, 'validation_failed');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/register`, {
+        body: { email: alice.email, password: PASSWORD, roles: ['admin'] },
+      }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('logs in with the RFC 6749 §5.1 token response; the access token follows RFC 9068', async () => {
     for (const user of [alice, bob]) {
-      const response = await call('POST', `${stack.auth}/auth/login`, { body: { email: user.email, password: user.password } });
+      const response = await call('POST', `${stack.auth}/auth/login`, {
+        body: { email: user.email, password: user.password },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(response.body).toEqual({
@@ -97,8 +115,12 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
   });
 
   it('answers a wrong password and an unknown email identically', async () => {
-    const wrong = await call('POST', `${stack.auth}/auth/login`, { body: { email: alice.email, password: 'wrong password!' } });
-    const unknown = await call('POST', `${stack.auth}/auth/login`, { body: { email: `nobody.${run}@example.test`, password: 'wrong password!' } });
+    const wrong = await call('POST', `${stack.auth}/auth/login`, {
+      body: { email: alice.email, password: 'wrong password!' },
+    });
+    const unknown = await call('POST', `${stack.auth}/auth/login`, {
+      body: { email: `nobody.${run}@example.test`, password: 'wrong password!' },
+    });
     expectProblem(wrong, 401, 'invalid_credentials');
     expect(unknown.status).toBe(401);
     expect(unknown.body).toEqual(wrong.body);
@@ -108,17 +130,28 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     const me = await call('GET', `${stack.users}/users/me`, { token: alice.access });
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id: alice.id, email: alice.email, displayName: null });
-    const patched = await call('PATCH', `${stack.users}/users/me`, { token: alice.access, body: { displayName: 'Alice' } });
+    const patched = await call('PATCH', `${stack.users}/users/me`, {
+      token: alice.access,
+      body: { displayName: 'Alice' },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.displayName).toBe('Alice');
-    expectProblem(await call('PATCH', `${stack.users}/users/me`, { token: alice.access, body: { displayName: '' } }), 400, 'validation_failed');
+    expectProblem(
+      await call('PATCH', `${stack.users}/users/me`, { token: alice.access, body: { displayName: '' } }),
+      400,
+      'validation_failed',
+    );
     expect((await call('GET', `${stack.users}/users/me`, { token: bob.access })).status).toBe(200);
   });
 
   it('users-service: self or admin for /users/:id, admin only for /users', async () => {
     expect((await call('GET', `${stack.users}/users/${alice.id}`, { token: alice.access })).status).toBe(200);
     expectProblem(await call('GET', `${stack.users}/users/${bob.id}`, { token: alice.access }), 404, 'not_found');
-    expectProblem(await call('GET', `${stack.users}/users/not-a-uuid`, { token: alice.access }), 400, 'validation_failed');
+    expectProblem(
+      await call('GET', `${stack.users}/users/not-a-uuid`, { token: alice.access }),
+      400,
+      'validation_failed',
+    );
     const listAsUser = await call('GET', `${stack.users}/users`, { token: alice.access });
     expectProblem(listAsUser, 403, 'insufficient_scope');
     expect(listAsUser.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
@@ -129,7 +162,9 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expect(decodeSegment(admin, 1)['roles']).toEqual(['user', 'admin']);
     const list = await call('GET', `${stack.users}/users?limit=100`, { token: admin });
     expect(list.status).toBe(200);
-    expect(list.body.items.map((profile: { id: string }) => profile.id)).toEqual(expect.arrayContaining([alice.id, bob.id]));
+    expect(list.body.items.map((profile: { id: string }) => profile.id)).toEqual(
+      expect.arrayContaining([alice.id, bob.id]),
+    );
     expect((await call('GET', `${stack.users}/users/${bob.id}`, { token: admin })).body.email).toBe(bob.email);
     expectProblem(await call('GET', `${stack.users}/users?limit=1000`, { token: admin }), 400, 'validation_failed');
   });
@@ -137,7 +172,12 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
   it('orders-service: create with integer cents, list own, 404 for others, admin sees all, cancel once', async () => {
     const created = await call('POST', `${stack.orders}/orders`, {
       token: alice.access,
-      body: { items: [{ sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 }, { sku: 'PEN-7', quantity: 1, unitPriceCents: 899 }] },
+      body: {
+        items: [
+          { sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 },
+          { sku: 'PEN-7', quantity: 1, unitPriceCents: 899 },
+        ],
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ownerId: alice.id, status: 'placed', totalCents: 3399 });
@@ -151,7 +191,11 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expect(own.body.items.map((order: { id: string }) => order.id)).toEqual([aliceOrderId]);
     expect((await call('GET', `${stack.orders}/orders`, { token: bob.access })).body.items).toEqual([]);
     expectProblem(await call('GET', `${stack.orders}/orders/${aliceOrderId}`, { token: bob.access }), 404, 'not_found');
-    expectProblem(await call('POST', `${stack.orders}/orders/${aliceOrderId}/cancel`, { token: bob.access }), 404, 'not_found');
+    expectProblem(
+      await call('POST', `${stack.orders}/orders/${aliceOrderId}/cancel`, { token: bob.access }),
+      404,
+      'not_found',
+    );
     expect((await call('GET', `${stack.orders}/orders/${aliceOrderId}`, { token: admin })).status).toBe(200);
     const all = await call('GET', `${stack.orders}/orders`, { token: admin });
     expect(all.body.items.map((order: { id: string }) => order.id)).toContain(aliceOrderId);
@@ -159,7 +203,11 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     const cancelled = await call('POST', `${stack.orders}/orders/${aliceOrderId}/cancel`, { token: alice.access });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    expectProblem(await call('POST', `${stack.orders}/orders/${aliceOrderId}/cancel`, { token: alice.access }), 409, 'conflict');
+    expectProblem(
+      await call('POST', `${stack.orders}/orders/${aliceOrderId}/cancel`, { token: alice.access }),
+      409,
+      'conflict',
+    );
   });
 
   it.each<[string, unknown]>([
@@ -178,7 +226,10 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
   });
 
   it('resource services answer a missing token with a bare Bearer challenge (RFC 6750 §3.1)', async () => {
-    for (const [url, realm] of [[`${stack.users}/users/me`, 'users-service'], [`${stack.orders}/orders`, 'orders-service']]) {
+    for (const [url, realm] of [
+      [`${stack.users}/users/me`, 'users-service'],
+      [`${stack.orders}/orders`, 'orders-service'],
+    ]) {
       const response = await call('GET', url);
       expectProblem(response, 401, 'unauthenticated');
       expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="${realm}"`);
@@ -190,11 +241,23 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(alice.refresh);
     expect(decodeSegment(refreshed.body.access_token, 1)['sid']).toBe(decodeSegment(alice.access, 1)['sid']);
-    expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: alice.refresh } }), 400, 'invalid_grant');
-    expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: 'made-up' } }), 400, 'invalid_grant');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: alice.refresh } }),
+      400,
+      'invalid_grant',
+    );
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: 'made-up' } }),
+      400,
+      'invalid_grant',
+    );
     expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: {} }), 400, 'validation_failed');
     // Reusing the old token revoked its family, the new refresh token with it (RFC 9700 §4.14.2).
-    expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: refreshed.body.refresh_token } }), 400, 'invalid_grant');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: refreshed.body.refresh_token } }),
+      400,
+      'invalid_grant',
+    );
   });
 
   it('logout revokes the access token on every service at once, and its refresh token', async () => {
@@ -207,7 +270,11 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expectRejected(await call('GET', `${stack.users}/users/me`, { token: bob.access }));
     expectRejected(await call('GET', `${stack.orders}/orders`, { token: bob.access }));
     expectRejected(await call('POST', `${stack.auth}/auth/logout`, { token: bob.access }));
-    expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: bob.refresh } }), 400, 'invalid_grant');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: bob.refresh } }),
+      400,
+      'invalid_grant',
+    );
     // Alice's token is untouched.
     expect((await call('GET', `${stack.users}/users/me`, { token: alice.access })).status).toBe(200);
   });
@@ -233,7 +300,8 @@ describe('Redis unreachable', () => {
   it('a resource service fails closed with 503 and reports not ready', async () => {
     const email = `carol.${Date.now().toString(36)}@example.test`;
     await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } });
-    const token = (await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } })).body.access_token;
+    const token = (await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } })).body
+      .access_token;
     // An orders replica whose Redis is gone (nothing listens on port 1).
     const orphan = await launch('orders-service', {
       NODE_ENV: 'test',

@@ -87,7 +87,11 @@ export class AccountsService implements OnApplicationBootstrap {
       await this.accounts.insert(account);
     } catch (error) {
       if (error instanceof QueryFailedError && /unique|duplicate/i.test(error.message)) {
-        throw new ProblemException({ status: 409, code: 'email_taken', detail: 'An account with this email already exists.' });
+        throw new ProblemException({
+          status: 409,
+          code: 'email_taken',
+          detail: 'An account with this email already exists.',
+        });
       }
       throw error;
     }

@@ -28,7 +28,11 @@ export class AuthService {
   async login(email: string, password: string): Promise<TokenResponse> {
     const account = await this.accounts.verifyCredentials(email, password);
     if (!account) {
-      throw new ProblemException({ status: 401, code: 'invalid_credentials', detail: 'The email or password is wrong.' });
+      throw new ProblemException({
+        status: 401,
+        code: 'invalid_credentials',
+        detail: 'The email or password is wrong.',
+      });
     }
     return this.issuePair(account, randomUUID());
   }
@@ -52,7 +56,11 @@ export class AuthService {
     const account = await this.accounts.findById(result.accountId);
     if (!account) {
       await this.refreshTokens.revokeFamily(result.familyId);
-      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: 'The refresh token is invalid, expired, revoked or already used.' });
+      throw new ProblemException({
+        status: 400,
+        code: 'invalid_grant',
+        detail: 'The refresh token is invalid, expired, revoked or already used.',
+      });
     }
     return this.issuePair(account, result.familyId);
   }
@@ -75,7 +83,10 @@ export class AuthService {
   }
 
   private async issuePair(account: Account, familyId: string): Promise<TokenResponse> {
-    const access = await this.accessTokens.issue({ id: account.id, email: account.email, roles: account.roles }, familyId);
+    const access = await this.accessTokens.issue(
+      { id: account.id, email: account.email, roles: account.roles },
+      familyId,
+    );
     const refresh = await this.refreshTokens.create(account.id, familyId);
     return {
       access_token: access.token,

@@ -26,7 +26,12 @@ export function generateSigningJwk(alg: SigningAlgorithm): PrivateSigningJwk {
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
         : generateKeyPairSync('ed25519');
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-  return { ...pair.privateKey.export({ format: 'jwk' }), kid: `${day}-${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`, alg, use: 'sig' };
+  return {
+    ...pair.privateKey.export({ format: 'jwk' }),
+    kid: `${day}-${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`,
+    alg,
+    use: 'sig',
+  };
 }
 
 /**
@@ -80,7 +85,8 @@ function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] }
     throw new ConfigError([`${source}: not valid JSON; expected a JWK Set {"keys": [...]}`]);
   }
   const keys = (parsed as { keys?: unknown })?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new ConfigError([`${source}: expected a JWK Set {"keys": [...]} with at least one key`]);
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new ConfigError([`${source}: expected a JWK Set {"keys": [...]} with at least one key`]);
   keys.forEach((key: Partial<PrivateSigningJwk>, index) => {
     const where = `${source}: keys[${index}]`;
     if (typeof key?.kid !== 'string' || key.kid.length === 0) throw new ConfigError([`${where}: "kid" is required`]);

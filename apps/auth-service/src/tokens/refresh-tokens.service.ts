@@ -9,9 +9,7 @@ import { RefreshToken } from './refresh-token.entity';
 export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'reused';
 
 /** Result of {@link RefreshTokensService.consume}. */
-export type ConsumeResult =
-  | { ok: true; accountId: string; familyId: string }
-  | { ok: false; reason: RefreshRefusal };
+export type ConsumeResult = { ok: true; accountId: string; familyId: string } | { ok: false; reason: RefreshRefusal };
 
 /**
  * Opaque, rotating refresh tokens (RFC 6749 §1.5, §6; RFC 9700 §4.14.2).
@@ -61,11 +59,16 @@ export class RefreshTokensService {
     if (!row) return { ok: false, reason: 'unknown' };
     if (row.revokedAt) return { ok: false, reason: 'revoked' };
     if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-    const update = await this.tokens.update({ id: row.id, usedAt: IsNull(), revokedAt: IsNull() }, { usedAt: new Date() });
+    const update = await this.tokens.update(
+      { id: row.id, usedAt: IsNull(), revokedAt: IsNull() },
+      { usedAt: new Date() },
+    );
     if (update.affected !== 1) {
       // Already rotated: someone holds a copy of an old token (RFC 9700 §4.14.2). Kill the family.
       await this.revokeFamily(row.familyId);
-      this.logger.warn(`security event: refresh token reuse detected; family ${row.familyId} of account ${row.accountId} revoked`);
+      this.logger.warn(
+        `security event: refresh token reuse detected; family ${row.familyId} of account ${row.accountId} revoked`,
+      );
       return { ok: false, reason: 'reused' };
     }
     return { ok: true, accountId: row.accountId, familyId: row.familyId };

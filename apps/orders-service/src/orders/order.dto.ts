@@ -1,5 +1,15 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 /** Bounds that keep every total within a 32-bit integer of cents: 20 × 100 × 1,000,000 < 2^31. */
 export const ORDER_LIMITS = { maxItems: 20, maxQuantity: 100, maxUnitPriceCents: 1_000_000 } as const;

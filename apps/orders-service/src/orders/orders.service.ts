@@ -55,7 +55,9 @@ export class OrdersService {
    */
   async cancel(principal: Principal, id: string): Promise<OrderView> {
     const order = await this.find(principal, id);
-    const result = await this.dataSource.getRepository(Order).update({ id: order.id, status: 'placed' }, { status: 'cancelled' });
+    const result = await this.dataSource
+      .getRepository(Order)
+      .update({ id: order.id, status: 'placed' }, { status: 'cancelled' });
     if (result.affected !== 1) {
       throw new ProblemException({ status: 409, code: 'conflict', detail: 'The order is already cancelled.' });
     }

@@ -25,7 +25,12 @@ export async function call(
   const response = await fetch(url, {
     method,
     headers,
-    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
   });
   const text = await response.text();
   let body: unknown = null;
@@ -43,6 +48,11 @@ export async function call(
 export function expectProblem(response: JsonResponse, status: number, code: string): void {
   expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
   expect(response.headers.get('content-type')).toContain('application/problem+json');
-  expect(response.body).toMatchObject({ type: 'about:blank', status, title: expect.any(String), detail: expect.any(String) });
+  expect(response.body).toMatchObject({
+    type: 'about:blank',
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(JSON.stringify(response.body)).not.toMatch(/\bat [\w.<>]+ \(|node_modules|Error:/);
 }

@@ -86,8 +86,18 @@ export async function startStack(
     stack.auth = services['auth-service'].url;
     const verifier = { AUTH_JWKS_URI: `${stack.auth}/.well-known/jwks.json` };
     const [users, orders] = await Promise.all([
-      launch('users-service', { ...common, ...verifier, ...(await databaseEnv('users-service')), ...overrides['users-service'] }),
-      launch('orders-service', { ...common, ...verifier, ...(await databaseEnv('orders-service')), ...overrides['orders-service'] }),
+      launch('users-service', {
+        ...common,
+        ...verifier,
+        ...(await databaseEnv('users-service')),
+        ...overrides['users-service'],
+      }),
+      launch('orders-service', {
+        ...common,
+        ...verifier,
+        ...(await databaseEnv('orders-service')),
+        ...overrides['orders-service'],
+      }),
     ]);
     services['users-service'] = users;
     services['orders-service'] = orders;
@@ -103,7 +113,11 @@ export async function startStack(
 /** Starts one built service and resolves with its URL once it listens. */
 export function launch(name: ServiceName, env: Record<string, string>): Promise<RunningService> {
   const main = join(ROOT, 'dist/apps', name, 'main.js');
-  const child = spawn(process.execPath, [main], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
@@ -139,7 +153,8 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 
 /** Refuses any database whose name does not say it is for tests. */
 function assertTestDatabase(name: string): void {
-  if (!/^jwtms_test_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to touch database "${name}": not a test database`);
+  if (!/^jwtms_test_[a-z0-9_]+$/.test(name))
+    throw new Error(`refusing to touch database "${name}": not a test database`);
 }
 
 async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {

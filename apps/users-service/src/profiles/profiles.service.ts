@@ -45,7 +45,11 @@ export class ProfilesService {
 
   /** All profiles, oldest first. */
   async list(limit: number, offset: number): Promise<Page<ProfileView>> {
-    const [items, total] = await this.profiles.findAndCount({ order: { createdAt: 'ASC', id: 'ASC' }, take: limit, skip: offset });
+    const [items, total] = await this.profiles.findAndCount({
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
     return { items: items.map(view), total, limit, offset };
   }
 }

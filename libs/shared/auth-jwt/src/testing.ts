@@ -16,7 +16,10 @@ export interface TestSigningKey {
 }
 
 /** Generates a signing key of the given algorithm (keys are test fixtures, never persisted). */
-export async function generateTestSigningKey(alg: SigningAlgorithm = 'ES256', kid = `test-${alg}-${randomUUID()}`): Promise<TestSigningKey> {
+export async function generateTestSigningKey(
+  alg: SigningAlgorithm = 'ES256',
+  kid = `test-${alg}-${randomUUID()}`,
+): Promise<TestSigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { kid, alg, privateKey, publicJwk };
@@ -51,7 +54,11 @@ export class TestTokenIssuer {
   static async create(options: { issuer?: string; audience?: string[]; algorithms?: SigningAlgorithm[] } = {}) {
     const algorithms = options.algorithms ?? ['ES256'];
     const keys = await Promise.all(algorithms.map((alg) => generateTestSigningKey(alg)));
-    return new TestTokenIssuer(options.issuer ?? 'https://issuer.test', options.audience ?? ['users-service', 'orders-service'], keys);
+    return new TestTokenIssuer(
+      options.issuer ?? 'https://issuer.test',
+      options.audience ?? ['users-service', 'orders-service'],
+      keys,
+    );
   }
 
   /** The public JWK Set (RFC 7517 §5) a verifier needs. */
@@ -99,7 +106,10 @@ export class TestTokenIssuer {
     const encode = (value: unknown) => base64url.encode(typeof value === 'string' ? value : JSON.stringify(value));
     const input = `${encode({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE, ...header })}.${encode(payload)}`;
     const digest = key.alg === 'EdDSA' ? null : 'sha256';
-    const signature = sign(digest, Buffer.from(input), { key: KeyObject.from(key.privateKey), dsaEncoding: 'ieee-p1363' });
+    const signature = sign(digest, Buffer.from(input), {
+      key: KeyObject.from(key.privateKey),
+      dsaEncoding: 'ieee-p1363',
+    });
     return `${input}.${base64url.encode(signature)}`;
   }
 }

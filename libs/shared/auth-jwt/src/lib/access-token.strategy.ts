@@ -4,7 +4,12 @@ import { Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ACCESS_TOKEN_TYPE, type Role } from '@jwt-ms/contracts';
-import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions, type ResolvedAuthJwtOptions } from './auth-jwt.options';
+import {
+  AUTH_JWT_OPTIONS,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+  type ResolvedAuthJwtOptions,
+} from './auth-jwt.options';
 import type { Principal } from './principal';
 import { RevocationStore, RevocationUnavailableError } from './revocation.store';
 import { SigningKeyResolver } from './signing-key.resolver';
@@ -68,7 +73,10 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       secretOrKeyProvider: (_request, rawToken, done) => {
         Promise.resolve()
           .then(() => keys.resolve(checkHeader(rawToken as string, settings)))
-          .then((key) => done(null, key as unknown as string), (error) => done(error));
+          .then(
+            (key) => done(null, key as unknown as string),
+            (error) => done(error),
+          );
       },
       issuer: settings.issuer,
       audience: settings.audience,
@@ -134,7 +142,8 @@ export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): Pr
   if (header.crit !== undefined) throw new TokenRejectedError('unsupported "crit" header');
   if (header.b64 !== undefined) throw new TokenRejectedError('unsupported "b64" header');
   for (const name of KEY_CARRYING_HEADERS) {
-    if (name in header) throw new TokenRejectedError(`"${name}" header is not accepted: keys come from the issuer's JWKS`);
+    if (name in header)
+      throw new TokenRejectedError(`"${name}" header is not accepted: keys come from the issuer's JWKS`);
   }
   return header;
 }
@@ -160,12 +169,14 @@ export function toPrincipal(payload: unknown, toleranceSeconds: number): Princip
   const claims = payload as Record<string, unknown>;
   const text = (name: string): string => {
     const value = claims[name];
-    if (typeof value !== 'string' || value.length === 0) throw new TokenRejectedError(`missing or invalid "${name}" claim`);
+    if (typeof value !== 'string' || value.length === 0)
+      throw new TokenRejectedError(`missing or invalid "${name}" claim`);
     return value;
   };
   const time = (name: string): number => {
     const value = claims[name];
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TokenRejectedError(`missing or invalid "${name}" claim`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new TokenRejectedError(`missing or invalid "${name}" claim`);
     return value;
   };
   const issuedAt = time('iat');

@@ -75,7 +75,11 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
   });
 
   const get = (path: string, token?: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'GET', url: path, headers: token === undefined ? headers : { authorization: `Bearer ${token}`, ...headers } });
+    app.inject({
+      method: 'GET',
+      url: path,
+      headers: token === undefined ? headers : { authorization: `Bearer ${token}`, ...headers },
+    });
 
   const now = () => Math.floor(Date.now() / 1000);
 
@@ -114,15 +118,25 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
       'HS256 signed with the public key as secret (algorithm confusion)',
       async () => {
         const secret = new TextEncoder().encode(JSON.stringify(issuer.keys[0].publicJwk));
-        return new SignJWT(issuer.claimsFor()).setProtectedHeader({ alg: 'HS256', kid: issuer.keys[0].kid, typ: 'at+jwt' }).sign(secret);
+        return new SignJWT(issuer.claimsFor())
+          .setProtectedHeader({ alg: 'HS256', kid: issuer.keys[0].kid, typ: 'at+jwt' })
+          .sign(secret);
       },
       'unexpected "alg"',
     ],
-    ['signed by a key not in the JWKS, same kid', () => issuer.mint({ key: strangerKey }), 'signature verification failed'],
+    [
+      'signed by a key not in the JWKS, same kid',
+      () => issuer.mint({ key: strangerKey }),
+      'signature verification failed',
+    ],
     ['unknown kid', () => issuer.mint({ header: { kid: 'no-such-key' } }), 'no key of the issuer fits'],
     ['expired', () => issuer.mint({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'token expired'],
     ['not yet valid (nbf in the future)', () => issuer.mint({ claims: { nbf: now() + 600 } }), 'not yet valid'],
-    ['iat in the future', () => issuer.mint({ claims: { iat: now() + 600, exp: now() + 1200 } }), '"iat" claim is in the future'],
+    [
+      'iat in the future',
+      () => issuer.mint({ claims: { iat: now() + 600, exp: now() + 1200 } }),
+      '"iat" claim is in the future',
+    ],
     ['wrong issuer', () => issuer.mint({ claims: { iss: 'https://evil.test' } }), 'unexpected "iss"'],
     ['wrong audience', () => issuer.mint({ claims: { aud: 'orders-service' } }), 'unexpected "aud"'],
     ['audience array without this service', () => issuer.mint({ claims: { aud: ['a', 'b'] } }), 'unexpected "aud"'],
@@ -136,7 +150,11 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     ['b64 without crit', async () => issuer.signRaw({ b64: false }, issuer.claimsFor()), 'unsupported "b64"'],
     ['payload not an object', async () => issuer.signRaw({}, '"just a string"'), 'not valid'],
     ['non-numeric exp', async () => issuer.signRaw({}, { ...issuer.claimsFor(), exp: 'soon' }), '"exp"'],
-    ['embedded jwk header', () => issuer.mint({ header: { jwk: issuer.keys[0].publicJwk } }), '"jwk" header is not accepted'],
+    [
+      'embedded jwk header',
+      () => issuer.mint({ header: { jwk: issuer.keys[0].publicJwk } }),
+      '"jwk" header is not accepted',
+    ],
     ['jku header', () => issuer.mint({ header: { jku: 'https://evil.test/jwks' } }), '"jku" header is not accepted'],
     ['signature stripped', async () => (await issuer.mint()).split('.').slice(0, 2).join('.') + '.', 'signature'],
     ['garbage', async () => 'not-a-jwt', 'malformed token'],
@@ -196,7 +214,9 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
   it('answers a token without the role with 403 insufficient_scope', async () => {
     const response = await get('/admin', await issuer.mint());
     expect(response.statusCode).toBe(403);
-    expect(response.headers['www-authenticate']).toBe('Bearer realm="users-service", error="insufficient_scope", scope="role:admin"');
+    expect(response.headers['www-authenticate']).toBe(
+      'Bearer realm="users-service", error="insufficient_scope", scope="role:admin"',
+    );
     expect(response.json().code).toBe('insufficient_scope');
     const admin = await issuer.mint({ claims: { roles: ['user', 'admin'] } });
     expect((await get('/admin', admin)).statusCode).toBe(200);

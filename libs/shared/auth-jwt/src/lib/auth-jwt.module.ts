@@ -9,7 +9,13 @@ import { AccessTokenGuard } from './guards/access-token.guard';
 import { RevocationStore } from './revocation.store';
 import { SigningKeyResolver } from './signing-key.resolver';
 
-const PROVIDERS: Provider[] = [SigningKeyResolver, RevocationStore, AccessTokenStrategy, AccessTokenGuard, AccessPolicyGuard];
+const PROVIDERS: Provider[] = [
+  SigningKeyResolver,
+  RevocationStore,
+  AccessTokenStrategy,
+  AccessTokenGuard,
+  AccessPolicyGuard,
+];
 
 /**
  * Stateless access-token verification for a NestJS service.

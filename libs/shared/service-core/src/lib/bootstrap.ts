@@ -32,11 +32,29 @@ export async function createServiceApp(
     logger: options.logger ?? ['log', 'warn', 'error'],
     bufferLogs: false,
     abortOnError: false,
+    // Body parsing is set up by acceptJsonBodiesOnly below, not by Nest's defaults (JSON + urlencoded).
+    bodyParser: false,
   });
+  acceptJsonBodiesOnly(adapter);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * Every API here takes `application/json`: any other body media type is a 415 (Fastify's
+ * FST_ERR_CTP_INVALID_MEDIA_TYPE, rendered by the filter). JSON keeps
+ * Fastify's own parser, which refuses `__proto__` and `constructor` keys.
+ */
+function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
+  const fastify = adapter.getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
 }
 
 /**

@@ -25,9 +25,13 @@ export class AccessPolicyGuard implements CanActivate {
     if (scopes.length === 0 && roles.length === 0) return true;
     const principal: Principal | undefined = context.switchToHttp().getRequest().user;
     if (!principal) return true; // a @Public() route: nothing to authorize against
-    if (!scopes.every((scope) => principal.scopes.includes(scope))) throw insufficientScope(this.options.audience, scopes);
+    if (!scopes.every((scope) => principal.scopes.includes(scope)))
+      throw insufficientScope(this.options.audience, scopes);
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role))) {
-      throw insufficientScope(this.options.audience, roles.map((role) => `role:${role}`));
+      throw insufficientScope(
+        this.options.audience,
+        roles.map((role) => `role:${role}`),
+      );
     }
     return true;
   }

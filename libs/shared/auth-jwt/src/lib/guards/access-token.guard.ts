@@ -29,7 +29,10 @@ export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
   }
 
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest();
     if (extractBearerToken(request.headers) === null) {
@@ -44,7 +47,8 @@ export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
   override handleRequest<TUser = Principal>(error: unknown, user: unknown, info: unknown): TUser {
     if (error) {
       // Errors passed to passport's error(): the 503 of a failed revocation check, or a claim rejection.
-      if ((error as { name?: string }).name === 'TokenRejectedError') throw invalidToken(this.options.audience, rejectionReason(error));
+      if ((error as { name?: string }).name === 'TokenRejectedError')
+        throw invalidToken(this.options.audience, rejectionReason(error));
       throw error;
     }
     if (!user) {

@@ -61,7 +61,12 @@ export const env = {
   list: () =>
     z
       .string()
-      .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string()).min(1, 'expected at least one comma-separated value')),
   /** `development`, `test` or `production`. */
   nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),

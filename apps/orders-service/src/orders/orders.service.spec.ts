@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { Principal } from '@jwt-ms/auth-jwt';
+import { databaseOptions } from '@jwt-ms/service-core';
+import { Order, OrderItem } from './order.entity';
+import { OrdersService } from './orders.service';
+
+const principal = (roles: Principal['roles'] = ['user']): Principal => ({
+  subject: randomUUID(),
+  email: 'x@example.test',
+  roles,
+  scopes: [],
+  clientId: 'test',
+  tokenId: randomUUID(),
+  sessionId: randomUUID(),
+  issuedAt: 0,
+  expiresAt: 0,
+});
+
+describe('OrdersService (embedded SQLite)', () => {
+  let dataSource: DataSource;
+  let service: OrdersService;
+  const alice = principal();
+  const bob = principal();
+  const admin = principal(['user', 'admin']);
+
+  beforeAll(async () => {
+    dataSource = await new DataSource(
+      databaseOptions({ sqlitePath: ':memory:', entities: [Order, OrderItem], migrations: [] }),
+    ).initialize();
+    service = new OrdersService(dataSource);
+  });
+
+  afterAll(() => dataSource.destroy());
+
+  it('computes the total in integer cents and keeps item order', async () => {
+    const order = await service.create(alice, [
+      { sku: 'B', quantity: 3, unitPriceCents: 333 },
+      { sku: 'A', quantity: 1, unitPriceCents: 1 },
+    ]);
+    expect(order).toMatchObject({ ownerId: alice.subject, status: 'placed', totalCents: 1000 });
+    expect(order.items.map((item) => item.sku)).toEqual(['B', 'A']);
+  });
+
+  it("hides another user's order as not found, for reading and cancelling", async () => {
+    const order = await service.create(alice, [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
+    await expect(service.get(bob, order.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(service.cancel(bob, order.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect((await service.get(alice, order.id)).status).toBe('placed');
+    expect((await service.get(admin, order.id)).id).toBe(order.id);
+  });
+
+  it('cancels once; a second cancel is a conflict', async () => {
+    const order = await service.create(alice, [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
+    expect((await service.cancel(alice, order.id)).status).toBe('cancelled');
+    await expect(service.cancel(alice, order.id)).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('lists own orders for a user and all orders for an admin', async () => {
+    const own = await service.list(alice, 100, 0);
+    expect(own.items.every((order) => order.ownerId === alice.subject)).toBe(true);
+    expect((await service.list(bob, 100, 0)).total).toBe(0);
+    expect((await service.list(admin, 100, 0)).total).toBe(own.total);
+  });
+});

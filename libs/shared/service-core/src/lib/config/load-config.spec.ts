@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ConfigError, env, loadConfig, serviceEnvSchema } from './load-config';
+
+describe('loadConfig', () => {
+  const schema = serviceEnvSchema({ port: 3001, name: 'users-service' }).extend({
+    TTL: env.seconds(900, 30),
+    AUD: env.list(),
+  });
+
+  it('applies defaults', () => {
+    const config = loadConfig(schema, { AUD: 'a' });
+    expect(config).toMatchObject({
+      PORT: 3001,
+      HOST: '127.0.0.1',
+      NODE_ENV: 'development',
+      TTL: 900,
+      SQLITE_PATH: 'data/users-service/users-service.sqlite',
+    });
+  });
+
+  it('parses lists and numbers', () => {
+    expect(loadConfig(schema, { AUD: ' a, b ,,c ', PORT: '0', TTL: '60' })).toMatchObject({
+      AUD: ['a', 'b', 'c'],
+      PORT: 0,
+      TTL: 60,
+    });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['a port that is not a number', { PORT: 'abc' }, 'PORT: expected a port number'],
+    ['a port out of range', { PORT: '70000' }, 'PORT: expected 0..65535'],
+    ['a TTL below its minimum', { TTL: '5' }, 'TTL: expected at least 30 s'],
+    ['fractional seconds', { TTL: '60.5' }, 'TTL: expected whole seconds'],
+    [
+      'a Redis URL with the wrong scheme',
+      { REDIS_URL: 'http://x' },
+      'REDIS_URL: expected a URL starting with redis:// or rediss://',
+    ],
+    [
+      'a database URL that is not a URL',
+      { DATABASE_URL: 'nope' },
+      'DATABASE_URL: expected a URL starting with postgres:// or postgresql://',
+    ],
+    ['an unknown NODE_ENV', { NODE_ENV: 'prod' }, 'NODE_ENV:'],
+    ['an empty list', { AUD: ' , ' }, 'AUD: expected at least one comma-separated value'],
+  ])('refuses %s, naming the variable', (_name, values, message) => {
+    let error: unknown;
+    try {
+      loadConfig(schema, { AUD: 'a', ...values });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(message);
+    expect((error as ConfigError).message.startsWith('Invalid configuration:')).toBe(true);
+  });
+
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig(z.object({ A: env.port(1), B: env.port(2) }), { A: 'x', B: 'y' })).toThrow(/A: .*\n.*B: /s);
+  });
+});

@@ -1,0 +1,123 @@
+import { BadRequestException, Body, Controller, Get, Module, NotFoundException, Post } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { IsInt, Min } from 'class-validator';
+import { createServiceApp } from '../bootstrap';
+import { ProblemException } from './problem.exception';
+
+class CountDto {
+  @IsInt()
+  @Min(1)
+  count!: number;
+}
+
+@Controller()
+class ProbeController {
+  @Get('problem')
+  problem() {
+    throw new ProblemException({
+      status: 409,
+      code: 'conflict',
+      detail: 'Already done.',
+      headers: { 'retry-after': '3' },
+    });
+  }
+
+  @Get('nest-404')
+  nest404() {
+    throw new NotFoundException('internal path /srv/secret not found');
+  }
+
+  @Get('nest-400')
+  nest400() {
+    throw new BadRequestException('library says: Unexpected token } in JSON at position 7');
+  }
+
+  @Get('crash')
+  crash() {
+    throw new TypeError("Cannot read properties of undefined (reading 'x')");
+  }
+
+  @Post('count')
+  count(@Body() body: CountDto) {
+    return body;
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+class ProbeModule {}
+
+describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await createServiceApp(ProbeModule, { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(() => app.close());
+
+  const request = (method: 'GET' | 'POST', url: string, payload?: string, headers: Record<string, string> = {}) =>
+    app.inject({
+      method,
+      url,
+      payload,
+      headers: payload === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    });
+
+  it('renders a ProblemException with its status, code, detail and headers', async () => {
+    const response = await request('GET', '/problem?x=1');
+    expect(response.statusCode).toBe(409);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.headers['retry-after']).toBe('3');
+    expect(response.json()).toEqual({
+      type: 'about:blank',
+      title: 'Conflict',
+      status: 409,
+      detail: 'Already done.',
+      code: 'conflict',
+      instance: '/problem',
+    });
+  });
+
+  it.each<[string, 'GET' | 'POST', string, string | undefined, number, string]>([
+    ['an unknown route', 'GET', '/nowhere', undefined, 404, 'not_found'],
+    ["a library's 404 message", 'GET', '/nest-404', undefined, 404, 'not_found'],
+    ["a library's 400 message", 'GET', '/nest-400', undefined, 400, 'invalid_request'],
+    ['malformed JSON', 'POST', '/count', '{"count": ', 400, 'invalid_request'],
+    ['a failed validation', 'POST', '/count', '{"count": 0}', 400, 'validation_failed'],
+    ['an unknown property', 'POST', '/count', '{"count": 1, "admin": true}', 400, 'validation_failed'],
+    [
+      'a body over 64 KiB',
+      'POST',
+      '/count',
+      JSON.stringify({ count: 1, pad: 'x'.repeat(70_000) }),
+      413,
+      'payload_too_large',
+    ],
+    ['an unexpected exception', 'GET', '/crash', undefined, 500, 'internal_error'],
+  ])('answers %s with a clean problem', async (_name, method, url, payload, status, code) => {
+    const response = await request(method, url, payload);
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const body = response.json();
+    expect(body).toMatchObject({ type: 'about:blank', status, code });
+    const text = JSON.stringify(body);
+    for (const leak of ['/srv/secret', 'Unexpected token', 'Cannot read properties', 'TypeError', 'at '])
+      expect(text).not.toContain(leak);
+  });
+
+  it('names the invalid field of a failed validation', async () => {
+    const response = await request('POST', '/count', '{"count": "three"}');
+    expect(response.json().errors).toEqual([
+      { field: 'count', message: 'count must not be less than 1' },
+      { field: 'count', message: 'count must be an integer number' },
+    ]);
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const response = await request('POST', '/count', 'count=1', { 'content-type': 'text/plain' });
+    expect(response.statusCode).toBe(415);
+    expect(response.json().code).toBe('unsupported_media_type');
+  });
+});
