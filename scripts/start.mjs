@@ -197,6 +197,22 @@ if (!(await redisAnswers(redisHost, redisPort))) {
 }
 
 // ---- 3. services -----------------------------------------------------------------
+// A port already taken would make the readiness check below talk to someone else's server.
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    sock.setTimeout(1000, () => (sock.destroy(), resolve(false)));
+    sock.on('connect', () => (sock.destroy(), resolve(true)));
+    sock.on('error', () => resolve(false));
+  });
+}
+const envName = { auth: 'AUTH_PORT', users: 'USERS_PORT', orders: 'ORDERS_PORT' };
+for (const s of services) {
+  if (await portInUse(s.port)) {
+    fail(`port ${s.port} (${s.app}) is already in use: stop what runs there, or choose another with ${envName[s.name]}=…`);
+    await shutdown(1);
+  }
+}
 for (const s of services) {
   startChild(`${s.app}`, s.tag, process.execPath, [s.main], {
     ...process.env,

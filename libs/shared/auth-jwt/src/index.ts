@@ -11,3 +11,4 @@ export * from './lib/revocation.store';
 export * from './lib/signing-key.resolver';
 export * from './lib/token-rejection';
 export * from './lib/verifier-env';
+export * from './lib/jws-verifier';

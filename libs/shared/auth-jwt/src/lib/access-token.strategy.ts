@@ -50,7 +50,7 @@ export function extractBearerToken(headers: IncomingHttpHeaders): string | null 
  *    RFC 8725 §3.11), `kid` present, no `crit` (RFC 7515 §4.1.11: we understand
  *    no extension), no `b64` (RFC 7797), no key-carrying `jwk`/`jku`/`x5u`/`x5c`;
  * 3. key by `kid` from the issuer's JWKS, fitting `alg` (see SigningKeyResolver);
- * 4. signature, `iss`, `aud`, `exp`, `nbf` by jsonwebtoken, with only the
+ * 4. signature, `iss`, `aud`, `exp`, `nbf` by passport-jwt's verifier (`verifyJws`, jws-verifier.ts), with only the
  *    header's (already allowed) `alg` and the clock tolerance (RFC 7519 §4.1);
  * 5. claims (`validate`): RFC 9068 §2.2 required claims present and typed,
  *    `iat` not in the future beyond tolerance;

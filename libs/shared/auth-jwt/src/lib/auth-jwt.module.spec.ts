@@ -229,3 +229,64 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     expect(response.headers['www-authenticate']).toContain('scope="orders:write"');
   });
 });
+
+describe('AuthJwtModule: every supported algorithm', () => {
+  let issuer: TestTokenIssuer;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    issuer = await TestTokenIssuer.create({ algorithms: ['ES256', 'RS256', 'EdDSA'] });
+    @Module({
+      imports: [
+        AuthJwtModule.forRoot({
+          issuer: issuer.issuer,
+          audience: AUDIENCE,
+          keys: { localJwks: () => issuer.jwks },
+          algorithms: ['ES256', 'RS256', 'EdDSA'],
+          redisUrl: REDIS_URL,
+        }),
+      ],
+      controllers: [ProbeController],
+    })
+    class MultiAlgorithmModule {}
+    app = await createServiceApp(MultiAlgorithmModule, { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const whoami = (token: string) =>
+    app.inject({ method: 'GET', url: '/whoami', headers: { authorization: `Bearer ${token}` } });
+
+  it.each([0, 1, 2])('accepts a token signed with key %i (ES256, RS256, EdDSA)', async (index) => {
+    const response = await whoami(await issuer.mint({ key: issuer.keys[index] }));
+    expect(response.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['ES256', 'RS256'],
+    ['RS256', 'EdDSA'],
+    ['EdDSA', 'ES256'],
+  ])('refuses a %s key named by a token that claims %s', async (keyAlg, claimedAlg) => {
+    const key = issuer.keys.find((candidate) => candidate.alg === keyAlg)!;
+    const token = await issuer.mint({ key });
+    const [, payload, signature] = token.split('.');
+    const header = base64url.encode(JSON.stringify({ alg: claimedAlg, kid: key.kid, typ: 'at+jwt' }));
+    const response = await whoami(`${header}.${payload}.${signature}`);
+    expect(response.statusCode).toBe(401);
+    expect(response.json().detail).toContain('no key of the issuer fits');
+  });
+
+  it('refuses an expired EdDSA token and a wrong-audience EdDSA token with our own reasons', async () => {
+    const eddsa = issuer.keys[2];
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await whoami(await issuer.mint({ key: eddsa, claims: { iat: now - 3600, exp: now - 60 } }));
+    expect(expired.json().detail).toContain('token expired');
+    const wrongAudience = await whoami(await issuer.mint({ key: eddsa, claims: { aud: 'elsewhere' } }));
+    expect(wrongAudience.statusCode).toBe(401);
+    expect(wrongAudience.json().detail).toContain('unexpected "aud"');
+  });
+});
