@@ -6,8 +6,7 @@ import { Client } from 'pg';
 
 /** The repository root (this file is apps/system-e2e/src/support/stack.ts). */
 const ROOT = resolve(__dirname, '../../../..');
-const SERVICES = ['auth-service', 'users-service', 'orders-service'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+export type ServiceName = 'auth-service' | 'users-service' | 'orders-service';
 
 /** Admin connection used only to create and drop the suite's own databases. */
 const POSTGRES_ADMIN_URL = process.env['E2E_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
