@@ -3,6 +3,7 @@ import { Logger, type INestApplication, type LogLevel, type Type, type DynamicMo
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
+import { problemClientErrorHandler } from './problem/client-error.handler';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 
@@ -27,7 +28,11 @@ export async function createServiceApp(
   module: Type | DynamicModule,
   options: ServiceAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false });
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    clientErrorHandler: problemClientErrorHandler,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? ['log', 'warn', 'error'],
     bufferLogs: false,

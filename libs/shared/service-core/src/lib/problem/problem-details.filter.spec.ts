@@ -121,3 +121,25 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
     expect(response.json().code).toBe('unsupported_media_type');
   });
 });
+
+describe('requests refused by the HTTP parser', () => {
+  let app: NestFastifyApplication;
+  let url: URL;
+
+  beforeAll(async () => {
+    app = await createServiceApp(ProbeModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = new URL(await app.getUrl());
+  });
+
+  afterAll(() => app.close());
+
+  it('answers headers over 16 KiB with a 431 problem', async () => {
+    const response = await fetch(`http://127.0.0.1:${url.port}/problem`, {
+      headers: { authorization: `Bearer ${'a'.repeat(100_000)}` },
+    });
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 431, code: 'invalid_request', type: 'about:blank' });
+  });
+});
