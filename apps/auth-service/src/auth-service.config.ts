@@ -23,7 +23,10 @@ const schema = z
     /** `client_id` of tokens issued through the first-party login (RFC 9068 §2.2). */
     AUTH_CLIENT_ID: z.string().min(1).default('first-party-app'),
     ACCESS_TOKEN_TTL_SECONDS: env.seconds(900, 30),
-    REFRESH_TOKEN_TTL_SECONDS: env.seconds(14 * 24 * 3600, 60),
+    /** A refresh token unused this long expires (idle timeout); each rotation starts a new one. */
+    REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: env.seconds(7 * 24 * 3600, 1),
+    /** A login session (refresh-token family) ends this long after the login, however active (RFC 9700 §4.14.2). */
+    REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: env.seconds(30 * 24 * 3600, 1),
     SIGNING_ALGORITHM: z
       .enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` })
       .default('ES256'),

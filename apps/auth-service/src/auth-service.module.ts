@@ -5,6 +5,7 @@ import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
+import { AdminController } from './auth/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
@@ -13,6 +14,7 @@ import { AccessTokenIssuer } from './tokens/access-token.issuer';
 import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
 import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
+import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-refresh-family-lifetime';
 
 /**
  * The issuer. Owns credentials and refresh tokens; signs access tokens; serves
@@ -35,7 +37,7 @@ export class AuthServiceModule {
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Account, RefreshToken],
-            migrations: [AuthSchema1764480000000],
+            migrations: [AuthSchema1764480000000, RefreshFamilyLifetime1764490000000],
           }),
         ),
         TypeOrmModule.forFeature([Account, RefreshToken]),
@@ -48,7 +50,7 @@ export class AuthServiceModule {
         }),
         HealthModule,
       ],
-      controllers: [AuthController, WellKnownController],
+      controllers: [AuthController, AdminController, WellKnownController],
       providers: [
         { provide: AUTH_SERVICE_CONFIG, useValue: config },
         {

@@ -252,12 +252,19 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       'invalid_grant',
     );
     expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: {} }), 400, 'validation_failed');
-    // Reusing the old token revoked its family, the new refresh token with it (RFC 9700 §4.14.2).
+    // Reusing the old token revoked its family, the new refresh token with it (RFC 9700 §4.14.2),
+    // and every access token of the session.
     expectProblem(
       await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: refreshed.body.refresh_token } }),
       400,
       'invalid_grant',
     );
+    for (const token of [alice.access, refreshed.body.access_token]) {
+      expectProblem(await call('GET', `${stack.users}/users/me`, { token }), 401, 'invalid_token');
+    }
+    const again = await call('POST', `${stack.auth}/auth/login`, { body: { email: alice.email, password: PASSWORD } });
+    alice.access = again.body.access_token;
+    alice.refresh = again.body.refresh_token;
   });
 
   it('logout revokes the access token on every service at once, and its refresh token', async () => {

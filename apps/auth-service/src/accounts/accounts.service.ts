@@ -67,8 +67,22 @@ export class AccountsService implements OnApplicationBootstrap {
       await argon2.verify(await this.dummy(), password).catch(() => false);
       return null;
     }
-    const ok = await argon2.verify(account.passwordHash, password).catch(() => false);
-    return ok ? account : null;
+    return (await this.passwordMatches(account, password)) ? account : null;
+  }
+
+  /** @returns true when `password` is the account's password */
+  passwordMatches(account: Account, password: string): Promise<boolean> {
+    return argon2.verify(account.passwordHash, password).catch(() => false);
+  }
+
+  /** Replaces the account's password hash (argon2id). */
+  async setPassword(accountId: string, password: string): Promise<void> {
+    await this.accounts.update({ id: accountId }, { passwordHash: await argon2.hash(password, HASH_OPTIONS) });
+  }
+
+  /** Deletes the account. */
+  async delete(accountId: string): Promise<void> {
+    await this.accounts.delete({ id: accountId });
   }
 
   /** @returns the account, or null when it does not exist (any more) */

@@ -3,7 +3,7 @@ import type { TokenResponse } from '@jwt-ms/contracts';
 import { CurrentUser, Public, type Principal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
-import { LoginDto, RefreshDto, RegisterDto } from './auth.dto';
+import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
 
 /**
  * The issuer's HTTP API. Token responses carry `Cache-Control: no-store`
@@ -42,10 +42,27 @@ export class AuthController {
     return this.auth.refresh(body.refresh_token);
   }
 
-  /** `POST /auth/logout` (Bearer) → 204; revokes the presented access token and its refresh tokens. */
+  /** `POST /auth/logout` (Bearer) → 204; revokes the presented access token and its whole session. */
   @Post('logout')
   @HttpCode(204)
   logout(@CurrentUser() principal: Principal): Promise<void> {
     return this.auth.logout(principal);
+  }
+
+  /** `POST /auth/logout-all` (Bearer) → 204; revokes every access and refresh token of the caller. */
+  @Post('logout-all')
+  @HttpCode(204)
+  logoutAll(@CurrentUser() principal: Principal): Promise<void> {
+    return this.auth.revokeAll(principal.subject);
+  }
+
+  /**
+   * `POST /auth/password` (Bearer) `{current_password, new_password}` → 204;
+   * every token of the caller is revoked: log in again. 403 `invalid_credentials`.
+   */
+  @Post('password')
+  @HttpCode(204)
+  changePassword(@CurrentUser() principal: Principal, @Body() body: ChangePasswordDto): Promise<void> {
+    return this.auth.changePassword(principal, body.current_password, body.new_password);
   }
 }

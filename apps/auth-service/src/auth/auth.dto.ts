@@ -34,3 +34,15 @@ export class RefreshDto {
   @Length(1, 512)
   refresh_token!: string;
 }
+
+/** `POST /auth/password` body. */
+export class ChangePasswordDto {
+  @IsString()
+  @Length(1, PASSWORD_MAX_LENGTH)
+  current_password!: string;
+
+  @IsString()
+  @MinLength(PASSWORD_MIN_LENGTH, { message: `new_password must be at least ${PASSWORD_MIN_LENGTH} characters` })
+  @MaxLength(PASSWORD_MAX_LENGTH, { message: `new_password must be at most ${PASSWORD_MAX_LENGTH} characters` })
+  new_password!: string;
+}

@@ -1,23 +1,32 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { TokenResponse } from '@jwt-ms/contracts';
 import { RevocationStore, RevocationUnavailableError, revocationUnavailable, type Principal } from '@jwt-ms/auth-jwt';
-import { ProblemException } from '@jwt-ms/service-core';
+import { ProblemException, notFound } from '@jwt-ms/service-core';
+import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
 import type { Account } from '../accounts/account.entity';
 import { AccessTokenIssuer } from '../tokens/access-token.issuer';
-import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-tokens.service';
+
+const INVALID_GRANT = 'The refresh token is invalid, expired, revoked or already used.';
 
 /**
- * Login, refresh and logout: the issuer's side of the token lifecycle.
+ * Login, refresh, logout and the revocations: the issuer's side of the token
+ * lifecycle. Revocations are written to Redis first (where every verifier sees
+ * them) and to the database second, so a failure never leaves access tokens
+ * alive that the caller was told are revoked.
  */
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly accounts: AccountsService,
     private readonly accessTokens: AccessTokenIssuer,
     private readonly refreshTokens: RefreshTokensService,
     private readonly revocations: RevocationStore,
+    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
   ) {}
 
   /**
@@ -34,12 +43,13 @@ export class AuthService {
         detail: 'The email or password is wrong.',
       });
     }
-    return this.issuePair(account, randomUUID());
+    return this.issuePair(account, { accountId: account.id, familyId: randomUUID(), startedAt: new Date() });
   }
 
   /**
    * Exchanges a refresh token for a new pair (RFC 6749 §6); the presented token
-   * is consumed (rotation, RFC 9700 §4.14.2).
+   * is consumed (rotation). Reuse of a consumed token revokes its whole session:
+   * refresh tokens and every access token issued from it (RFC 9700 §4.14.2).
    *
    * @throws ProblemException 400 `invalid_grant` (RFC 6749 §5.2) for an unknown,
    *   expired, revoked or already-used token, or one whose account is gone
@@ -47,47 +57,107 @@ export class AuthService {
   async refresh(refreshToken: string): Promise<TokenResponse> {
     const result = await this.refreshTokens.consume(refreshToken);
     if (!result.ok) {
-      throw new ProblemException({
-        status: 400,
-        code: 'invalid_grant',
-        detail: 'The refresh token is invalid, expired, revoked or already used.',
-      });
+      if (result.reason === 'reused' && result.familyId)
+        await this.guard(() => this.revokeSessionTokens(result.familyId as string));
+      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
     }
     const account = await this.accounts.findById(result.accountId);
     if (!account) {
       await this.refreshTokens.revokeFamily(result.familyId);
-      throw new ProblemException({
-        status: 400,
-        code: 'invalid_grant',
-        detail: 'The refresh token is invalid, expired, revoked or already used.',
-      });
+      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
     }
-    return this.issuePair(account, result.familyId);
+    return this.issuePair(account, result);
   }
 
   /**
-   * Ends the caller's session: its access token's `jti` goes on the Redis
-   * blacklist until the token expires, and its refresh-token family is revoked.
+   * Ends the caller's session: the presented access token, every other access
+   * token of its session (`sid`) and the session's refresh tokens.
    *
-   * @throws ProblemException 503 when Redis cannot be reached (nothing is half-done: the
-   *   family is revoked only after the blacklist write succeeded)
+   * @throws ProblemException 503 when Redis cannot be reached
    */
   async logout(principal: Principal): Promise<void> {
+    await this.guard(async () => {
+      await this.revocations.revokeToken(principal.tokenId, principal.expiresAt);
+      await this.revokeSessionTokens(principal.sessionId);
+    });
+    await this.refreshTokens.revokeFamily(principal.sessionId);
+  }
+
+  /**
+   * Logout everywhere: every access and refresh token of the account, on every
+   * device, without listing them: a "not before" watermark in Redis that every
+   * verifier checks, plus the refresh tokens in the database.
+   *
+   * @param accountId the subject
+   * @throws ProblemException 503 when Redis cannot be reached
+   */
+  async revokeAll(accountId: string): Promise<void> {
+    // Every token issued up to this second is covered; new ones get iat ≥ the watermark.
+    const notBefore = Math.floor(Date.now() / 1000) + 1;
+    await this.guard(() =>
+      this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
+    );
+    await this.refreshTokens.revokeAccount(accountId);
+    this.logger.log(`all tokens of account ${accountId} revoked`);
+  }
+
+  /**
+   * Changes the caller's password, then revokes every token of the account.
+   *
+   * @throws ProblemException 403 `invalid_credentials` when the current password is wrong
+   */
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+    const account = await this.accounts.findById(principal.subject);
+    if (!account || !(await this.accounts.passwordMatches(account, currentPassword))) {
+      throw new ProblemException({
+        status: 403,
+        code: 'invalid_credentials',
+        detail: 'The current password is wrong.',
+      });
+    }
+    await this.accounts.setPassword(account.id, newPassword);
+    await this.revokeAll(account.id);
+  }
+
+  /**
+   * Deletes an account and revokes all its tokens (admin).
+   *
+   * @throws ProblemException 404 when there is no such account
+   */
+  async deleteAccount(accountId: string): Promise<void> {
+    await this.assertAccountExists(accountId);
+    await this.revokeAll(accountId);
+    await this.refreshTokens.deleteAccount(accountId);
+    await this.accounts.delete(accountId);
+  }
+
+  /** @throws ProblemException 404 when there is no such account */
+  async assertAccountExists(accountId: string): Promise<void> {
+    if (!(await this.accounts.findById(accountId))) throw notFound('user');
+  }
+
+  private revokeSessionTokens(sessionId: string): Promise<void> {
+    return this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS);
+  }
+
+  /** Runs a Redis write; Redis unreachable becomes a 503 (the caller is never told a revocation happened when it did not). */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      await this.revocations.revoke(principal.tokenId, principal.expiresAt);
+      return await operation();
     } catch (error) {
       if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
       throw error;
     }
-    await this.refreshTokens.revokeFamily(principal.sessionId);
   }
 
-  private async issuePair(account: Account, familyId: string): Promise<TokenResponse> {
+  private async issuePair(account: Account, family: RefreshFamily): Promise<TokenResponse> {
+    const notBefore = await this.guard(() => this.revocations.subjectNotBefore(account.id));
     const access = await this.accessTokens.issue(
       { id: account.id, email: account.email, roles: account.roles },
-      familyId,
+      family.familyId,
+      notBefore,
     );
-    const refresh = await this.refreshTokens.create(account.id, familyId);
+    const refresh = await this.refreshTokens.create(family);
     return {
       access_token: access.token,
       token_type: 'Bearer',

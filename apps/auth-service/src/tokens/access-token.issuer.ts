@@ -37,9 +37,11 @@ export class AccessTokenIssuer {
   /**
    * @param subject the account the token is for
    * @param sessionId the login session (refresh-token family id), becomes `sid`
+   * @param notBefore the subject's revocation watermark, seconds since the epoch: `iat` is
+   *   at least this, so a token issued in the same second as a "logout everywhere" survives it
    */
-  async issue(subject: TokenSubject, sessionId: string): Promise<IssuedAccessToken> {
-    const now = Math.floor(Date.now() / 1000);
+  async issue(subject: TokenSubject, sessionId: string, notBefore = 0): Promise<IssuedAccessToken> {
+    const now = Math.max(Math.floor(Date.now() / 1000), notBefore);
     const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
     const jti = randomUUID();
     const scope = [...new Set(subject.roles.flatMap((role) => SCOPES_BY_ROLE[role] ?? []))].join(' ');

@@ -25,6 +25,11 @@ export class RefreshToken {
   @Column({ name: 'family_id', type: 'varchar', length: 36 })
   familyId!: string;
 
+  /** When the login that started the family happened: the absolute lifetime counts from here. */
+  @Column({ name: 'family_started_at', type: Date })
+  familyStartedAt!: Date;
+
+  /** min(issued + idle timeout, family start + absolute lifetime). */
   @Column({ name: 'expires_at', type: Date })
   expiresAt!: Date;
 

@@ -8,14 +8,26 @@ import { RefreshToken } from './refresh-token.entity';
 /** Why a refresh token was refused; all are `invalid_grant` to the client (RFC 6749 §5.2). */
 export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'reused';
 
+/** A login session: the family its refresh tokens belong to. */
+export interface RefreshFamily {
+  accountId: string;
+  familyId: string;
+  /** When the login happened; the absolute lifetime counts from here. */
+  startedAt: Date;
+}
+
 /** Result of {@link RefreshTokensService.consume}. */
-export type ConsumeResult = { ok: true; accountId: string; familyId: string } | { ok: false; reason: RefreshRefusal };
+export type ConsumeResult =
+  | ({ ok: true } & RefreshFamily)
+  | { ok: false; reason: RefreshRefusal; familyId?: string; accountId?: string };
 
 /**
  * Opaque, rotating refresh tokens (RFC 6749 §1.5, §6; RFC 9700 §4.14.2).
  * A token is 256 random bits, base64url; the database holds only its SHA-256.
- * Each use consumes it and the caller issues a new one in the same family;
- * presenting a consumed token again revokes its whole family.
+ * Tokens of one login form a family. Each use consumes the token and the
+ * caller issues the next one in the same family; presenting a consumed token
+ * again revokes the whole family. A token expires after the idle timeout, and
+ * no token outlives the family's absolute lifetime.
  */
 @Injectable()
 export class RefreshTokensService {
@@ -27,20 +39,25 @@ export class RefreshTokensService {
   ) {}
 
   /**
-   * Creates a refresh token valid for `REFRESH_TOKEN_TTL_SECONDS` seconds.
+   * Creates the next refresh token of a family, expiring after
+   * `REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS`, or at the end of the family's
+   * `REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS`, whichever comes first.
    *
-   * @param accountId the account (`sub`)
-   * @param familyId the login session it belongs to; a new login passes a new UUID
+   * @param family the account and session; a new login passes a new family id and `startedAt = now`
    * @returns the token string, to hand to the client once
    */
-  async create(accountId: string, familyId: string): Promise<string> {
+  async create(family: RefreshFamily): Promise<string> {
     const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const idleEnd = now + this.config.REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS * 1000;
+    const absoluteEnd = family.startedAt.getTime() + this.config.REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS * 1000;
     await this.tokens.insert({
       id: randomUUID(),
       tokenHash: hash(token),
-      accountId,
-      familyId,
-      expiresAt: new Date(Date.now() + this.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
+      accountId: family.accountId,
+      familyId: family.familyId,
+      familyStartedAt: family.startedAt,
+      expiresAt: new Date(Math.min(idleEnd, absoluteEnd)),
       usedAt: null,
       revokedAt: null,
     });
@@ -50,33 +67,51 @@ export class RefreshTokensService {
   /**
    * Consumes a refresh token: succeeds once per token. The check-and-mark is
    * one conditional UPDATE, so two concurrent uses cannot both succeed.
+   * A second use of a consumed token revokes the family in the database; the
+   * caller must also revoke the family's access tokens (it gets `familyId`).
    *
    * @param token the token string the client sent
-   * @returns the account and family on success, otherwise why it was refused
+   * @returns the family on success, otherwise why it was refused
    */
   async consume(token: string): Promise<ConsumeResult> {
     const row = await this.tokens.findOne({ where: { tokenHash: hash(token) } });
     if (!row) return { ok: false, reason: 'unknown' };
-    if (row.revokedAt) return { ok: false, reason: 'revoked' };
-    if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
+    const refused = (reason: RefreshRefusal): ConsumeResult => ({
+      ok: false,
+      reason,
+      familyId: row.familyId,
+      accountId: row.accountId,
+    });
+    if (row.revokedAt) return refused('revoked');
+    if (row.expiresAt.getTime() <= Date.now()) return refused('expired');
     const update = await this.tokens.update(
       { id: row.id, usedAt: IsNull(), revokedAt: IsNull() },
       { usedAt: new Date() },
     );
     if (update.affected !== 1) {
-      // Already rotated: someone holds a copy of an old token (RFC 9700 §4.14.2). Kill the family.
+      // Consumed before: a copy of an old token is in someone's hands (RFC 9700 §4.14.2).
       await this.revokeFamily(row.familyId);
       this.logger.warn(
-        `security event: refresh token reuse detected; family ${row.familyId} of account ${row.accountId} revoked`,
+        `security event: refresh token reuse detected; session ${row.familyId} of account ${row.accountId} revoked`,
       );
-      return { ok: false, reason: 'reused' };
+      return refused('reused');
     }
-    return { ok: true, accountId: row.accountId, familyId: row.familyId };
+    return { ok: true, accountId: row.accountId, familyId: row.familyId, startedAt: row.familyStartedAt };
   }
 
-  /** Revokes every refresh token of a login session (logout). */
+  /** Revokes every refresh token of a login session (logout, reuse). */
   async revokeFamily(familyId: string): Promise<void> {
     await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  /** Revokes every refresh token of an account (logout everywhere, password change). */
+  async revokeAccount(accountId: string): Promise<void> {
+    await this.tokens.update({ accountId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  /** Deletes every refresh token of an account (account deletion). */
+  async deleteAccount(accountId: string): Promise<void> {
+    await this.tokens.delete({ accountId });
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type ResolvedAuthJwtOptions,
 } from './auth-jwt.options';
 import type { Principal } from './principal';
-import { RevocationStore, RevocationUnavailableError } from './revocation.store';
+import { RevocationStore, RevocationUnavailableError, type RevocationReason } from './revocation.store';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { installJwsVerifier } from './jws-verifier';
 import { TokenRejectedError, revocationUnavailable } from './token-rejection';
@@ -54,7 +54,9 @@ export function extractBearerToken(headers: IncomingHttpHeaders): string | null 
  *    header's (already allowed) `alg` and the clock tolerance (RFC 7519 §4.1);
  * 5. claims (`validate`): RFC 9068 §2.2 required claims present and typed,
  *    `iat` not in the future beyond tolerance;
- * 6. `jti` not revoked in Redis; Redis unreachable → 503, fail closed.
+ * 6. not revoked in Redis: its `jti`, its session (`sid`), or every token of its
+ *    subject issued before a "not before" watermark; one MGET. Redis
+ *    unreachable → 503, fail closed.
  */
 @Injectable()
 export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
@@ -96,14 +98,19 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
    *
    * @param payload the JWT claims set
    * @returns the {@link Principal}
-   * @throws TokenRejectedError (→ 401) on a missing/ill-typed claim, future `iat` or revoked `jti`
+   * @throws TokenRejectedError (→ 401) on a missing/ill-typed claim, future `iat`, or revocation
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async validate(payload: unknown): Promise<Principal> {
     const principal = toPrincipal(payload, this.settings.clockToleranceSeconds);
-    let revoked: boolean;
+    let reason: RevocationReason;
     try {
-      revoked = await this.revocations.isRevoked(principal.tokenId);
+      reason = await this.revocations.check({
+        jti: principal.tokenId,
+        sid: principal.sessionId,
+        sub: principal.subject,
+        iat: principal.issuedAt,
+      });
     } catch (error) {
       if (error instanceof RevocationUnavailableError) {
         this.logger.warn('revocation check failed: Redis unreachable; refusing the request (fail closed)');
@@ -111,7 +118,7 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       }
       throw error;
     }
-    if (revoked) throw new TokenRejectedError('token revoked');
+    if (reason) throw new TokenRejectedError(reason);
     return principal;
   }
 }

@@ -198,7 +198,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     const token = await issuer.mint({ claims });
     const other = await issuer.mint();
     expect((await get('/whoami', token)).statusCode).toBe(200);
-    await revocations.revoke(claims.jti as string, claims.exp as number);
+    await revocations.revokeToken(claims.jti as string, claims.exp as number);
     const response = await get('/whoami', token);
     expect(response.statusCode).toBe(401);
     expect(response.json().detail).toContain('token revoked');

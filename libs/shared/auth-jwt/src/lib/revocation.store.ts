@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
-import { revokedJtiKey } from '@jwt-ms/contracts';
+import { revokedJtiKey, revokedSessionKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
 
 /**
  * Seconds a revocation entry outlives its token's `exp`, so it still covers the
@@ -16,27 +16,56 @@ export class RevocationUnavailableError extends Error {
   }
 }
 
+/** The parts of an access token that revocation looks at. */
+export interface RevocableToken {
+  /** `jti` claim. */
+  jti: string;
+  /** `sid` claim: the login session. */
+  sid: string;
+  /** `sub` claim. */
+  sub: string;
+  /** `iat` claim, seconds since the epoch. */
+  iat: number;
+}
+
+/** Why a token is revoked, or null when it is not. */
+export type RevocationReason = 'token revoked' | 'session revoked' | 'all tokens of the subject revoked' | null;
+
 /**
- * The revocation blacklist in Redis, keyed by access-token `jti`
- * (RFC 7519 §4.1.7). The issuer writes it (logout, RFC 7009 revocation);
- * every verifier reads it. An entry expires when the token it names would
- * have, so the list holds only tokens that are otherwise still valid.
+ * The revocation state in Redis, three kinds of entry (key layout in
+ * `@jwt-ms/contracts`):
+ * - one access token, by `jti` (RFC 7519 §4.1.7): logout, RFC 7009 revocation;
+ * - one login session, by `sid`: every token of a refresh-token family;
+ * - one subject's "not before" watermark: every token with an earlier `iat`.
+ *
+ * The issuer writes; every verifier reads all three in one round trip (MGET).
+ * Every entry expires once no token it covers can still be valid.
  */
 @Injectable()
 export class RevocationStore {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /**
-   * @param jti the token's `jti`
-   * @returns true when the token has been revoked
+   * @param token the verified token's `jti`, `sid`, `sub` and `iat`
+   * @returns why the token is revoked, or null
    * @throws RevocationUnavailableError when Redis does not answer
    */
-  async isRevoked(jti: string): Promise<boolean> {
+  async check(token: RevocableToken): Promise<RevocationReason> {
+    let values: Array<string | null>;
     try {
-      return (await this.redis.exists(revokedJtiKey(jti))) === 1;
+      values = (await this.redis.mGet([
+        revokedJtiKey(token.jti),
+        revokedSessionKey(token.sid),
+        subjectNotBeforeKey(token.sub),
+      ])) as Array<string | null>;
     } catch (error) {
       throw new RevocationUnavailableError(error);
     }
+    const [jti, sid, notBefore] = values;
+    if (jti !== null) return 'token revoked';
+    if (sid !== null) return 'session revoked';
+    if (notBefore !== null && token.iat < Number(notBefore)) return 'all tokens of the subject revoked';
+    return null;
   }
 
   /**
@@ -46,13 +75,78 @@ export class RevocationStore {
    * @param expiresAt the token's `exp`, seconds since the epoch
    * @throws RevocationUnavailableError when Redis does not answer
    */
-  async revoke(jti: string, expiresAt: number): Promise<void> {
-    const ttlSeconds = expiresAt - Math.floor(Date.now() / 1000);
+  async revokeToken(jti: string, expiresAt: number): Promise<void> {
+    const ttlSeconds = expiresAt - nowSeconds();
     if (ttlSeconds <= 0) return; // already expired: every verifier refuses it on `exp`
+    await this.write(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds + REVOCATION_TTL_MARGIN_SECONDS }));
+  }
+
+  /**
+   * Revokes every access token of a login session.
+   *
+   * @param sid the session (`sid` claim, the refresh-token family id)
+   * @param maxTokenLifetimeSeconds the longest access-token lifetime, in seconds: how long the entry must live
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async revokeSession(sid: string, maxTokenLifetimeSeconds: number): Promise<void> {
+    await this.write(() =>
+      this.redis.set(revokedSessionKey(sid), '1', { EX: maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS }),
+    );
+  }
+
+  /**
+   * Revokes every access token of a subject issued before `notBefore`.
+   * The watermark only moves forward (see RAISE_WATERMARK).
+   *
+   * @param sub the subject
+   * @param notBefore seconds since the epoch; tokens with an earlier `iat` are revoked
+   * @param maxTokenLifetimeSeconds the longest access-token lifetime, in seconds
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
+    const ttl = maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS;
+    await this.write(() =>
+      this.redis.eval(RAISE_WATERMARK, {
+        keys: [subjectNotBeforeKey(sub)],
+        arguments: [String(notBefore), String(ttl)],
+      }),
+    );
+  }
+
+  /**
+   * @returns the subject's current "not before" watermark (seconds since the epoch), or 0
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async subjectNotBefore(sub: string): Promise<number> {
     try {
-      await this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds + REVOCATION_TTL_MARGIN_SECONDS });
+      return Number((await this.redis.get(subjectNotBeforeKey(sub))) ?? 0);
     } catch (error) {
       throw new RevocationUnavailableError(error);
     }
   }
+
+  private async write(operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      throw new RevocationUnavailableError(error);
+    }
+  }
+}
+
+/**
+ * Raises the watermark KEYS[1] to ARGV[1] (TTL ARGV[2] seconds), atomically.
+ * If it is already there or beyond, a token may have been issued at it since
+ * (the issuer sets `iat` to at least the watermark), so it moves one second
+ * further: every revocation covers every token issued before it.
+ */
+const RAISE_WATERMARK = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local proposed = tonumber(ARGV[1])
+if proposed > current then current = proposed else current = current + 1 end
+redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
+return current`;
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }

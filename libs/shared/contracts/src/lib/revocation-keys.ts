@@ -18,3 +18,27 @@ export const REDIS_KEY_PREFIX = 'jwtms:';
 export function revokedJtiKey(jti: string): string {
   return `${REDIS_KEY_PREFIX}revoked:jti:${jti}`;
 }
+
+/**
+ * Key marking a whole login session as revoked, by the `sid` claim: every
+ * access token of that refresh-token family, past and present (logout, or reuse
+ * of a rotated refresh token, RFC 9700 §4.14.2). It expires after the longest
+ * access-token lifetime, when no token of the session can still be valid.
+ *
+ * @param sid the token's `sid` claim
+ */
+export function revokedSessionKey(sid: string): string {
+  return `${REDIS_KEY_PREFIX}revoked:sid:${sid}`;
+}
+
+/**
+ * Key holding a subject's "not before" watermark: a NumericDate (seconds since
+ * the epoch); every access token of that subject with an earlier `iat` is
+ * revoked (logout everywhere, password change, account deletion). Revokes
+ * without listing the tokens, like Keycloak's not-before policy.
+ *
+ * @param sub the token's `sub` claim
+ */
+export function subjectNotBeforeKey(sub: string): string {
+  return `${REDIS_KEY_PREFIX}not-before:sub:${sub}`;
+}

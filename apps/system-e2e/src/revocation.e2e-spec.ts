@@ -1,0 +1,196 @@
+import { ADMIN, startStack, type Stack } from './support/stack';
+import { call, expectProblem, type JsonResponse } from './support/http';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Session {
+  access: string;
+  refresh: string;
+}
+
+describe('revocation: sessions, logout everywhere, password change, admin', () => {
+  let stack: Stack;
+  const run = Date.now().toString(36);
+  let userCount = 0;
+
+  beforeAll(async () => {
+    stack = await startStack('postgres');
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const register = async (): Promise<{ id: string; email: string }> => {
+    userCount += 1;
+    const email = `user${userCount}.${run}@example.test`;
+    const response = await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } });
+    expect(response.status).toBe(201);
+    return response.body;
+  };
+  const login = async (email: string, password = PASSWORD): Promise<Session> => {
+    const response = await call('POST', `${stack.auth}/auth/login`, { body: { email, password } });
+    expect(response.status).toBe(200);
+    return { access: response.body.access_token, refresh: response.body.refresh_token };
+  };
+  const refresh = (session: Session) =>
+    call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: session.refresh } });
+  const expectRevoked = (response: JsonResponse, reason: string) => {
+    expectProblem(response, 401, 'invalid_token');
+    expect(response.body.detail).toContain(reason);
+  };
+  /** Every resource service must refuse the token, for the given reason. */
+  const expectRefusedEverywhere = async (token: string, reason: string) => {
+    expectRevoked(await call('GET', `${stack.users}/users/me`, { token }), reason);
+    expectRevoked(await call('GET', `${stack.orders}/orders`, { token }), reason);
+  };
+  const expectAccepted = async (token: string) => {
+    expect((await call('GET', `${stack.users}/users/me`, { token })).status).toBe(200);
+    expect((await call('GET', `${stack.orders}/orders`, { token })).status).toBe(200);
+  };
+
+  it('reusing a rotated refresh token revokes the whole session, access tokens included', async () => {
+    const user = await register();
+    const first = await login(user.email);
+    const other = await login(user.email); // another device: must survive
+    const second = await refresh(first);
+    expect(second.status).toBe(200);
+    await expectAccepted(second.body.access_token);
+
+    expectProblem(await refresh(first), 400, 'invalid_grant'); // the replay
+    await expectRefusedEverywhere(first.access, 'session revoked');
+    await expectRefusedEverywhere(second.body.access_token, 'session revoked');
+    expectProblem(await refresh({ access: '', refresh: second.body.refresh_token }), 400, 'invalid_grant');
+    await expectAccepted(other.access);
+    expect((await refresh(other)).status).toBe(200);
+  });
+
+  it('logout ends the session: earlier access tokens of the same session too', async () => {
+    const user = await register();
+    const first = await login(user.email);
+    const rotated = await refresh(first);
+    expect((await call('POST', `${stack.auth}/auth/logout`, { token: rotated.body.access_token })).status).toBe(204);
+    await expectRefusedEverywhere(rotated.body.access_token, 'token revoked');
+    await expectRefusedEverywhere(first.access, 'session revoked');
+  });
+
+  it('logout everywhere revokes every session of the user, and a new login right after works', async () => {
+    const user = await register();
+    const phone = await login(user.email);
+    const laptop = await login(user.email);
+    expect((await call('POST', `${stack.auth}/auth/logout-all`, { token: phone.access })).status).toBe(204);
+    for (const session of [phone, laptop]) {
+      await expectRefusedEverywhere(session.access, 'all tokens of the subject revoked');
+      expectProblem(await refresh(session), 400, 'invalid_grant');
+    }
+    const fresh = await login(user.email); // same second as the revocation: must not be caught by it
+    await expectAccepted(fresh.access);
+  });
+
+  it('a password change revokes every token; the old password stops working', async () => {
+    const user = await register();
+    const session = await login(user.email);
+    const wrong = await call('POST', `${stack.auth}/auth/password`, {
+      token: session.access,
+      body: { current_password: 'not my password', new_password: 'a brand new passphrase' },
+    });
+    expectProblem(wrong, 403, 'invalid_credentials');
+    await expectAccepted(session.access);
+    const changed = await call('POST', `${stack.auth}/auth/password`, {
+      token: session.access,
+      body: { current_password: PASSWORD, new_password: 'a brand new passphrase' },
+    });
+    expect(changed.status).toBe(204);
+    await expectRefusedEverywhere(session.access, 'all tokens of the subject revoked');
+    expectProblem(await refresh(session), 400, 'invalid_grant');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/login`, { body: { email: user.email, password: PASSWORD } }),
+      401,
+      'invalid_credentials',
+    );
+    await expectAccepted((await login(user.email, 'a brand new passphrase')).access);
+  });
+
+  it('an admin revokes every token of a user, or deletes the user; nobody else may', async () => {
+    const admin = await login(ADMIN.email, ADMIN.password);
+    const user = await register();
+    const victim = await login(user.email);
+    const bystander = await register();
+    const bystanderSession = await login(bystander.email);
+
+    const forbidden = await call('POST', `${stack.auth}/auth/admin/users/${user.id}/revoke-tokens`, {
+      token: bystanderSession.access,
+    });
+    expectProblem(forbidden, 403, 'insufficient_scope');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/admin/users/00000000-0000-4000-8000-000000000000/revoke-tokens`, {
+        token: admin.access,
+      }),
+      404,
+      'not_found',
+    );
+
+    expect(
+      (await call('POST', `${stack.auth}/auth/admin/users/${user.id}/revoke-tokens`, { token: admin.access })).status,
+    ).toBe(204);
+    await expectRefusedEverywhere(victim.access, 'all tokens of the subject revoked');
+    await expectAccepted(bystanderSession.access);
+
+    const again = await login(user.email);
+    expect((await call('DELETE', `${stack.auth}/auth/admin/users/${user.id}`, { token: admin.access })).status).toBe(
+      204,
+    );
+    await expectRefusedEverywhere(again.access, 'all tokens of the subject revoked');
+    expectProblem(await refresh(again), 400, 'invalid_grant');
+    expectProblem(
+      await call('POST', `${stack.auth}/auth/login`, { body: { email: user.email, password: PASSWORD } }),
+      401,
+      'invalid_credentials',
+    );
+    expectProblem(
+      await call('DELETE', `${stack.auth}/auth/admin/users/${user.id}`, { token: admin.access }),
+      404,
+      'not_found',
+    );
+  });
+});
+
+describe('refresh-token family lifetimes', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack('sqlite', {
+      'auth-service': { REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: '2', REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: '3' },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('an unused refresh token expires after the idle timeout; no session outlives its absolute lifetime', async () => {
+    const email = `lifetimes.${Date.now().toString(36)}@example.test`;
+    await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } });
+    const login = async () =>
+      (await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } })).body.refresh_token;
+    const use = (token: string) => call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: token } });
+
+    const idle = await login();
+    await sleep(2200);
+    expectProblem(await use(idle), 400, 'invalid_grant');
+
+    let token = await login();
+    await sleep(1200);
+    const first = await use(token); // 1.2 s: within idle and absolute
+    expect(first.status).toBe(200);
+    token = first.body.refresh_token;
+    await sleep(1200);
+    const second = await use(token); // 2.4 s: a fresh token each time, still within 3 s of the login
+    expect(second.status).toBe(200);
+    token = second.body.refresh_token;
+    await sleep(900);
+    expectProblem(await use(token), 400, 'invalid_grant'); // 3.3 s: the family is over, though used 0.9 s ago
+  });
+});
