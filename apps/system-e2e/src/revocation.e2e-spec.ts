@@ -65,6 +65,46 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
     expect((await refresh(other)).status).toBe(200);
   });
 
+  it('concurrent uses of one refresh token: at most one wins, and then the whole session is dead, every time', async () => {
+    const user = await register();
+    for (let trial = 0; trial < 5; trial += 1) {
+      const session = await login(user.email);
+      const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(session)));
+      const winners = answers.filter((answer) => answer.status === 200);
+      expect(winners.length).toBeLessThanOrEqual(1);
+      expect(answers.filter((answer) => answer.status === 400)).toHaveLength(answers.length - winners.length);
+      for (const winner of winners) {
+        expectProblem(await refresh({ access: '', refresh: winner.body.refresh_token }), 400, 'invalid_grant');
+        expectRevoked(
+          await call('GET', `${stack.users}/users/me`, { token: winner.body.access_token }),
+          'session revoked',
+        );
+      }
+      expectRevoked(await call('GET', `${stack.users}/users/me`, { token: session.access }), 'session revoked');
+    }
+  });
+
+  it('a refresh racing a logout never leaves the session alive', async () => {
+    const user = await register();
+    for (let trial = 0; trial < 8; trial += 1) {
+      const session = await login(user.email);
+      const [logout, refreshed] = await Promise.all([
+        call('POST', `${stack.auth}/auth/logout`, { token: session.access }),
+        refresh(session),
+      ]);
+      expect(logout.status).toBe(204);
+      if (refreshed.status === 200) {
+        expectProblem(await refresh({ access: '', refresh: refreshed.body.refresh_token }), 400, 'invalid_grant');
+        expectRevoked(
+          await call('GET', `${stack.orders}/orders`, { token: refreshed.body.access_token }),
+          'session revoked',
+        );
+      } else {
+        expectProblem(refreshed, 400, 'invalid_grant');
+      }
+    }
+  });
+
   it('logout ends the session: earlier access tokens of the same session too', async () => {
     const user = await register();
     const first = await login(user.email);

@@ -219,10 +219,54 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     ['a bad sku', { items: [{ sku: '../etc', quantity: 1, unitPriceCents: 100 }] }],
     ['unknown property', { items: [{ sku: 'A', quantity: 1, unitPriceCents: 100, discount: 50 }] }],
     ['items not an array', { items: 'many' }],
+    ['an item that is an array', { items: [[]] }],
+    ['an item that is an array of items', { items: [[{ sku: 'A', quantity: 1, unitPriceCents: 1 }]] }],
+    ['JSON nested 10,000 deep', `{"items": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`],
+    ['a NUL character in a sku', { items: [{ sku: 'A\u0000B', quantity: 1, unitPriceCents: 1 }] }],
   ])('orders-service refuses an order with %s (400, nothing written)', async (_name, body) => {
     const before = (await call('GET', `${stack.orders}/orders`, { token: bob.access })).body.total;
-    expectProblem(await call('POST', `${stack.orders}/orders`, { token: bob.access, body }), 400, 'validation_failed');
+    const response = await call('POST', `${stack.orders}/orders`, { token: bob.access, body });
+    expect(response.status).toBe(400);
+    expectProblem(response, 400, response.body.code === 'invalid_request' ? 'invalid_request' : 'validation_failed');
     expect((await call('GET', `${stack.orders}/orders`, { token: bob.access })).body.total).toBe(before);
+  });
+
+  it('answers hostile inputs with 4xx problems, never a 500', async () => {
+    const expect4xx = async (response: Promise<JsonResponse>, status: number) => {
+      const answer = await response;
+      expect(answer.status).toBe(status);
+      expect(answer.headers.get('content-type')).toContain('application/problem+json');
+      expect(answer.body).toMatchObject({ status, type: 'about:blank', code: expect.any(String) });
+    };
+    for (const query of ['offset=1e20', 'offset=9223372036854775807', 'limit=0x10', 'limit=-1', 'limit=abc']) {
+      await expect4xx(call('GET', `${stack.orders}/orders?${query}`, { token: alice.access }), 400);
+    }
+    await expect4xx(
+      call('PATCH', `${stack.users}/users/me`, { token: alice.access, body: { displayName: 'a\u0000b' } }),
+      400,
+    );
+    await expect4xx(
+      call('PATCH', `${stack.users}/users/me`, { token: alice.access, body: '{"displayName": "\\ud800"}' }),
+      400,
+    );
+    await expect4xx(
+      call('POST', `${stack.auth}/auth/login`, { body: { email: 'a\u0000b@example.test', password: 'x' } }),
+      400,
+    );
+    // 254 characters that grow to 282 when lower-cased (İ → i̇): the limit applies to what is stored.
+    const growing = `${'İ'.repeat(28)}xxxx@${'d'.repeat(217)}.test`;
+    await expect4xx(call('POST', `${stack.auth}/auth/register`, { body: { email: growing, password: PASSWORD } }), 400);
+    await expect4xx(call('GET', `${stack.orders}/orders/${'a'.repeat(150)}`, { token: alice.access }), 414);
+    await expect4xx(call('GET', `${stack.users}/users/%zz`, { token: alice.access }), 400);
+    // One address however its accents are encoded (NFC).
+    const composed = `jos\u00e9.${run}@example.test`;
+    expect(
+      (await call('POST', `${stack.auth}/auth/register`, { body: { email: composed, password: PASSWORD } })).status,
+    ).toBe(201);
+    await expect4xx(
+      call('POST', `${stack.auth}/auth/register`, { body: { email: composed.normalize('NFD'), password: PASSWORD } }),
+      409,
+    );
   });
 
   it('resource services answer a missing token with a bare Bearer challenge (RFC 6750 §3.1)', async () => {

@@ -11,9 +11,12 @@ import { Account } from './account.entity';
 /** argon2id with the library's defaults (m = 64 MiB, t = 3, p = 4), the OWASP-recommended family. */
 const HASH_OPTIONS = { type: argon2.argon2id } as const;
 
-/** Normalises an email for storage and lookup: trimmed, lower-cased. */
+/**
+ * Normalises an email for storage and lookup: Unicode NFC (so precomposed and
+ * decomposed spellings are one address), trimmed, lower-cased.
+ */
 export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.normalize('NFC').trim().toLowerCase();
 }
 
 /**

@@ -1,4 +1,9 @@
+import { Transform } from 'class-transformer';
 import { IsEmail, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { normaliseEmail } from '../accounts/accounts.service';
+
+/** Validation sees the email as it will be stored: limits apply after normalisation (which can lengthen it). */
+const normalised = ({ value }: { value: unknown }) => (typeof value === 'string' ? normaliseEmail(value) : value);
 
 /** Shortest accepted password, in characters (NIST SP 800-63B §5.1.1.2 minimum). */
 export const PASSWORD_MIN_LENGTH = 8;
@@ -7,6 +12,7 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 /** `POST /auth/register` body. */
 export class RegisterDto {
+  @Transform(normalised)
   @IsEmail({}, { message: 'email must be an email address' })
   @MaxLength(254)
   email!: string;
@@ -19,6 +25,7 @@ export class RegisterDto {
 
 /** `POST /auth/login` body. */
 export class LoginDto {
+  @Transform(normalised)
   @IsString()
   @Length(1, 254)
   email!: string;

@@ -57,8 +57,7 @@ export class AuthService {
   async refresh(refreshToken: string): Promise<TokenResponse> {
     const result = await this.refreshTokens.consume(refreshToken);
     if (!result.ok) {
-      if (result.reason === 'reused' && result.familyId)
-        await this.guard(() => this.revokeSessionTokens(result.familyId as string));
+      if (result.reason === 'reused' && result.familyId) await this.endSession(result.familyId);
       throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
     }
     const account = await this.accounts.findById(result.accountId);
@@ -76,11 +75,8 @@ export class AuthService {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async logout(principal: Principal): Promise<void> {
-    await this.guard(async () => {
-      await this.revocations.revokeToken(principal.tokenId, principal.expiresAt);
-      await this.revokeSessionTokens(principal.sessionId);
-    });
-    await this.refreshTokens.revokeFamily(principal.sessionId);
+    await this.guard(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
+    await this.endSession(principal.sessionId);
   }
 
   /**
@@ -94,10 +90,13 @@ export class AuthService {
   async revokeAll(accountId: string): Promise<void> {
     // Every token issued up to this second is covered; new ones get iat ≥ the watermark.
     const notBefore = Math.floor(Date.now() / 1000) + 1;
-    await this.guard(() =>
-      this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
-    );
-    await this.refreshTokens.revokeAccount(accountId);
+    try {
+      await this.guard(() =>
+        this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
+      );
+    } finally {
+      await this.refreshTokens.revokeAccount(accountId);
+    }
     this.logger.log(`all tokens of account ${accountId} revoked`);
   }
 
@@ -136,8 +135,18 @@ export class AuthService {
     if (!(await this.accounts.findById(accountId))) throw notFound('user');
   }
 
-  private revokeSessionTokens(sessionId: string): Promise<void> {
-    return this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS);
+  /**
+   * Revokes a session: its access tokens in Redis first, then its refresh
+   * tokens in the database. With this order, a refresh racing the revocation
+   * either has its new refresh token revoked by the database step, or sees the
+   * Redis entry in its own final check (see issuePair): never a live session.
+   */
+  private async endSession(sessionId: string): Promise<void> {
+    try {
+      await this.guard(() => this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS));
+    } finally {
+      await this.refreshTokens.revokeFamily(sessionId);
+    }
   }
 
   /** Runs a Redis write; Redis unreachable becomes a 503 (the caller is never told a revocation happened when it did not). */
@@ -158,6 +167,15 @@ export class AuthService {
       notBefore,
     );
     const refresh = await this.refreshTokens.create(family);
+    // A logout, logout-all or reuse detection may have raced this request after
+    // its checks: look once more, now that the new tokens exist.
+    const revoked = await this.guard(() =>
+      this.revocations.check({ jti: access.jti, sid: family.familyId, sub: account.id, iat: access.issuedAt }),
+    );
+    if (revoked) {
+      await this.refreshTokens.revokeFamily(family.familyId);
+      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
+    }
     return {
       access_token: access.token,
       token_type: 'Bearer',

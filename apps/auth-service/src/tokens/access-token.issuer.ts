@@ -16,6 +16,8 @@ export interface TokenSubject {
 export interface IssuedAccessToken {
   token: string;
   jti: string;
+  /** `iat`, seconds since the epoch. */
+  issuedAt: number;
   /** Lifetime in seconds (RFC 6749 §5.1 `expires_in`). */
   expiresIn: number;
   scope: string;
@@ -61,6 +63,6 @@ export class AccessTokenIssuer {
       .setExpirationTime(now + ttl)
       .setJti(jti)
       .sign(privateKey);
-    return { token, jti, expiresIn: ttl, scope };
+    return { token, jti, issuedAt: now, expiresIn: ttl, scope };
   }
 }

@@ -67,8 +67,8 @@ export class RefreshTokensService {
   /**
    * Consumes a refresh token: succeeds once per token. The check-and-mark is
    * one conditional UPDATE, so two concurrent uses cannot both succeed.
-   * A second use of a consumed token revokes the family in the database; the
-   * caller must also revoke the family's access tokens (it gets `familyId`).
+   * A second use of a consumed token is reported as `reused` with its
+   * `familyId`: the caller must revoke the session.
    *
    * @param token the token string the client sent
    * @returns the family on success, otherwise why it was refused
@@ -90,9 +90,9 @@ export class RefreshTokensService {
     );
     if (update.affected !== 1) {
       // Consumed before: a copy of an old token is in someone's hands (RFC 9700 §4.14.2).
-      await this.revokeFamily(row.familyId);
+      // The caller revokes the session: in Redis first, then here (see AuthService.refresh).
       this.logger.warn(
-        `security event: refresh token reuse detected; session ${row.familyId} of account ${row.accountId} revoked`,
+        `security event: refresh token reuse detected; session ${row.familyId} of account ${row.accountId} is revoked`,
       );
       return refused('reused');
     }

@@ -4,6 +4,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsInt,
+  IsObject,
   IsString,
   Matches,
   Max,
@@ -36,6 +37,7 @@ export class CreateOrderDto {
   @IsArray()
   @ArrayMinSize(1, { message: 'items must hold at least one item' })
   @ArrayMaxSize(ORDER_LIMITS.maxItems)
+  @IsObject({ each: true, message: 'each item must be an object {sku, quantity, unitPriceCents}' })
   @ValidateNested({ each: true })
   @Type(() => OrderItemDto)
   items!: OrderItemDto[];

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { isAdmin, type Principal } from '@jwt-ms/auth-jwt';
-import { ProblemException, notFound, type Page } from '@jwt-ms/service-core';
+import { ProblemException, inTransaction, notFound, type Page } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
 import type { OrderItemDto, OrderView } from './order.dto';
 
@@ -19,7 +19,7 @@ export class OrdersService {
   async create(principal: Principal, items: OrderItemDto[]): Promise<OrderView> {
     const id = randomUUID();
     const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
-    await this.dataSource.transaction(async (manager) => {
+    await inTransaction(this.dataSource, async (manager) => {
       await manager.insert(Order, { id, ownerId: principal.subject, status: 'placed', totalCents });
       await manager.insert(
         OrderItem,

@@ -32,9 +32,10 @@ export class UsersController {
 
   /**
    * `GET /users/:id` → a profile, for an admin or the user themself; anyone
-   * else gets 404, as for an id that does not exist, so ids don't leak.
+   * else gets 404, as for an id that does not exist, so ids don't leak. Scope `profile:read`.
    */
   @Get(':id')
+  @RequireScopes('profile:read')
   get(@CurrentUser() principal: Principal, @Param('id', parseUuid('id')) id: string): Promise<ProfileView> {
     if (!isAdmin(principal) && id !== principal.subject) throw notFound('user');
     if (id === principal.subject) return this.profiles.me(principal);

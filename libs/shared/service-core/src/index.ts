@@ -8,3 +8,5 @@ export * from './lib/problem/problem-details.filter';
 export * from './lib/problem/validation.pipe';
 export * from './lib/redis/redis.module';
 export * from './lib/http/page-query.dto';
+export * from './lib/database/transaction';
+export * from './lib/problem/json-body';

@@ -76,9 +76,10 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeToken(jti: string, expiresAt: number): Promise<void> {
-    const ttlSeconds = expiresAt - nowSeconds();
-    if (ttlSeconds <= 0) return; // already expired: every verifier refuses it on `exp`
-    await this.write(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds + REVOCATION_TTL_MARGIN_SECONDS }));
+    // Kept REVOCATION_TTL_MARGIN_SECONDS past `exp`: verifiers still accept the token within their clock tolerance.
+    const ttlSeconds = expiresAt - nowSeconds() + REVOCATION_TTL_MARGIN_SECONDS;
+    if (ttlSeconds <= 0) return; // long expired: every verifier refuses it on `exp`
+    await this.write(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds }));
   }
 
   /**

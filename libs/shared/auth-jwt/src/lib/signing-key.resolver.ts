@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
@@ -7,56 +7,95 @@ import {
   type JWSHeaderParameters,
   type FlattenedJWSInput,
 } from 'jose';
-import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions } from './auth-jwt.options';
+import {
+  AUTH_JWT_OPTIONS,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+  type ResolvedAuthJwtOptions,
+} from './auth-jwt.options';
 import { TokenRejectedError } from './token-rejection';
 
 type KeyLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
 /**
+ * Thrown when no key set has ever been loaded from the issuer (it is down or
+ * unreachable): the token may be fine, so this is a 503, not a 401.
+ */
+export class VerificationKeysUnavailableError extends Error {
+  constructor() {
+    super("the issuer's public keys could not be loaded");
+    this.name = 'VerificationKeysUnavailableError';
+  }
+}
+
+/**
  * Finds the public key that verifies a token, by its `kid` and `alg`, in the
- * issuer's JWK Set (RFC 7517 §5), through jose.
+ * issuer's JWK Set (RFC 7517 §5).
  *
- * - Remote sets are cached; an unknown `kid` triggers a refetch at most once
- *   per cooldown (`jwksCooldownMs`), so a flood of made-up `kid`s cannot make
- *   this service hammer the issuer (RFC 8725 §3.10 spirit).
- * - A key is usable only if its `kty`/`crv` fit the token's `alg` and, when the
- *   JWK names an `alg`, that it is the same (RFC 7517 §4.4; jose's selection):
- *   the algorithm is taken from the key, never from the token alone (RFC 8725 §2.1).
- * - Keys are converted once to Node `KeyObject`s (what jsonwebtoken verifies
- *   fastest with) and the conversion is cached.
+ * Remote key sets:
+ * - are fetched at start, then refreshed in the background every
+ *   `jwksCacheMaxAgeMs`; a failed refresh keeps the last good set (an issuer
+ *   outage does not stop verification);
+ * - are refetched on an unknown `kid` (key rotation), but at most one fetch
+ *   per `jwksCooldownMs`, whether fetches succeed or fail, so a flood of
+ *   made-up `kid`s or an issuer outage cannot turn into a fetch per request;
+ * - when none has ever loaded, requests get {@link VerificationKeysUnavailableError} (503).
+ *
+ * Selection (jose): a key is usable only if its `kty`/`crv` fit the token's
+ * `alg` and, when the JWK names an `alg`, that it is the same (RFC 7517 §4.4):
+ * the algorithm is taken from the key, never from the token alone (RFC 8725 §2.1).
+ * Keys are converted once to Node `KeyObject`s (what jsonwebtoken verifies
+ * fastest with) and the conversion is cached.
  */
 @Injectable()
-export class SigningKeyResolver {
-  private lookup: KeyLookup;
-  private localSnapshot?: string;
+export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('SigningKeyResolver');
+  private readonly options: ResolvedAuthJwtOptions;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
+  private current?: KeyLookup;
+  private currentSnapshot?: string;
+  private fetcher?: ReturnType<typeof createRemoteJWKSet>;
+  private lastFetchAt = Number.NEGATIVE_INFINITY;
+  private pendingFetch?: Promise<void>;
+  private timer?: NodeJS.Timeout;
 
   constructor(@Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions) {
-    const options = resolveOptions(rawOptions);
-    const source = options.keys;
+    this.options = resolveOptions(rawOptions);
+    const source = this.options.keys;
     if ('jwksUri' in source) {
-      this.lookup = createRemoteJWKSet(new URL(source.jwksUri), {
-        cooldownDuration: options.jwksCooldownMs,
-        cacheMaxAge: options.jwksCacheMaxAgeMs,
-        timeoutDuration: options.jwksTimeoutMs,
+      // Used only to fetch; caching and cooldown are ours (see the class comment).
+      this.fetcher = createRemoteJWKSet(new URL(source.jwksUri), {
+        timeoutDuration: this.options.jwksTimeoutMs,
+        cooldownDuration: 0,
+        cacheMaxAge: Number.POSITIVE_INFINITY,
       });
-    } else {
-      const load = source.localJwks;
-      this.lookup = this.localLookup(load);
     }
+  }
+
+  /** Loads the remote key set at start (without failing the start) and schedules refreshes. */
+  onModuleInit(): void {
+    if (!this.fetcher) return;
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(true), this.options.jwksCacheMaxAgeMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 
   /**
    * @param header the token's protected header, already checked for `alg` and `kid`
    * @returns the verification key as a `KeyObject`
-   * @throws TokenRejectedError when no single key of the set fits (unknown `kid`,
-   *   `alg` that does not fit the key) or the set cannot be fetched
+   * @throws TokenRejectedError when no single key of the set fits (unknown `kid`, `alg` that does not fit the key)
+   * @throws VerificationKeysUnavailableError when no key set could ever be loaded
    */
   async resolve(header: JWSHeaderParameters): Promise<KeyObject> {
     let key: CryptoKey;
     try {
-      key = await this.lookup(header, { payload: '', signature: '' });
+      key = await this.lookup(header);
     } catch (error) {
+      if (error instanceof VerificationKeysUnavailableError) throw error;
       throw new TokenRejectedError(describeLookupError(error));
     }
     let keyObject = this.keyObjects.get(key);
@@ -67,26 +106,59 @@ export class SigningKeyResolver {
     return keyObject;
   }
 
-  /** A lookup over an in-process key set that is rebuilt when the set changes. */
-  private localLookup(load: () => JSONWebKeySet): KeyLookup {
-    let current: KeyLookup | undefined;
-    const rebuild = () => {
-      const jwks = load();
-      const snapshot = JSON.stringify(jwks);
-      if (!current || snapshot !== this.localSnapshot) {
-        this.localSnapshot = snapshot;
-        current = createLocalJWKSet(jwks);
-      }
-      return current;
-    };
-    return async (header, token) => {
-      try {
-        return await (current ?? rebuild())(header, token);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
-        return rebuild()(header, token);
-      }
-    };
+  private async lookup(header: JWSHeaderParameters): Promise<CryptoKey> {
+    const token = { payload: '', signature: '' };
+    if (!this.current) {
+      await this.refresh();
+      if (!this.current) throw new VerificationKeysUnavailableError();
+    }
+    try {
+      return await this.current(header, token);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
+      const before = this.current;
+      await this.refresh(); // perhaps a rotated key: look again, within the cooldown
+      if (this.current === before) throw error;
+      return this.current(header, token);
+    }
+  }
+
+  /**
+   * Reloads the key set: from the issuer (at most once per cooldown, unless
+   * `scheduled`), or from the in-process source. Never throws: a failure keeps
+   * the last good set.
+   */
+  private refresh(scheduled = false): Promise<void> {
+    if (!this.fetcher) {
+      const source = this.options.keys as { localJwks: () => JSONWebKeySet };
+      this.install(source.localJwks());
+      return Promise.resolve();
+    }
+    if (this.pendingFetch) return this.pendingFetch;
+    if (!scheduled && Date.now() - this.lastFetchAt < this.options.jwksCooldownMs) return Promise.resolve();
+    this.lastFetchAt = Date.now();
+    const fetcher = this.fetcher;
+    this.pendingFetch = fetcher
+      .reload()
+      .then(() => this.install(fetcher.jwks() as JSONWebKeySet))
+      .catch((error: unknown) => {
+        this.logger.warn(
+          `could not load the issuer's JWKS (${(error as { code?: string }).code ?? 'error'}); ` +
+            (this.current ? 'keeping the last good key set' : 'no key set yet: requests get 503'),
+        );
+      })
+      .finally(() => {
+        this.pendingFetch = undefined;
+      });
+    return this.pendingFetch;
+  }
+
+  /** Switches to a key set, unless it is the one in use (keeps the cached key conversions). */
+  private install(jwks: JSONWebKeySet): void {
+    const snapshot = JSON.stringify(jwks);
+    if (snapshot === this.currentSnapshot) return;
+    this.current = createLocalJWKSet(jwks);
+    this.currentSnapshot = snapshot;
   }
 }
 
@@ -98,10 +170,6 @@ function describeLookupError(error: unknown): string {
       return 'the "kid" is ambiguous';
     case 'ERR_JOSE_NOT_SUPPORTED':
       return 'unexpected "alg" header value';
-    case 'ERR_JWKS_TIMEOUT':
-    case 'ERR_JOSE_GENERIC':
-    case 'ERR_JWKS_INVALID':
-      return "the issuer's keys could not be loaded";
     default:
       return 'no usable key for this token';
   }

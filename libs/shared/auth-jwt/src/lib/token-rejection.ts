@@ -102,3 +102,13 @@ export function revocationUnavailable(): ProblemException {
 function quoteSafe(value: string): string {
   return value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
 }
+
+/** 503 when the issuer's keys have never been loaded: the token cannot be judged, so it is neither accepted nor called invalid. */
+export function verificationKeysUnavailable(): ProblemException {
+  return new ProblemException({
+    status: 503,
+    code: 'dependency_unavailable',
+    detail: "The issuer's public keys cannot be loaded right now; the request was refused. Try again shortly.",
+    headers: { 'retry-after': '5' },
+  });
+}

@@ -19,7 +19,13 @@ export function verifierEnvSchema(defaults: { audience: string }) {
       .list()
       .pipe(z.array(z.enum(SIGNING_ALGORITHMS, { message: `expected a list of ${SIGNING_ALGORITHMS.join(', ')}` })))
       .default(['ES256']),
-    AUTH_CLOCK_TOLERANCE_SECONDS: env.seconds(5, 0),
+    /** At most 60 s: revocation entries outlive their token by REVOCATION_TTL_MARGIN_SECONDS (60). */
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .int('expected whole seconds')
+      .min(0, 'expected 0..60 s')
+      .max(60, 'expected 0..60 s')
+      .default(5),
   });
 }
 

@@ -59,4 +59,6 @@ export interface ProblemDetails {
   code: ErrorCode;
   /** Extension member: invalid fields, for `validation_failed`. */
   errors?: FieldError[];
+  /** Extension member: per-dependency results of a failed readiness check. */
+  checks?: unknown;
 }

@@ -4,6 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
 import { problemClientErrorHandler } from './problem/client-error.handler';
+import { jsonBodyProblem } from './problem/json-body';
+import { ProblemException } from './problem/problem.exception';
+import { pathOf } from './problem/problem-details.filter';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE } from '@jwt-ms/contracts';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 
@@ -32,6 +38,7 @@ export async function createServiceApp(
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
     clientErrorHandler: problemClientErrorHandler,
+    frameworkErrors,
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? ['log', 'warn', 'error'],
@@ -54,12 +61,49 @@ export async function createServiceApp(
  */
 function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
   const fastify = adapter.getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    fastify.getDefaultJsonParser('error', 'error'),
+    (request, body, done) => {
+      parseJson(request, body as string, (error, value) => {
+        if (error) return done(error, undefined);
+        const problem = jsonBodyProblem(value);
+        if (problem) {
+          return done(
+            new ProblemException({
+              status: 400,
+              code: 'invalid_request',
+              detail: `The request body is not acceptable: ${problem}.`,
+            }),
+            undefined,
+          );
+        }
+        done(null, value);
+      });
+    },
   );
+}
+
+/**
+ * Errors Fastify's router raises before any route runs (an undecodable URL,
+ * a path parameter over 100 characters), answered as problem+json too.
+ */
+function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  reply
+    .code(status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({
+      type: 'about:blank',
+      title: STATUS_CODES[status] ?? 'Bad Request',
+      status,
+      detail:
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.',
+      code: 'invalid_request',
+      instance: pathOf(request.url),
+    });
 }
 
 /**

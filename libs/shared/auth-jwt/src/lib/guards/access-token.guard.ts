@@ -5,7 +5,8 @@ import { IS_PUBLIC_KEY } from '@jwt-ms/service-core';
 import { AUTH_JWT_OPTIONS, type AuthJwtModuleOptions } from '../auth-jwt.options';
 import { ACCESS_TOKEN_STRATEGY, extractBearerToken } from '../access-token.strategy';
 import type { Principal } from '../principal';
-import { invalidToken, missingToken, rejectionReason } from '../token-rejection';
+import { VerificationKeysUnavailableError } from '../signing-key.resolver';
+import { invalidToken, missingToken, rejectionReason, verificationKeysUnavailable } from '../token-rejection';
 
 /**
  * The global authentication guard: every route needs a valid access token
@@ -15,7 +16,7 @@ import { invalidToken, missingToken, rejectionReason } from '../token-rejection'
  *   without error code (RFC 6750 §3.1);
  * - a token that fails any check of {@link AccessTokenStrategy} → 401
  *   `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`;
- * - Redis unreachable → 503 (the strategy's error passes through).
+ * - Redis unreachable, or the issuer's keys never loaded → 503 `dependency_unavailable`.
  */
 @Injectable()
 export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
@@ -52,6 +53,7 @@ export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
       throw error;
     }
     if (!user) {
+      if (info instanceof VerificationKeysUnavailableError) throw verificationKeysUnavailable();
       const reason = rejectionReason(info);
       this.logger.debug(`access token refused: ${reason}`);
       throw invalidToken(this.options.audience, reason);

@@ -1,19 +1,27 @@
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-/** `?limit=&offset=` of list endpoints: 1..100 items (default 20), from offset ≥ 0. */
+/** Largest accepted `offset`: far beyond any real list here, well inside every database's integer range. */
+export const MAX_OFFSET = 1_000_000;
+
+/** Query values become numbers only when they are plain decimal digits ("0x10", "1e3", " 5" stay strings and fail). */
+const decimal = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+
+/** `?limit=&offset=` of list endpoints: 1..100 items (default 20), from offset 0..1,000,000. */
 export class PageQueryDto {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @Transform(decimal)
+  @IsInt({ message: 'limit must be a whole number' })
   @Min(1)
   @Max(100)
   limit = 20;
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @Transform(decimal)
+  @IsInt({ message: 'offset must be a whole number' })
   @Min(0)
+  @Max(MAX_OFFSET)
   offset = 0;
 }
 

@@ -44,7 +44,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { problem, headers } = this.toProblem(exception);
-    problem.instance = request?.url?.split('?')[0];
+    problem.instance = pathOf(request?.url);
     if (problem.status >= 500 && problem.code === 'internal_error') {
       this.logger.error(
         `${request?.method} ${problem.instance} failed`,
@@ -63,7 +63,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return { problem: base(status, codeFor(status), genericDetail(status)), headers: {} };
+      const problem = base(status, codeFor(status), genericDetail(status));
+      // @nestjs/terminus' readiness failure: keep its per-dependency results.
+      const response = exception.getResponse() as { status?: string; details?: unknown };
+      if (response?.status === 'error' && response.details) problem.checks = response.details;
+      return { problem, headers: {} };
     }
     const fastifyError = exception as FastifyLikeError;
     if (
@@ -80,6 +84,19 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       problem: base(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', 'The server could not complete the request.'),
       headers: {},
     };
+  }
+}
+
+/**
+ * The path of a request target, for `instance`: no query string, and no
+ * scheme or host even when the client sent an absolute-form target.
+ */
+export function pathOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url, 'http://localhost').pathname;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TestTokenIssuer, generateTestSigningKey } from '../testing';
+import type { AuthJwtModuleOptions } from './auth-jwt.options';
+import { SigningKeyResolver, VerificationKeysUnavailableError } from './signing-key.resolver';
+import { TokenRejectedError } from './token-rejection';
+
+/** A JWKS endpoint whose answer the test controls, counting the fetches. */
+class FakeIssuerEndpoint {
+  fetches = 0;
+  status = 200;
+  body: unknown = { keys: [] };
+  private server?: Server;
+
+  async start(): Promise<string> {
+    this.server = createServer((_request, response) => {
+      this.fetches += 1;
+      response.writeHead(this.status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(this.body));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server?.close(() => resolve()));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SigningKeyResolver with a remote JWKS', () => {
+  let issuer: TestTokenIssuer;
+  let endpoint: FakeIssuerEndpoint;
+  let resolvers: SigningKeyResolver[];
+
+  beforeEach(async () => {
+    issuer = await TestTokenIssuer.create();
+    endpoint = new FakeIssuerEndpoint();
+    endpoint.body = issuer.jwks;
+    resolvers = [];
+  });
+
+  afterEach(async () => {
+    for (const resolver of resolvers) resolver.onApplicationShutdown();
+    await endpoint.stop();
+  });
+
+  const resolverFor = async (overrides: Partial<AuthJwtModuleOptions> = {}) => {
+    const resolver = new SigningKeyResolver({
+      issuer: issuer.issuer,
+      audience: 'users-service',
+      keys: { jwksUri: await endpoint.start() },
+      redisUrl: 'redis://unused',
+      jwksCooldownMs: 60_000,
+      ...overrides,
+    });
+    resolvers.push(resolver);
+    resolver.onModuleInit();
+    return resolver;
+  };
+  const header = (kid: string) => ({ alg: 'ES256', kid, typ: 'at+jwt' });
+
+  it('loads the keys once at start and serves every lookup from memory', async () => {
+    const resolver = await resolverFor();
+    for (let i = 0; i < 20; i += 1) await resolver.resolve(header(issuer.keys[0].kid));
+    expect(endpoint.fetches).toBe(1);
+  });
+
+  it('fetches at most once per cooldown for a flood of unknown kids', async () => {
+    const resolver = await resolverFor();
+    await resolver.resolve(header(issuer.keys[0].kid));
+    const lookups = Array.from({ length: 50 }, (_, i) =>
+      resolver.resolve(header(`made-up-${i}`)).catch((error) => error),
+    );
+    const results = await Promise.all(lookups);
+    expect(results.every((result) => result instanceof TokenRejectedError)).toBe(true);
+    expect(endpoint.fetches).toBe(1);
+  });
+
+  it('picks up a rotated key on its first unknown kid after the cooldown', async () => {
+    const resolver = await resolverFor({ jwksCooldownMs: 50 });
+    await resolver.resolve(header(issuer.keys[0].kid));
+    const next = await generateTestSigningKey('ES256');
+    endpoint.body = { keys: [issuer.keys[0].publicJwk, next.publicJwk] };
+    await sleep(60);
+    await expect(resolver.resolve(header(next.kid))).resolves.toBeDefined();
+    expect(endpoint.fetches).toBe(2);
+  });
+
+  it('keeps the last good keys when the issuer fails, through scheduled refreshes', async () => {
+    const resolver = await resolverFor({ jwksCacheMaxAgeMs: 30 });
+    await resolver.resolve(header(issuer.keys[0].kid));
+    endpoint.status = 503;
+    await sleep(120);
+    expect(endpoint.fetches).toBeGreaterThan(1); // the background refreshes ran, and failed
+    await expect(resolver.resolve(header(issuer.keys[0].kid))).resolves.toBeDefined();
+  });
+
+  it('answers "keys unavailable" (a 503, not a 401) when no key set ever loaded, without a fetch per request', async () => {
+    endpoint.status = 503;
+    const resolver = await resolverFor();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => resolver.resolve(header(issuer.keys[0].kid)).catch((error) => error)),
+    );
+    expect(results.every((result) => result instanceof VerificationKeysUnavailableError)).toBe(true);
+    expect(endpoint.fetches).toBe(1);
+  });
+
+  it('refuses a JWKS that carries private keys', async () => {
+    const { privateKey } = issuer.keys[0];
+    const { exportJWK } = await import('jose');
+    endpoint.body = { keys: [{ ...(await exportJWK(privateKey)), kid: issuer.keys[0].kid, alg: 'ES256' }] };
+    const resolver = await resolverFor();
+    await expect(resolver.resolve(header(issuer.keys[0].kid))).rejects.toBeInstanceOf(TokenRejectedError);
+  });
+});
