@@ -7,14 +7,16 @@
  * shows that order ids don't leak between users, rotates a refresh token, detects its
  * reuse, logs out and shows that the revoked access token is rejected everywhere.
  *
- * Environment: AUTH_URL (http://localhost:3000), USERS_URL (http://localhost:3001),
- * ORDERS_URL (http://localhost:3002). Exits non-zero on the first unexpected answer.
+ * Environment: AUTH_URL, USERS_URL, ORDERS_URL; by default http://localhost on AUTH_PORT (3000),
+ * USERS_PORT (3001) and ORDERS_PORT (3002), as `npm start` uses them. Exits non-zero on the first
+ * unexpected answer.
  * Plain Node 20, no dependencies. Tokens are never printed in full.
  */
 const strip = (u) => u.replace(/\/+$/, '');
-const AUTH = strip(process.env.AUTH_URL ?? 'http://localhost:3000');
-const USERS = strip(process.env.USERS_URL ?? 'http://localhost:3001');
-const ORDERS = strip(process.env.ORDERS_URL ?? 'http://localhost:3002');
+const local = (port, fallback) => `http://localhost:${process.env[port] || fallback}`;
+const AUTH = strip(process.env.AUTH_URL ?? local('AUTH_PORT', 3000));
+const USERS = strip(process.env.USERS_URL ?? local('USERS_PORT', 3001));
+const ORDERS = strip(process.env.ORDERS_URL ?? local('ORDERS_PORT', 3002));
 
 const color = (code) => (s) => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
 const [green, red, grey, bold] = [32, 31, 90, 1].map(color);

@@ -11,7 +11,8 @@
  *   6. Ctrl-C / SIGTERM stops everything (SIGTERM, then SIGKILL after 10 s).
  *
  * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002),
- * REDIS_URL (redis://127.0.0.1:6379), AUTH_ISSUER, AUTH_JWKS_URI.
+ * REDIS_URL (redis://127.0.0.1:6379), AUTH_ISSUER, AUTH_JWKS_URI, and AUTH_ALGORITHMS (default:
+ * SIGNING_ALGORITHM, so switching the issuer's algorithm switches the verifiers too).
  * Plain Node 20, no dependencies.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,6 +34,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AUTH_PORT = Number(process.env.AUTH_PORT ?? 3000);
 const AUTH_ISSUER = process.env.AUTH_ISSUER ?? `http://localhost:${AUTH_PORT}`;
 const AUTH_JWKS_URI = process.env.AUTH_JWKS_URI ?? `http://localhost:${AUTH_PORT}/.well-known/jwks.json`;
+// Verifiers accept what the issuer signs with, unless told otherwise.
+const AUTH_ALGORITHMS = process.env.AUTH_ALGORITHMS || process.env.SIGNING_ALGORITHM || 'ES256';
 const services = [
   { name: 'auth', app: 'auth-service', port: AUTH_PORT, tag: cyan('[auth]  '), env: { AUTH_ISSUER } },
   {
@@ -40,14 +43,14 @@ const services = [
     app: 'users-service',
     port: Number(process.env.USERS_PORT ?? 3001),
     tag: magenta('[users] '),
-    env: { AUTH_ISSUER, AUTH_JWKS_URI },
+    env: { AUTH_ISSUER, AUTH_JWKS_URI, AUTH_ALGORITHMS },
   },
   {
     name: 'orders',
     app: 'orders-service',
     port: Number(process.env.ORDERS_PORT ?? 3002),
     tag: yellow('[orders]'),
-    env: { AUTH_ISSUER, AUTH_JWKS_URI },
+    env: { AUTH_ISSUER, AUTH_JWKS_URI, AUTH_ALGORITHMS },
   },
 ];
 
@@ -209,7 +212,9 @@ function portInUse(port) {
 const envName = { auth: 'AUTH_PORT', users: 'USERS_PORT', orders: 'ORDERS_PORT' };
 for (const s of services) {
   if (await portInUse(s.port)) {
-    fail(`port ${s.port} (${s.app}) is already in use: stop what runs there, or choose another with ${envName[s.name]}=…`);
+    fail(
+      `port ${s.port} (${s.app}) is already in use: stop what runs there, or choose another with ${envName[s.name]}=…`,
+    );
     await shutdown(1);
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
-import { env, loadConfig } from '@jwt-ms/service-core';
+import { env, loadConfig, serviceEnvSchema } from '@jwt-ms/service-core';
 
 /** Passwords that must never guard an admin account in production. */
 const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'secret', 'admin123', 'password123'];
@@ -11,11 +11,8 @@ const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'se
  */
 export const AUTH_SERVICE_AUDIENCE = 'auth-service';
 
-const schema = z
-  .object({
-    NODE_ENV: env.nodeEnv(),
-    HOST: z.string().default('127.0.0.1'),
-    PORT: env.port(3000),
+const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
+  .extend({
     /** `iss` of every token (RFC 7519 §4.1.1); also the base of the discovery document. */
     AUTH_ISSUER: env.url(['http:', 'https:']).default('http://localhost:3000'),
     /** `aud` of every access token: the resource services (RFC 7519 §4.1.3). */
@@ -36,9 +33,6 @@ const schema = z
     SIGNING_JWKS_FILE: z.string().optional(),
     /** Cache-Control max-age of the JWKS document, in seconds. */
     JWKS_MAX_AGE_SECONDS: env.seconds(300, 0),
-    REDIS_URL: env.url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-    DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),
-    SQLITE_PATH: z.string().default('data/auth-service/auth.sqlite'),
     DATA_DIR: z.string().default('data/auth-service'),
     ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
     ADMIN_PASSWORD: z.string().optional(),

@@ -290,11 +290,9 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       400,
       'invalid_grant',
     );
-    expectProblem(
-      await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: 'made-up' } }),
-      400,
-      'invalid_grant',
-    );
+    const madeUp = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: 'made-up' } });
+    expectProblem(madeUp, 400, 'invalid_grant');
+    expect(madeUp.body.error).toBe('invalid_grant'); // RFC 6749 §5.2
     expectProblem(await call('POST', `${stack.auth}/auth/refresh`, { body: {} }), 400, 'validation_failed');
     // Reusing the old token revoked its family, the new refresh token with it (RFC 9700 §4.14.2),
     // and every access token of the session.

@@ -11,6 +11,16 @@ import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-toke
 
 const INVALID_GRANT = 'The refresh token is invalid, expired, revoked or already used.';
 
+/** 400 `invalid_grant`, with RFC 6749 §5.2's `error` member beside the problem details. */
+function invalidGrant(): ProblemException {
+  return new ProblemException({
+    status: 400,
+    code: 'invalid_grant',
+    detail: INVALID_GRANT,
+    extensions: { error: 'invalid_grant', error_description: INVALID_GRANT },
+  });
+}
+
 /**
  * Login, refresh, logout and the revocations: the issuer's side of the token
  * lifecycle. Revocations are written to Redis first (where every verifier sees
@@ -58,12 +68,12 @@ export class AuthService {
     const result = await this.refreshTokens.consume(refreshToken);
     if (!result.ok) {
       if (result.reason === 'reused' && result.familyId) await this.endSession(result.familyId);
-      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
+      throw invalidGrant();
     }
     const account = await this.accounts.findById(result.accountId);
     if (!account) {
       await this.refreshTokens.revokeFamily(result.familyId);
-      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
+      throw invalidGrant();
     }
     return this.issuePair(account, result);
   }
@@ -174,7 +184,7 @@ export class AuthService {
     );
     if (revoked) {
       await this.refreshTokens.revokeFamily(family.familyId);
-      throw new ProblemException({ status: 400, code: 'invalid_grant', detail: INVALID_GRANT });
+      throw invalidGrant();
     }
     return {
       access_token: access.token,

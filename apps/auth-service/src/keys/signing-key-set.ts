@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@jwt-ms/contracts';
 import { ConfigError } from '@jwt-ms/service-core';
@@ -57,6 +58,7 @@ export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: Pri
         throw new ConfigError([`${source}: no such file; generate a key set with \`npm run keys:generate\``]);
       }
       writeKeySet(file, { keys: [generateSigningJwk(config.SIGNING_ALGORITHM)] });
+      new Logger('SigningKeys').log(`generated a development ${config.SIGNING_ALGORITHM} signing key set in ${file}`);
     }
     raw = readFileSync(file, 'utf8');
   }
@@ -67,6 +69,9 @@ export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: Pri
     }
     set.keys.unshift(generateSigningJwk(config.SIGNING_ALGORITHM));
     writeKeySet(join(config.DATA_DIR, 'signing-jwks.json'), set);
+    new Logger('SigningKeys').log(
+      `added a ${config.SIGNING_ALGORITHM} key to ${source}; the older keys stay published in the JWKS`,
+    );
   }
   return set;
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { Public } from '@jwt-ms/auth-jwt';
+import { SCOPES_BY_ROLE } from '@jwt-ms/contracts';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { SigningKeys } from './signing-key-set';
 
@@ -29,26 +30,26 @@ export class WellKnownController {
 
   /**
    * `GET /.well-known/openid-configuration`: issuer metadata in the shape of
-   * OpenID Connect Discovery 1.0 §3 / RFC 8414 §2.
+   * RFC 8414 §2 (`issuer`, `jwks_uri`, supported algorithms and scopes), listing
+   * only what this issuer really offers.
    */
   @Get('openid-configuration')
   @Header('cache-control', 'public, max-age=300')
   configuration() {
     const issuer = this.config.AUTH_ISSUER.replace(/\/$/, '');
+    const algorithms = [this.config.SIGNING_ALGORITHM];
     return {
       issuer,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      token_endpoint: `${issuer}/auth/login`,
+      // This system's own JSON endpoints; it implements no authorization endpoint and issues no ID tokens.
+      login_endpoint: `${issuer}/auth/login`,
+      refresh_endpoint: `${issuer}/auth/refresh`,
       registration_endpoint: `${issuer}/auth/register`,
-      end_session_endpoint: `${issuer}/auth/logout`,
+      logout_endpoint: `${issuer}/auth/logout`,
       grant_types_supported: ['password', 'refresh_token'],
       token_endpoint_auth_methods_supported: ['none'],
-      response_types_supported: ['token'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [this.config.SIGNING_ALGORITHM],
-      token_endpoint_auth_signing_alg_values_supported: [this.config.SIGNING_ALGORITHM],
-      access_token_signing_alg_values_supported: [this.config.SIGNING_ALGORITHM],
-      scopes_supported: ['profile:read', 'profile:write', 'orders:read', 'orders:write', 'users:admin', 'orders:admin'],
+      access_token_signing_alg_values_supported: algorithms,
+      scopes_supported: [...new Set(Object.values(SCOPES_BY_ROLE).flat())],
     };
   }
 }

@@ -61,4 +61,6 @@ export interface ProblemDetails {
   errors?: FieldError[];
   /** Extension member: per-dependency results of a failed readiness check. */
   checks?: unknown;
+  /** Extension members of particular endpoints, e.g. RFC 6749 §5.2 `error` and `error_description`. */
+  [member: string]: unknown;
 }

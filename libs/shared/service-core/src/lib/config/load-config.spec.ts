@@ -59,3 +59,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(z.object({ A: env.port(1), B: env.port(2) }), { A: 'x', B: 'y' })).toThrow(/A: .*\n.*B: /s);
   });
 });
+
+describe('loadConfig: blank and listed values', () => {
+  const schema = serviceEnvSchema({ port: 3001, name: 'x' }).extend({ AUD: env.list().default(['a']) });
+
+  it('treats a variable set to the empty string as unset', () => {
+    expect(loadConfig(schema, { PORT: '', HOST: '', AUD: '' })).toMatchObject({
+      PORT: 3001,
+      HOST: '127.0.0.1',
+      AUD: ['a'],
+    });
+  });
+
+  it('refuses a host that is not an address or name', () => {
+    expect(() => loadConfig(schema, { HOST: 'local host' })).toThrow('HOST: expected an IP address or host name');
+  });
+
+  it('names a list variable, not the position inside it', () => {
+    const algorithms = z.object({ ALGS: env.list().pipe(z.array(z.enum(['ES256']))) });
+    expect(() => loadConfig(algorithms, { ALGS: 'HS256' })).toThrow(/ALGS: /);
+    expect(() => loadConfig(algorithms, { ALGS: 'HS256' })).not.toThrow(/ALGS\.0/);
+  });
+});

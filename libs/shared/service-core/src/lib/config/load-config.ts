@@ -21,11 +21,22 @@ export class ConfigError extends Error {
  * @throws ConfigError naming each invalid variable and what it expected
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
-  const result = schema.safeParse(env);
+  // A variable set to the empty string (`PORT=`) counts as unset: its default applies.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
   if (result.success) return result.data;
   throw new ConfigError(
-    result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    // Name the variable, not the position inside a parsed list (`AUTH_ALGORITHMS`, not `AUTH_ALGORITHMS.0`).
+    result.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`),
   );
+}
+
+/** An interface address or host name to listen on, e.g. `127.0.0.1`, `0.0.0.0`, `::`. */
+function host() {
+  return z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]{1,253}$/, { message: 'expected an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
+    .default('127.0.0.1');
 }
 
 /** Reusable variable schemas with the messages a newcomer needs. */
@@ -81,7 +92,7 @@ export const env = {
 export function serviceEnvSchema(defaults: { port: number; name: string }) {
   return z.object({
     NODE_ENV: env.nodeEnv(),
-    HOST: z.string().min(1).default('127.0.0.1'),
+    HOST: host(),
     PORT: env.port(defaults.port),
     REDIS_URL: env.url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),

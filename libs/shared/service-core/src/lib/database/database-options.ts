@@ -20,6 +20,13 @@ export interface DatabaseSettings {
   migrations: MixedList<Function | string>;
 }
 
+/** How `TypeOrmModule` retries its first connection (ignored by a bare `DataSource`). */
+export interface ConnectRetry {
+  retryAttempts?: number;
+  /** Milliseconds between attempts. */
+  retryDelay?: number;
+}
+
 /**
  * TypeORM options for a service's own database: PostgreSQL with migrations
  * when a URL is given, otherwise SQLite through better-sqlite3.
@@ -27,7 +34,7 @@ export interface DatabaseSettings {
  * @param settings see {@link DatabaseSettings}
  * @returns options for `TypeOrmModule.forRoot` or `new DataSource`
  */
-export function databaseOptions(settings: DatabaseSettings): DataSourceOptions {
+export function databaseOptions(settings: DatabaseSettings): DataSourceOptions & ConnectRetry {
   if (settings.url) {
     return {
       type: 'postgres',
@@ -36,6 +43,9 @@ export function databaseOptions(settings: DatabaseSettings): DataSourceOptions {
       migrations: settings.migrations,
       migrationsRun: true,
       synchronize: false,
+      // @nestjs/typeorm retries a failed first connection; 3 tries, then the start fails with the reason.
+      retryAttempts: 3,
+      retryDelay: 1000,
       // Fail fast on an unreachable server instead of hanging a request.
       connectTimeoutMS: 5000,
       extra: { max: 10, connectionTimeoutMillis: 5000 },

@@ -57,7 +57,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   private toProblem(exception: unknown): { problem: ProblemDetails; headers: Record<string, string> } {
     if (exception instanceof ProblemException) {
-      const problem = base(exception.getStatus(), exception.code, exception.detail);
+      const problem: ProblemDetails = {
+        ...exception.extensions,
+        ...base(exception.getStatus(), exception.code, exception.detail),
+      };
       if (exception.errors) problem.errors = exception.errors;
       return { problem, headers: exception.headers };
     }

@@ -13,6 +13,8 @@ export interface ProblemInit {
   errors?: FieldError[];
   /** Extra response headers, e.g. `WWW-Authenticate` (RFC 6750 §3) or `Retry-After`. */
   headers?: Record<string, string>;
+  /** Extra members of the body (RFC 9457 §3.2), e.g. RFC 6749 §5.2's `error` on token endpoints. */
+  extensions?: Record<string, string>;
 }
 
 /**
@@ -27,6 +29,7 @@ export class ProblemException extends HttpException {
   readonly detail: string;
   readonly errors?: FieldError[];
   readonly headers: Record<string, string>;
+  readonly extensions: Record<string, string>;
 
   constructor(init: ProblemInit, options?: { cause?: unknown }) {
     super(init.detail, init.status, options);
@@ -34,6 +37,7 @@ export class ProblemException extends HttpException {
     this.detail = init.detail;
     this.errors = init.errors;
     this.headers = init.headers ?? {};
+    this.extensions = init.extensions ?? {};
   }
 }
 
