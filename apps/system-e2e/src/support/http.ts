@@ -1,3 +1,5 @@
+import { createConnection } from 'node:net';
+
 /** A response with its JSON body parsed (or null when there is none). */
 export interface JsonResponse {
   status: number;
@@ -55,4 +57,41 @@ export function expectProblem(response: JsonResponse, status: number, code: stri
     detail: expect.any(String),
   });
   expect(JSON.stringify(response.body)).not.toMatch(/\bat [\w.<>]+ \(|node_modules|Error:/);
+}
+
+/**
+ * Sends one GET over a raw socket, header bytes as UTF-8: for header values
+ * that fetch refuses to send (characters above U+00FF), as an attacker's own
+ * client would send them.
+ */
+export function rawGet(url: string, headers: Record<string, string>): Promise<JsonResponse> {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port) }, () => {
+      const lines = [`GET ${pathname} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close'];
+      for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+      socket.end(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8'));
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const [statusLine, ...headerLines] = head.split('\r\n');
+      const responseHeaders = new Headers();
+      for (const line of headerLines) {
+        const colon = line.indexOf(':');
+        responseHeaders.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      }
+      const body = rest.join('\r\n\r\n');
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        parsed = body;
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers: responseHeaders, body: parsed });
+    });
+  });
 }

@@ -14,6 +14,7 @@ import type { Principal } from './principal';
 import { RevocationStore, RevocationUnavailableError, type RevocationReason } from './revocation.store';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { installJwsVerifier } from './jws-verifier';
+import { duplicateTopLevelMember } from './duplicate-members';
 import { TokenRejectedError, revocationUnavailable } from './token-rejection';
 
 /** Name under which the strategy is registered with passport. */
@@ -49,6 +50,7 @@ export function extractBearerToken(headers: IncomingHttpHeaders): string | null 
  *    (RFC 8725 §3.1: no `none`, no HMAC), `typ` is `at+jwt` (RFC 9068 §4,
  *    RFC 8725 §3.11), `kid` present, no `crit` (RFC 7515 §4.1.11: we understand
  *    no extension), no `b64` (RFC 7797), no key-carrying `jwk`/`jku`/`x5u`/`x5c`;
+ *    header and payload are JSON objects without duplicate members (RFC 7515 §4, RFC 7519 §4);
  * 3. key by `kid` from the issuer's JWKS, fitting `alg` (see SigningKeyResolver);
  * 4. signature, `iss`, `aud`, `exp`, `nbf` by passport-jwt's verifier (`verifyJws`, jws-verifier.ts), with only the
  *    header's (already allowed) `alg` and the clock tolerance (RFC 7519 §4.1);
@@ -138,6 +140,13 @@ export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): Pr
   } catch {
     throw new TokenRejectedError('malformed token header');
   }
+  const [encodedHeader, encodedPayload] = token.split('.');
+  if (duplicateTopLevelMember(decodeSegment(encodedHeader)) !== null) {
+    throw new TokenRejectedError('duplicate member in the header');
+  }
+  const payloadText = decodeSegment(encodedPayload);
+  if (!isJsonObject(payloadText)) throw new TokenRejectedError('payload must be a JSON object');
+  if (duplicateTopLevelMember(payloadText) !== null) throw new TokenRejectedError('duplicate claim in the payload');
   const alg = header.alg;
   if (typeof alg !== 'string' || !(settings.algorithms as string[]).includes(alg)) {
     throw new TokenRejectedError('unexpected "alg" header value');
@@ -153,6 +162,19 @@ export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): Pr
       throw new TokenRejectedError(`"${name}" header is not accepted: keys come from the issuer's JWKS`);
   }
   return header;
+}
+
+function decodeSegment(segment: string): string {
+  return Buffer.from(segment, 'base64url').toString('utf8');
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }
 
 /** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, case-insensitive. */

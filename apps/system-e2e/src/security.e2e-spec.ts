@@ -1,0 +1,600 @@
+/**
+ * The JWT attack conformance suite (RFC 8725, OWASP JWT cheat sheet): crafted
+ * tokens sent through the real HTTP stack of a resource service (the built
+ * users-service, verifying with the issuer's JWKS), each expected to get 401
+ * `invalid_token` as RFC 9457 problem+json with the RFC 6750 challenge, in
+ * normal time, with no library name or message in the answer, and the service
+ * healthy afterwards. The README's security section lists these kinds.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { ISSUER, REDIS_URL, launch, type RunningService } from './support/stack';
+import { call, rawGet, type JsonResponse } from './support/http';
+import { b64, forge, forgeKey, json, privateJwks } from './support/token-forge';
+
+const PASSWORD = 'correct horse battery staple';
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Forwards GET requests to the issuer's JWKS and counts them. */
+class CountingJwksProxy {
+  fetches = 0;
+  target = '';
+  private server?: Server;
+
+  async start(): Promise<string> {
+    this.server = createServer(async (_request, response) => {
+      this.fetches += 1;
+      const upstream = await fetch(this.target);
+      response.writeHead(upstream.status, { 'content-type': 'application/json' });
+      response.end(await upstream.text());
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/jwks.json`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server?.close(() => resolve()));
+  }
+}
+
+interface Attack {
+  kind: string;
+  name: string;
+  /** The Authorization header value to send. */
+  authorization: () => Promise<string> | string;
+}
+
+describe('JWT attack conformance: every crafted token is a clean 401', () => {
+  const issuerKey = forgeKey('ES256');
+  const proxy = new CountingJwksProxy();
+  const dataDir = mkdtempSync(join(tmpdir(), 'jwtms-security-'));
+  let auth: RunningService;
+  let users: RunningService;
+  let realAccess = '';
+  let realRefresh = '';
+  let deletedUserToken = '';
+
+  const claims = (overrides: Record<string, unknown> = {}): Record<string, unknown> => {
+    const base: Record<string, unknown> = {
+      iss: ISSUER,
+      sub: randomUUID(),
+      aud: ['auth-service', 'users-service', 'orders-service'],
+      iat: now(),
+      exp: now() + 900,
+      jti: randomUUID(),
+      client_id: 'first-party-app',
+      scope: 'profile:read profile:write orders:read orders:write',
+      roles: ['user'],
+      sid: randomUUID(),
+      email: 'mallory@example.test',
+    };
+    const merged = { ...base, ...overrides };
+    for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+    return merged;
+  };
+  const header = (overrides: Record<string, unknown> = {}) => {
+    const merged: Record<string, unknown> = { alg: 'ES256', kid: issuerKey.kid, typ: 'at+jwt', ...overrides };
+    for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+    return merged;
+  };
+  /** A token signed by the real issuer key: valid unless the overrides bend it. */
+  const signed = (claimOverrides: Record<string, unknown> = {}, headerOverrides: Record<string, unknown> = {}) =>
+    forge(header(headerOverrides), claims(claimOverrides), issuerKey.privateKey);
+  const bearer = (token: string) => `Bearer ${token}`;
+
+  beforeAll(async () => {
+    const jwksUri = await proxy.start();
+    auth = await launch('auth-service', {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NO_COLOR: '1',
+      REDIS_URL,
+      AUTH_ISSUER: ISSUER,
+      SIGNING_JWKS: privateJwks(issuerKey),
+      SQLITE_PATH: join(dataDir, 'auth.sqlite'),
+      DATA_DIR: join(dataDir, 'auth'),
+      ADMIN_EMAIL: 'admin@security.test',
+      ADMIN_PASSWORD: 'security-suite-admin-password',
+    });
+    proxy.target = `${auth.url}/.well-known/jwks.json`;
+    users = await launch('users-service', {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NO_COLOR: '1',
+      REDIS_URL,
+      AUTH_ISSUER: ISSUER,
+      AUTH_JWKS_URI: jwksUri,
+      SQLITE_PATH: join(dataDir, 'users.sqlite'),
+    });
+    const email = `victim.${Date.now().toString(36)}@example.test`;
+    const registered = await call('POST', `${auth.url}/auth/register`, { body: { email, password: PASSWORD } });
+    const login = await call('POST', `${auth.url}/auth/login`, { body: { email, password: PASSWORD } });
+    realAccess = login.body.access_token;
+    realRefresh = login.body.refresh_token;
+    // A user who is then deleted by an admin: their still-unexpired token must die with them.
+    const doomed = `doomed.${Date.now().toString(36)}@example.test`;
+    const doomedAccount = await call('POST', `${auth.url}/auth/register`, {
+      body: { email: doomed, password: PASSWORD },
+    });
+    deletedUserToken = (await call('POST', `${auth.url}/auth/login`, { body: { email: doomed, password: PASSWORD } }))
+      .body.access_token;
+    const admin = await call('POST', `${auth.url}/auth/login`, {
+      body: { email: 'admin@security.test', password: 'security-suite-admin-password' },
+    });
+    await call('DELETE', `${auth.url}/auth/admin/users/${doomedAccount.body.id}`, { token: admin.body.access_token });
+    expect(registered.status).toBe(201);
+  });
+
+  afterAll(async () => {
+    for (const service of [users, auth]) service?.process.kill('SIGTERM');
+    await proxy.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const publicJwkText = () => JSON.stringify(issuerKey.publicJwk);
+  const publicPem = () => createPublicKey(issuerKey.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  const rawPoint = () =>
+    Buffer.concat([
+      Buffer.from(String(issuerKey.publicJwk['x']), 'base64url'),
+      Buffer.from(String(issuerKey.publicJwk['y']), 'base64url'),
+    ]);
+  const attackerKey = forgeKey('ES256');
+  const rsaKey = forgeKey('RS256');
+  const edKey = forgeKey('EdDSA');
+
+  const attacks: Attack[] = [
+    // --- alg none and stripped signatures (RFC 8725 §2.1, §3.1) ---
+    ...['none', 'None', 'NONE', 'nOnE'].flatMap((alg) => [
+      {
+        kind: 'alg none',
+        name: `alg "${alg}", empty signature`,
+        authorization: () => bearer(`${json(header({ alg }))}.${json(claims())}.`),
+      },
+      {
+        kind: 'alg none',
+        name: `alg "${alg}", signature kept`,
+        authorization: () => bearer(`${json(header({ alg }))}.${json(claims())}.${signed().split('.')[2]}`),
+      },
+    ]),
+    {
+      kind: 'alg none',
+      name: 'signature stripped (two segments)',
+      authorization: () => bearer(signed().split('.').slice(0, 2).join('.')),
+    },
+    {
+      kind: 'alg none',
+      name: 'signature emptied',
+      authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.`),
+    },
+    {
+      kind: 'alg none',
+      name: 'alg missing',
+      authorization: () =>
+        bearer(
+          forge(header(), claims(), issuerKey.privateKey).replace(
+            /^[^.]+/,
+            json({ kid: issuerKey.kid, typ: 'at+jwt' }),
+          ),
+        ),
+    },
+
+    // --- algorithm confusion (RFC 8725 §2.1, §3.1) ---
+    ...['HS256', 'HS384', 'HS512'].flatMap((alg) => [
+      {
+        kind: 'algorithm confusion',
+        name: `${alg} with the public JWK as secret`,
+        authorization: () => bearer(forge(header({ alg }), claims(), publicJwkText())),
+      },
+      {
+        kind: 'algorithm confusion',
+        name: `${alg} with the public key PEM as secret`,
+        authorization: () => bearer(forge(header({ alg }), claims(), publicPem())),
+      },
+      {
+        kind: 'algorithm confusion',
+        name: `${alg} with the raw EC point as secret`,
+        authorization: () => bearer(forge(header({ alg }), claims(), rawPoint())),
+      },
+      {
+        kind: 'algorithm confusion',
+        name: `${alg} with the JWKS document as secret`,
+        authorization: () => bearer(forge(header({ alg }), claims(), JSON.stringify({ keys: [issuerKey.publicJwk] }))),
+      },
+    ]),
+    {
+      kind: 'algorithm confusion',
+      name: 'RS256 signed by another RSA key, naming the EC kid',
+      authorization: () => bearer(forge(header({ alg: 'RS256' }), claims(), rsaKey.privateKey)),
+    },
+    {
+      kind: 'algorithm confusion',
+      name: 'PS256 signed by another RSA key',
+      authorization: () => bearer(forge(header({ alg: 'PS256' }), claims(), rsaKey.privateKey)),
+    },
+    {
+      kind: 'algorithm confusion',
+      name: 'EdDSA signed by another key, naming the EC kid',
+      authorization: () => bearer(forge(header({ alg: 'EdDSA' }), claims(), edKey.privateKey)),
+    },
+    {
+      kind: 'algorithm confusion',
+      name: 'ES384 header over an ES256 key',
+      authorization: () => bearer(forge(header({ alg: 'ES384' }), claims(), forgeKey('ES384').privateKey)),
+    },
+    {
+      kind: 'algorithm confusion',
+      name: 'ES256 header, RS256-signed body',
+      authorization: () =>
+        bearer(
+          `${forge(header(), claims(), issuerKey.privateKey).split('.').slice(0, 2).join('.')}.${forge(header({ alg: 'RS256' }), claims(), rsaKey.privateKey).split('.')[2]}`,
+        ),
+    },
+
+    // --- malformed ECDSA signatures ("psychic signatures", CVE-2022-21449 kind) ---
+    {
+      kind: 'malformed signature',
+      name: 'r = s = 0',
+      authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.alloc(64))}`),
+    },
+    {
+      kind: 'malformed signature',
+      name: 'r = s = n (the curve order)',
+      authorization: () => {
+        const n = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
+        return bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([n, n]))}`);
+      },
+    },
+    {
+      kind: 'malformed signature',
+      name: 'truncated to 63 bytes',
+      authorization: () =>
+        bearer(
+          `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.from(signed().split('.')[2], 'base64url').subarray(0, 63))}`,
+        ),
+    },
+    {
+      kind: 'malformed signature',
+      name: 'padded to 65 bytes',
+      authorization: () =>
+        bearer(
+          `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([Buffer.from(signed().split('.')[2], 'base64url'), Buffer.alloc(1)]))}`,
+        ),
+    },
+    {
+      kind: 'malformed signature',
+      name: 'doubled to 128 bytes',
+      authorization: () => {
+        const s = Buffer.from(signed().split('.')[2], 'base64url');
+        return bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([s, s]))}`);
+      },
+    },
+    {
+      kind: 'malformed signature',
+      name: 'random 64 bytes',
+      authorization: () =>
+        bearer(
+          `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.from(randomUUID().repeat(2).replace(/-/g, '').slice(0, 64)))}`,
+        ),
+    },
+    {
+      kind: 'malformed signature',
+      name: 'signature of another token',
+      authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.${signed().split('.')[2]}`),
+    },
+    {
+      kind: 'malformed signature',
+      name: 'payload modified after signing',
+      authorization: () => {
+        const [h, , s] = signed().split('.');
+        return bearer(`${h}.${json(claims({ roles: ['user', 'admin'] }))}.${s}`);
+      },
+    },
+    {
+      kind: 'malformed signature',
+      name: 'signed by a key not in the JWKS, same kid',
+      authorization: () => bearer(forge(header(), claims(), attackerKey.privateKey)),
+    },
+
+    // --- header injection (RFC 8725 §3.10; CVE-2018-0114 kind) ---
+    {
+      kind: 'header injection',
+      name: 'embedded jwk of the attacker key',
+      authorization: () => bearer(forge(header({ jwk: attackerKey.publicJwk }), claims(), attackerKey.privateKey)),
+    },
+    {
+      kind: 'header injection',
+      name: 'embedded jwk, no kid',
+      authorization: () =>
+        bearer(forge(header({ kid: undefined, jwk: attackerKey.publicJwk }), claims(), attackerKey.privateKey)),
+    },
+    {
+      kind: 'header injection',
+      name: 'jku pointing elsewhere',
+      authorization: () =>
+        bearer(forge(header({ jku: 'http://127.0.0.1:1/jwks.json' }), claims(), attackerKey.privateKey)),
+    },
+    {
+      kind: 'header injection',
+      name: 'x5u pointing elsewhere',
+      authorization: () =>
+        bearer(forge(header({ x5u: 'http://127.0.0.1:1/cert.pem' }), claims(), attackerKey.privateKey)),
+    },
+    {
+      kind: 'header injection',
+      name: 'x5c chain',
+      authorization: () =>
+        bearer(
+          forge(header({ x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] }), claims(), attackerKey.privateKey),
+        ),
+    },
+    ...[
+      '../../../../etc/passwd',
+      "' OR '1'='1' --",
+      '/dev/null',
+      'x'.repeat(10_000).slice(0, 2000),
+      'кид-🔑',
+      '__proto__',
+      'constructor',
+    ].map((kid) => ({
+      kind: 'header injection',
+      name: `kid ${JSON.stringify(kid).slice(0, 30)}`,
+      authorization: () => bearer(forge(header({ kid }), claims(), attackerKey.privateKey)),
+    })),
+    ...[null, 42, ['a'], { a: 1 }, ''].map((kid) => ({
+      kind: 'header injection',
+      name: `kid of type ${JSON.stringify(kid)}`,
+      authorization: () => bearer(forge(header({ kid }), claims(), issuerKey.privateKey)),
+    })),
+    {
+      kind: 'header injection',
+      name: 'crit with an unknown extension',
+      authorization: () => bearer(signed({}, { crit: ['urn:x:evil'], 'urn:x:evil': true })),
+    },
+    {
+      kind: 'header injection',
+      name: 'crit naming a registered header',
+      authorization: () => bearer(signed({}, { crit: ['exp'] })),
+    },
+    {
+      kind: 'header injection',
+      name: 'b64: false with crit',
+      authorization: () => bearer(signed({}, { b64: false, crit: ['b64'] })),
+    },
+    {
+      kind: 'header injection',
+      name: 'b64: false without crit',
+      authorization: () => bearer(signed({}, { b64: false })),
+    },
+
+    // --- claims (RFC 7519 §4.1, RFC 9068 §2.2, §4) ---
+    { kind: 'claims', name: 'iss missing', authorization: () => bearer(signed({ iss: undefined })) },
+    {
+      kind: 'claims',
+      name: 'iss of another issuer',
+      authorization: () => bearer(signed({ iss: 'https://evil.example' })),
+    },
+    { kind: 'claims', name: 'iss with a trailing slash', authorization: () => bearer(signed({ iss: `${ISSUER}/` })) },
+    {
+      kind: 'claims',
+      name: 'iss differing in case',
+      authorization: () => bearer(signed({ iss: ISSUER.toUpperCase() })),
+    },
+    { kind: 'claims', name: 'aud missing', authorization: () => bearer(signed({ aud: undefined })) },
+    {
+      kind: 'claims',
+      name: 'aud another service (string)',
+      authorization: () => bearer(signed({ aud: 'orders-service' })),
+    },
+    {
+      kind: 'claims',
+      name: 'aud array without this service',
+      authorization: () => bearer(signed({ aud: ['auth-service', 'orders-service'] })),
+    },
+    { kind: 'claims', name: 'aud empty array', authorization: () => bearer(signed({ aud: [] })) },
+    { kind: 'claims', name: 'aud a number', authorization: () => bearer(signed({ aud: 1 })) },
+    {
+      kind: 'claims',
+      name: 'exp in the past',
+      authorization: () => bearer(signed({ iat: now() - 3600, exp: now() - 60 })),
+    },
+    {
+      kind: 'claims',
+      name: 'exp just past the clock tolerance',
+      authorization: () => bearer(signed({ iat: now() - 900, exp: now() - 10 })),
+    },
+    { kind: 'claims', name: 'exp missing', authorization: () => bearer(signed({ exp: undefined })) },
+    { kind: 'claims', name: 'exp a string', authorization: () => bearer(signed({ exp: String(now() + 900) })) },
+    {
+      kind: 'claims',
+      name: 'exp 1e309 (parses as Infinity)',
+      authorization: () =>
+        bearer(
+          forge(header(), b64(JSON.stringify(claims()).replace(/"exp":\d+/, '"exp":1e309')), issuerKey.privateKey),
+        ),
+    },
+    { kind: 'claims', name: 'nbf in the future', authorization: () => bearer(signed({ nbf: now() + 600 })) },
+    { kind: 'claims', name: 'nbf a string', authorization: () => bearer(signed({ nbf: 'now' })) },
+    {
+      kind: 'claims',
+      name: 'iat in the future beyond the skew',
+      authorization: () => bearer(signed({ iat: now() + 600, exp: now() + 1500 })),
+    },
+    { kind: 'claims', name: 'iat missing', authorization: () => bearer(signed({ iat: undefined })) },
+    { kind: 'claims', name: 'iat a boolean', authorization: () => bearer(signed({ iat: true })) },
+    ...['sub', 'jti', 'client_id', 'scope', 'roles', 'sid', 'email'].map((claim) => ({
+      kind: 'claims',
+      name: `${claim} missing`,
+      authorization: () => bearer(signed({ [claim]: undefined })),
+    })),
+    { kind: 'claims', name: 'sub empty', authorization: () => bearer(signed({ sub: '' })) },
+    { kind: 'claims', name: 'sub a number', authorization: () => bearer(signed({ sub: 12345 })) },
+    { kind: 'claims', name: 'roles a string', authorization: () => bearer(signed({ roles: 'admin' })) },
+    {
+      kind: 'claims',
+      name: 'typ JWT (an ID token or any other JWT)',
+      authorization: () => bearer(signed({ nonce: 'n' }, { typ: 'JWT' })),
+    },
+    { kind: 'claims', name: 'typ missing', authorization: () => bearer(signed({}, { typ: undefined })) },
+    { kind: 'claims', name: 'typ "at+jwt " with a space', authorization: () => bearer(signed({}, { typ: 'at+jwt ' })) },
+    { kind: 'claims', name: 'typ refresh+jwt', authorization: () => bearer(signed({}, { typ: 'refresh+jwt' })) },
+    { kind: 'claims', name: 'a refresh token presented as an access token', authorization: () => bearer(realRefresh) },
+
+    // --- encoding (RFC 7515 §7.1, RFC 7519 §7.2) ---
+    {
+      kind: 'encoding',
+      name: 'standard base64 characters (+ /)',
+      authorization: () => bearer(signed().replace(/-/g, '+').replace(/_/g, '/') + '+/'),
+    },
+    {
+      kind: 'encoding',
+      name: 'base64 padding',
+      authorization: () => {
+        const [h, p, s] = signed().split('.');
+        return bearer(`${h}==.${p}.${s}`);
+      },
+    },
+    { kind: 'encoding', name: 'four segments', authorization: () => bearer(`${signed()}.AAAA`) },
+    { kind: 'encoding', name: 'five segments (a JWE shape)', authorization: () => bearer(`${signed()}.AAAA.BBBB`) },
+    { kind: 'encoding', name: 'one segment', authorization: () => bearer(b64('{"alg":"none"}')) },
+    {
+      kind: 'encoding',
+      name: 'header not JSON',
+      authorization: () => bearer(`${b64('not json')}.${json(claims())}.${signed().split('.')[2]}`),
+    },
+    {
+      kind: 'encoding',
+      name: 'header a JSON array',
+      authorization: () => bearer(`${b64('["ES256"]')}.${json(claims())}.${signed().split('.')[2]}`),
+    },
+    {
+      kind: 'encoding',
+      name: 'payload a JSON string',
+      authorization: () => bearer(forge(header(), b64('"claims"'), issuerKey.privateKey)),
+    },
+    {
+      kind: 'encoding',
+      name: 'payload a JSON array',
+      authorization: () => bearer(forge(header(), b64('[1,2]'), issuerKey.privateKey)),
+    },
+    {
+      kind: 'encoding',
+      name: 'payload null',
+      authorization: () => bearer(forge(header(), b64('null'), issuerKey.privateKey)),
+    },
+    {
+      kind: 'encoding',
+      name: 'payload not JSON',
+      authorization: () => bearer(forge(header(), b64('sub=admin'), issuerKey.privateKey)),
+    },
+    {
+      kind: 'encoding',
+      name: 'duplicate "sub" claim',
+      authorization: () =>
+        bearer(
+          forge(
+            header(),
+            b64(JSON.stringify(claims()).replace('{', `{"sub":"${randomUUID()}",`)),
+            issuerKey.privateKey,
+          ),
+        ),
+    },
+    {
+      kind: 'encoding',
+      name: 'duplicate "alg" header member',
+      // Validly signed with ES256, the value JSON.parse keeps; another parser might read "none".
+      authorization: () =>
+        bearer(
+          forge(
+            b64(`{"alg":"none","kid":"${issuerKey.kid}","typ":"at+jwt","alg":"ES256"}`),
+            claims(),
+            issuerKey.privateKey,
+          ),
+        ),
+    },
+    {
+      kind: 'encoding',
+      name: 'token of 5000 bytes',
+      authorization: () => bearer(signed({ padding: 'x'.repeat(5000) })),
+    },
+    {
+      kind: 'encoding',
+      name: 'zero-width space inside the token',
+      authorization: () => bearer(signed().replace('.', '\u200b.')),
+    },
+    { kind: 'encoding', name: 'fullwidth dots', authorization: () => bearer(signed().replace(/\./g, '\uff0e')) },
+    { kind: 'encoding', name: 'empty bearer token', authorization: () => 'Bearer ' },
+    { kind: 'encoding', name: 'bearer scheme without token', authorization: () => 'Bearer' },
+    { kind: 'encoding', name: 'two tokens', authorization: () => `Bearer ${signed()} ${signed()}` },
+    { kind: 'encoding', name: 'non-breaking space after Bearer', authorization: () => `Bearer\u00a0${signed()}` },
+
+    // --- revocation ---
+    { kind: 'revocation', name: 'a logged-out token replayed', authorization: () => bearer(realAccess) },
+    { kind: 'revocation', name: 'the token of a deleted user', authorization: () => bearer(deletedUserToken) },
+  ];
+
+  it('accepts a token the forge signs correctly (so each row fails for its own reason)', async () => {
+    const response = await call('GET', `${users.url}/users/me`, { token: signed() });
+    expect(response.status).toBe(200);
+    expect(
+      (await call('GET', `${users.url}/users/me`, { token: signed({}, { typ: 'application/AT+JWT' }) })).status,
+    ).toBe(200);
+    expect((await call('GET', `${users.url}/users/me`, { token: realAccess })).status).toBe(200);
+    expect((await call('POST', `${auth.url}/auth/logout`, { token: realAccess })).status).toBe(204);
+  });
+
+  it.each(attacks.map((attack) => [attack.kind, attack.name, attack] as const))(
+    '%s: %s → 401',
+    async (_kind, _name, attack) => {
+      const started = performance.now();
+      const authorization = await attack.authorization();
+      // fetch refuses header values beyond Latin-1; an attacker's own client sends them as raw bytes.
+      const response: JsonResponse = /[^\x00-\xff]/.test(authorization)
+        ? await rawGet(`${users.url}/users/me`, { authorization })
+        : await call('GET', `${users.url}/users/me`, { headers: { authorization } });
+      const elapsedMs = performance.now() - started;
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(response.body).toMatchObject({ type: 'about:blank', status: 401, code: 'invalid_token' });
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="users-service", error="invalid_token"/);
+      expect(JSON.stringify(response.body)).not.toMatch(
+        /jsonwebtoken|JsonWebTokenError|JOSE|jose|passport|TypeError|stack|node_modules/i,
+      );
+      expect(elapsedMs).toBeLessThan(1000);
+    },
+  );
+
+  it('floods unknown kids without a JWKS fetch per request (cooldown)', async () => {
+    const before = proxy.fetches;
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, index) =>
+        call('GET', `${users.url}/users/me`, {
+          token: forge(header({ kid: `flood-${index}` }), claims(), attackerKey.privateKey),
+        }),
+      ),
+    );
+    expect(answers.every((answer) => answer.status === 401)).toBe(true);
+    expect(proxy.fetches - before).toBeLessThanOrEqual(1);
+  });
+
+  it('is still healthy and still accepts valid tokens afterwards', async () => {
+    expect((await call('GET', `${users.url}/health/ready`)).status).toBe(200);
+    expect((await call('GET', `${users.url}/users/me`, { token: signed() })).status).toBe(200);
+    console.log(
+      `JWT attack conformance: ${attacks.length + 200} crafted requests refused (${attacks.length} variants in ${new Set(attacks.map((a) => a.kind)).size} kinds, plus a 200-request unknown-kid flood); JWKS fetches: ${proxy.fetches}`,
+    );
+  });
+
+  it('answers an oversized Authorization header before parsing it (431 problem)', async () => {
+    const response = await call('GET', `${users.url}/users/me`, {
+      headers: { authorization: `Bearer ${'a'.repeat(20_000)}` },
+    });
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
