@@ -200,7 +200,7 @@ describe('refresh-token family lifetimes', () => {
 
   beforeAll(async () => {
     stack = await startStack('sqlite', {
-      'auth-service': { REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: '2', REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: '3' },
+      'auth-service': { REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: '3', REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: '5' },
     });
   });
 
@@ -218,19 +218,19 @@ describe('refresh-token family lifetimes', () => {
     const use = (token: string) => call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: token } });
 
     const idle = await login();
-    await sleep(2200);
+    await sleep(3300);
     expectProblem(await use(idle), 400, 'invalid_grant');
 
     let token = await login();
-    await sleep(1200);
-    const first = await use(token); // 1.2 s: within idle and absolute
+    await sleep(2000);
+    const first = await use(token); // 2 s: within idle (3 s) and absolute (5 s)
     expect(first.status).toBe(200);
     token = first.body.refresh_token;
-    await sleep(1200);
-    const second = await use(token); // 2.4 s: a fresh token each time, still within 3 s of the login
+    await sleep(2000);
+    const second = await use(token); // 4 s: a fresh token each time, still within 5 s of the login
     expect(second.status).toBe(200);
     token = second.body.refresh_token;
-    await sleep(900);
-    expectProblem(await use(token), 400, 'invalid_grant'); // 3.3 s: the family is over, though used 0.9 s ago
+    await sleep(1300);
+    expectProblem(await use(token), 400, 'invalid_grant'); // 5.3 s: the family is over, though used 1.3 s ago
   });
 });
