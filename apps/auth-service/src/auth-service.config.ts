@@ -27,6 +27,12 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     SIGNING_ALGORITHM: z
       .enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` })
       .default('ES256'),
+    /** Window of the login/register rate limits, in seconds. */
+    AUTH_RATE_LIMIT_WINDOW_SECONDS: env.seconds(60, 1),
+    /** Login and register attempts per client IP per window. */
+    AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
+    /** Login and register attempts per account (email) per window. */
+    AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
     /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */

@@ -8,6 +8,7 @@ import { AccountsService } from './accounts/accounts.service';
 import { AdminController } from './auth/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
+import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
 import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
 import { WellKnownController } from './keys/well-known.controller';
 import { AccessTokenIssuer } from './tokens/access-token.issuer';
@@ -61,6 +62,7 @@ export class AuthServiceModule {
         AccountsService,
         RefreshTokensService,
         AuthService,
+        CredentialsRateLimitGuard,
       ],
     };
   }

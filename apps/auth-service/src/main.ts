@@ -6,5 +6,10 @@ import { loadPrivateSigningKeySet } from './keys/signing-key-set';
 void runService('auth-service', () => {
   const config = loadAuthServiceConfig();
   const keySet = loadPrivateSigningKeySet(config);
-  return { module: AuthServiceModule.forRoot(config, keySet), port: config.PORT, host: config.HOST };
+  return {
+    module: AuthServiceModule.forRoot(config, keySet),
+    port: config.PORT,
+    host: config.HOST,
+    app: { corsOrigins: config.CORS_ORIGINS, trustProxyHops: config.TRUST_PROXY_HOPS },
+  };
 });

@@ -4,5 +4,10 @@ import { OrdersServiceModule } from './orders-service.module';
 
 void runService('orders-service', () => {
   const config = loadOrdersServiceConfig();
-  return { module: OrdersServiceModule.forRoot(config), port: config.PORT, host: config.HOST };
+  return {
+    module: OrdersServiceModule.forRoot(config),
+    port: config.PORT,
+    host: config.HOST,
+    app: { corsOrigins: config.CORS_ORIGINS, trustProxyHops: config.TRUST_PROXY_HOPS },
+  };
 });

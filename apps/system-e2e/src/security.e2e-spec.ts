@@ -100,6 +100,8 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
       DATA_DIR: join(dataDir, 'auth'),
       ADMIN_EMAIL: 'admin@security.test',
       ADMIN_PASSWORD: 'security-suite-admin-password',
+      AUTH_RATE_LIMIT_PER_IP: '100000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
     });
     proxy.target = `${auth.url}/.well-known/jwks.json`;
     users = await launch('users-service', {

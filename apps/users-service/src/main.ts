@@ -4,5 +4,10 @@ import { UsersServiceModule } from './users-service.module';
 
 void runService('users-service', () => {
   const config = loadUsersServiceConfig();
-  return { module: UsersServiceModule.forRoot(config), port: config.PORT, host: config.HOST };
+  return {
+    module: UsersServiceModule.forRoot(config),
+    port: config.PORT,
+    host: config.HOST,
+    app: { corsOrigins: config.CORS_ORIGINS, trustProxyHops: config.TRUST_PROXY_HOPS },
+  };
 });

@@ -1,8 +1,9 @@
-import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
 import type { TokenResponse } from '@jwt-ms/contracts';
 import { CurrentUser, Public, type Principal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
+import { CredentialsRateLimitGuard } from '../rate-limit/credentials-rate-limit.guard';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
 
 /**
@@ -16,17 +17,19 @@ export class AuthController {
     private readonly accounts: AccountsService,
   ) {}
 
-  /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password. */
+  /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password; 429 `rate_limited`. */
   @Post('register')
   @Public()
+  @UseGuards(CredentialsRateLimitGuard)
   async register(@Body() body: RegisterDto): Promise<{ id: string; email: string }> {
     const account = await this.accounts.register(body.email, body.password);
     return { id: account.id, email: account.email };
   }
 
-  /** `POST /auth/login` → 200 token response (RFC 6749 §5.1); 401 `invalid_credentials`. */
+  /** `POST /auth/login` → 200 token response (RFC 6749 §5.1); 401 `invalid_credentials`; 429 `rate_limited`. */
   @Post('login')
   @Public()
+  @UseGuards(CredentialsRateLimitGuard)
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   login(@Body() body: LoginDto): Promise<TokenResponse> {

@@ -80,6 +80,9 @@ export async function startStack(
       DATA_DIR: join(dataDir, 'auth'),
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
+      // Every test logs in from 127.0.0.1; the rate limits have their own test.
+      AUTH_RATE_LIMIT_PER_IP: '100000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
       ...overrides['auth-service'],
     });
     stack.auth = services['auth-service'].url;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel, type Type, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
 import { problemClientErrorHandler } from './problem/client-error.handler';
@@ -20,6 +21,10 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 export interface ServiceAppOptions {
   /** Log levels; `false` silences Nest's logger (tests). */
   logger?: LogLevel[] | false;
+  /** Browser origins allowed by CORS; none (the default) closes CORS. */
+  corsOrigins?: string[];
+  /** Proxy hops whose `X-Forwarded-For` is trusted for the client IP; 0 (default) = the socket address. */
+  trustProxyHops?: number;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function createServiceApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: false,
+    trustProxy: options.trustProxyHops ? options.trustProxyHops : false,
     clientErrorHandler: problemClientErrorHandler,
     frameworkErrors,
   });
@@ -48,6 +53,17 @@ export async function createServiceApp(
     bodyParser: false,
   });
   acceptJsonBodiesOnly(adapter);
+  // Security headers (helmet's defaults: nosniff, frame denial, no referrer, HSTS over https, a strict CSP).
+  await app.register(helmet);
+  if (options.corsOrigins?.length) {
+    app.enableCors({
+      origin: options.corsOrigins,
+      credentials: false,
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['www-authenticate', 'retry-after'],
+      maxAge: 600,
+    });
+  }
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
@@ -116,7 +132,7 @@ function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: Fa
  */
 export async function runService(
   name: string,
-  build: () => { module: Type | DynamicModule; port: number; host: string },
+  build: () => { module: Type | DynamicModule; port: number; host: string; app?: ServiceAppOptions },
 ): Promise<INestApplication> {
   const logger = new Logger(name);
   let settings: ReturnType<typeof build>;
@@ -131,7 +147,7 @@ export async function runService(
   }
   let app: NestFastifyApplication;
   try {
-    app = await createServiceApp(settings.module);
+    app = await createServiceApp(settings.module, settings.app);
     await app.listen(settings.port, settings.host);
   } catch (error) {
     const reason = error instanceof ConfigError || error instanceof Error ? error.message : String(error);

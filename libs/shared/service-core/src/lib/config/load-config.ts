@@ -97,5 +97,9 @@ export function serviceEnvSchema(defaults: { port: number; name: string }) {
     REDIS_URL: env.url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),
     SQLITE_PATH: z.string().min(1).default(`data/${defaults.name}/${defaults.name}.sqlite`),
+    /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); none by default: CORS closed. */
+    CORS_ORIGINS: env.list().optional(),
+    /** Trust `X-Forwarded-For` from this many proxy hops (the ingress) for the client IP; 0 = the socket address. */
+    TRUST_PROXY_HOPS: z.coerce.number().int('expected a whole number').min(0).max(5).default(0),
   });
 }
