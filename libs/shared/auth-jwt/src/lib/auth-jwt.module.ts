@@ -4,6 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { RedisModule } from '@jwt-ms/service-core';
 import { AUTH_JWT_OPTIONS, ConfigurableModuleClass, type AuthJwtModuleOptions } from './auth-jwt.options';
 import { AccessTokenStrategy } from './access-token.strategy';
+import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessPolicyGuard } from './guards/access-policy.guard';
 import { AccessTokenGuard } from './guards/access-token.guard';
 import { RevocationStore } from './revocation.store';
@@ -12,6 +13,7 @@ import { SigningKeyResolver } from './signing-key.resolver';
 const PROVIDERS: Provider[] = [
   SigningKeyResolver,
   RevocationStore,
+  AccessTokenVerifier,
   AccessTokenStrategy,
   AccessTokenGuard,
   AccessPolicyGuard,
@@ -45,7 +47,7 @@ export class AuthJwtModule extends ConfigurableModuleClass {
       ...base,
       imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl })],
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
-      exports: [AUTH_JWT_OPTIONS, SigningKeyResolver, RevocationStore, AccessTokenGuard, AccessPolicyGuard],
+      exports: [AUTH_JWT_OPTIONS, SigningKeyResolver, RevocationStore, AccessTokenVerifier, AccessTokenGuard, AccessPolicyGuard],
     };
   }
 }

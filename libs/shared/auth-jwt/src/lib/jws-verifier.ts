@@ -5,7 +5,7 @@ import { Strategy } from 'passport-jwt';
 import { TokenRejectedError } from './token-rejection';
 
 /** The options passport-jwt hands its verifier (issuer, audience, algorithms, clockTolerance…). */
-type VerifyOptions = jsonwebtoken.VerifyOptions & { algorithms?: string[] };
+type VerifyOptions = Omit<jsonwebtoken.VerifyOptions, 'algorithms'> & { algorithms?: string[] };
 type VerifyCallback = (error: unknown, payload?: unknown) => void;
 
 /**

@@ -1,0 +1,83 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
+import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions, type ResolvedAuthJwtOptions } from './auth-jwt.options';
+import { checkHeader, toPrincipal } from './access-token.checks';
+import { verifyJws } from './jws-verifier';
+import type { Principal } from './principal';
+import { RevocationStore, RevocationUnavailableError, type RevocationReason } from './revocation.store';
+import { SigningKeyResolver } from './signing-key.resolver';
+import { TokenRejectedError, rejectionReason, revocationUnavailable } from './token-rejection';
+
+/**
+ * Verifies an access token outside a request guard (introspection, RFC 7662;
+ * revocation, RFC 7009), with exactly the checks of the guard's passport-jwt
+ * strategy, which delegates its last steps (claims, revocation) to this class.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  private readonly logger = new Logger('AccessTokenVerifier');
+  private readonly settings: ResolvedAuthJwtOptions;
+
+  constructor(
+    @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
+    private readonly keys: SigningKeyResolver,
+    private readonly revocations: RevocationStore,
+  ) {
+    this.settings = resolveOptions(rawOptions);
+  }
+
+  /**
+   * @param token a compact JWS
+   * @returns the principal of a valid, unrevoked access token
+   * @throws TokenRejectedError naming why the token is not acceptable
+   * @throws VerificationKeysUnavailableError when the issuer's keys never loaded
+   * @throws ProblemException 503 when Redis cannot be reached
+   */
+  async verify(token: string): Promise<Principal> {
+    const key = await this.keys.resolve(checkHeader(token, this.settings));
+    const payload = await this.verifySignature(token, key);
+    return this.acceptClaims(payload);
+  }
+
+  /**
+   * The strategy's `validate` step: claims (RFC 9068 §2.2) and revocation.
+   *
+   * @param payload claims of a token whose signature, `iss`, `aud`, `exp`, `nbf` are valid
+   * @throws TokenRejectedError on a missing or ill-typed claim, a future `iat`, or revocation
+   * @throws ProblemException 503 when Redis cannot be reached (fail closed)
+   */
+  async acceptClaims(payload: unknown): Promise<Principal> {
+    const principal = toPrincipal(payload, this.settings.clockToleranceSeconds);
+    let reason: RevocationReason;
+    try {
+      reason = await this.revocations.check({
+        jti: principal.tokenId,
+        sid: principal.sessionId,
+        sub: principal.subject,
+        iat: principal.issuedAt,
+      });
+    } catch (error) {
+      if (error instanceof RevocationUnavailableError) {
+        this.logger.warn('revocation check failed: Redis unreachable; refusing the request (fail closed)');
+        throw revocationUnavailable();
+      }
+      throw error;
+    }
+    if (reason) throw new TokenRejectedError(reason);
+    return principal;
+  }
+
+  private verifySignature(token: string, key: KeyObject): Promise<unknown> {
+    const options = {
+      issuer: this.settings.issuer,
+      audience: this.settings.audience,
+      algorithms: this.settings.algorithms,
+      clockTolerance: this.settings.clockToleranceSeconds,
+    };
+    return new Promise((resolve, reject) =>
+      verifyJws(token, key, options, (error, payload) =>
+        error ? reject(new TokenRejectedError(rejectionReason(error))) : resolve(payload),
+      ),
+    );
+  }
+}
