@@ -33,6 +33,27 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
     /** Login and register attempts per account (email) per window. */
     AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+    /**
+     * Confidential OAuth clients (the resource servers) allowed to introspect
+     * (RFC 7662) and revoke (RFC 7009) tokens: `id:secret` pairs, comma-separated.
+     * From a Secret in a cluster; none by default.
+     */
+    OAUTH_CLIENTS: env
+      .list()
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,64}:[\x21-\x7e]{16,256}$/, {
+              message: 'expected id:secret pairs, each secret 16 to 256 printable characters',
+            })
+            .transform((pair) => {
+              const colon = pair.indexOf(':');
+              return { id: pair.slice(0, colon), secret: pair.slice(colon + 1) };
+            }),
+        ),
+      )
+      .optional(),
     /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */

@@ -8,6 +8,9 @@ import { AccountsService } from './accounts/accounts.service';
 import { AdminController } from './auth/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
+import { ClientAuthenticator } from './oauth/client-authenticator';
+import { OAuthController } from './oauth/oauth.controller';
+import { OAuthService } from './oauth/oauth.service';
 import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
 import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
 import { WellKnownController } from './keys/well-known.controller';
@@ -51,7 +54,7 @@ export class AuthServiceModule {
         }),
         HealthModule,
       ],
-      controllers: [AuthController, AdminController, WellKnownController],
+      controllers: [AuthController, AdminController, OAuthController, WellKnownController],
       providers: [
         { provide: AUTH_SERVICE_CONFIG, useValue: config },
         {
@@ -63,6 +66,8 @@ export class AuthServiceModule {
         RefreshTokensService,
         AuthService,
         CredentialsRateLimitGuard,
+        ClientAuthenticator,
+        OAuthService,
       ],
     };
   }

@@ -10,6 +10,10 @@ void runService('auth-service', () => {
     module: AuthServiceModule.forRoot(config, keySet),
     port: config.PORT,
     host: config.HOST,
-    app: { corsOrigins: config.CORS_ORIGINS, trustProxyHops: config.TRUST_PROXY_HOPS },
+    app: {
+      corsOrigins: config.CORS_ORIGINS,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      formBodyPathPrefixes: ['/oauth/'],
+    },
   };
 });

@@ -146,12 +146,13 @@ export class AuthService {
   }
 
   /**
-   * Revokes a session: its access tokens in Redis first, then its refresh
+   * Revokes a session (logout, refresh-token reuse, RFC 7009 revocation of a
+   * refresh token): its access tokens in Redis first, then its refresh
    * tokens in the database. With this order, a refresh racing the revocation
    * either has its new refresh token revoked by the database step, or sees the
    * Redis entry in its own final check (see issuePair): never a live session.
    */
-  private async endSession(sessionId: string): Promise<void> {
+  async endSession(sessionId: string): Promise<void> {
     try {
       await this.guard(() => this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS));
     } finally {

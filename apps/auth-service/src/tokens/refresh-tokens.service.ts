@@ -99,6 +99,17 @@ export class RefreshTokensService {
     return { ok: true, accountId: row.accountId, familyId: row.familyId, startedAt: row.familyStartedAt };
   }
 
+  /**
+   * Looks a refresh token up without consuming it (introspection, revocation).
+   *
+   * @returns the token's row when it is active (known, unused, unrevoked, unexpired), else null
+   */
+  async findActive(token: string): Promise<RefreshToken | null> {
+    const row = await this.tokens.findOne({ where: { tokenHash: hash(token) } });
+    if (!row || row.usedAt || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return null;
+    return row;
+  }
+
   /** Revokes every refresh token of a login session (logout, reuse). */
   async revokeFamily(familyId: string): Promise<void> {
     await this.tokens.update({ familyId, revokedAt: IsNull() }, { revokedAt: new Date() });

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'invalid_request',
   /** RFC 6749 §5.2: the refresh token is invalid, expired, revoked or already used. */
   'invalid_grant',
+  /** RFC 6749 §5.2: client authentication failed (OAuth endpoints). */
+  'invalid_client',
   /** The credentials are wrong (same answer whether or not the account exists). */
   'invalid_credentials',
   /** No access token was presented (RFC 6750 §3.1: no error code in the challenge). */

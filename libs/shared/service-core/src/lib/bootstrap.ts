@@ -25,6 +25,11 @@ export interface ServiceAppOptions {
   corsOrigins?: string[];
   /** Proxy hops whose `X-Forwarded-For` is trusted for the client IP; 0 (default) = the socket address. */
   trustProxyHops?: number;
+  /**
+   * Path prefixes that also take `application/x-www-form-urlencoded` bodies,
+   * e.g. `['/oauth/']` for RFC 7009 / RFC 7662 endpoints, which require them.
+   */
+  formBodyPathPrefixes?: string[];
 }
 
 /**
@@ -52,7 +57,7 @@ export async function createServiceApp(
     // Body parsing is set up by acceptJsonBodiesOnly below, not by Nest's defaults (JSON + urlencoded).
     bodyParser: false,
   });
-  acceptJsonBodiesOnly(adapter);
+  acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
   // Security headers (helmet's defaults: nosniff, frame denial, no referrer, HSTS over https, a strict CSP).
   await app.register(helmet);
   if (options.corsOrigins?.length) {
@@ -75,10 +80,56 @@ export async function createServiceApp(
  * FST_ERR_CTP_INVALID_MEDIA_TYPE, rendered by the filter). JSON keeps
  * Fastify's own parser, which refuses `__proto__` and `constructor` keys.
  */
-function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
+function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: string[]): void {
   const fastify = adapter.getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
+  if (formBodyPathPrefixes.length > 0) {
+    fastify.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+      (request, body, done) => {
+        const path = pathOf(request.url) ?? '';
+        if (!formBodyPathPrefixes.some((prefix) => path.startsWith(prefix))) {
+          return done(
+            new ProblemException({
+              status: 415,
+              code: 'unsupported_media_type',
+              detail: 'The request body must be application/json.',
+            }),
+            undefined,
+          );
+        }
+        const params = new URLSearchParams(body as string);
+        const form: Record<string, string> = {};
+        for (const [name, value] of params) {
+          // RFC 6749 §3.2: a parameter must not appear more than once.
+          if (name in form) {
+            return done(
+              new ProblemException({
+                status: 400,
+                code: 'invalid_request',
+                detail: `The parameter "${name}" appears more than once.`,
+              }),
+              undefined,
+            );
+          }
+          form[name] = value;
+        }
+        const problem = jsonBodyProblem(form);
+        if (problem)
+          return done(
+            new ProblemException({
+              status: 400,
+              code: 'invalid_request',
+              detail: `The request body is not acceptable: ${problem}.`,
+            }),
+            undefined,
+          );
+        done(null, form);
+      },
+    );
+  }
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },

@@ -1,0 +1,156 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AccessTokenVerifier,
+  RevocationStore,
+  RevocationUnavailableError,
+  revocationUnavailable,
+  type Principal,
+} from '@jwt-ms/auth-jwt';
+import { ProblemException } from '@jwt-ms/service-core';
+import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
+import { AccountsService } from '../accounts/accounts.service';
+import { AuthService } from '../auth/auth.service';
+import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import type { OAuthClient } from './client-authenticator';
+
+/** RFC 7662 §2.2 introspection response. Times in seconds since the epoch. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      token_type: 'Bearer' | 'refresh_token';
+      client_id: string;
+      sub: string;
+      exp: number;
+      iat: number;
+      scope?: string;
+      username?: string;
+      aud?: string[];
+      iss?: string;
+      jti?: string;
+      sid?: string;
+    };
+
+type TokenTypeHint = 'access_token' | 'refresh_token' | undefined;
+
+/** A compact JWS is what an access token looks like; anything else may be a refresh token. */
+const LOOKS_LIKE_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Token revocation (RFC 7009) and introspection (RFC 7662) over the same state
+ * the resource services use: the Redis revocation entries and the refresh-token
+ * families.
+ */
+@Injectable()
+export class OAuthService {
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    private readonly revocations: RevocationStore,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly accounts: AccountsService,
+    private readonly auth: AuthService,
+    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
+  ) {}
+
+  /**
+   * RFC 7009 §2.1: revokes an access token (its `jti`) or a refresh token (its
+   * whole session, access tokens included, as §2.1 recommends). An unknown,
+   * invalid or already revoked token is not an error (§2.2). A public client
+   * may revoke only tokens issued to it.
+   *
+   * @param hint `token_type_hint`: where to look first; unknown values are ignored
+   * @throws ProblemException 503 when Redis cannot be reached
+   */
+  async revoke(client: OAuthClient, token: string, hint: TokenTypeHint): Promise<void> {
+    for (const kind of order(hint, token)) {
+      if (kind === 'access_token') {
+        const principal = await this.verifiedAccessToken(token);
+        if (!principal) continue;
+        if (client.kind === 'public' && principal.clientId !== client.id) return;
+        await this.guard(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
+        return;
+      }
+      const row = await this.refreshTokens.findActive(token);
+      if (!row) continue;
+      if (client.kind === 'public' && this.config.AUTH_CLIENT_ID !== client.id) return;
+      await this.auth.endSession(row.familyId);
+      return;
+    }
+  }
+
+  /**
+   * RFC 7662 §2.2: what the token is, if it is active; `{active: false}` for
+   * anything else (expired, revoked, malformed, unknown), with no reason given.
+   *
+   * @throws ProblemException 503 when Redis cannot be reached
+   */
+  async introspect(token: string, hint: TokenTypeHint): Promise<IntrospectionResponse> {
+    for (const kind of order(hint, token)) {
+      if (kind === 'access_token') {
+        const principal = await this.verifiedAccessToken(token);
+        if (!principal) continue;
+        return {
+          active: true,
+          token_type: 'Bearer',
+          client_id: principal.clientId,
+          sub: principal.subject,
+          exp: principal.expiresAt,
+          iat: principal.issuedAt,
+          scope: principal.scopes.join(' '),
+          username: principal.email,
+          aud: this.config.AUTH_AUDIENCE,
+          iss: this.config.AUTH_ISSUER,
+          jti: principal.tokenId,
+          sid: principal.sessionId,
+        };
+      }
+      const row = await this.refreshTokens.findActive(token);
+      if (!row || !(await this.accounts.findById(row.accountId))) continue;
+      const revoked = await this.guard(() =>
+        this.revocations.check({
+          jti: '-',
+          sid: row.familyId,
+          sub: row.accountId,
+          iat: Math.floor(row.createdAt.getTime() / 1000),
+        }),
+      );
+      if (revoked) continue;
+      return {
+        active: true,
+        token_type: 'refresh_token',
+        client_id: this.config.AUTH_CLIENT_ID,
+        sub: row.accountId,
+        exp: Math.floor(row.expiresAt.getTime() / 1000),
+        iat: Math.floor(row.createdAt.getTime() / 1000),
+        sid: row.familyId,
+      };
+    }
+    return { active: false };
+  }
+
+  /** @returns the principal of a valid, unrevoked access token, or null; 503 when Redis is down */
+  private async verifiedAccessToken(token: string): Promise<Principal | null> {
+    if (!LOOKS_LIKE_JWS.test(token)) return null;
+    try {
+      return await this.verifier.verify(token);
+    } catch (error) {
+      if (error instanceof ProblemException && error.getStatus() === 503) throw error;
+      return null;
+    }
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
+      throw error;
+    }
+  }
+}
+
+/** Look where the hint says first, then elsewhere (RFC 7009 §2.1, RFC 7662 §2.1). */
+function order(hint: TokenTypeHint, token: string): Array<'access_token' | 'refresh_token'> {
+  const first = hint ?? (LOOKS_LIKE_JWS.test(token) ? 'access_token' : 'refresh_token');
+  return first === 'access_token' ? ['access_token', 'refresh_token'] : ['refresh_token', 'access_token'];
+}
