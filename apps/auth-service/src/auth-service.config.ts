@@ -58,6 +58,13 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */
     SIGNING_JWKS_FILE: z.string().optional(),
+    /**
+     * How long a rotated-in key is published before it signs, in seconds. Must
+     * exceed the verifiers' JWKS refresh interval (AUTH_JWKS_REFRESH_SECONDS).
+     */
+    SIGNING_KEY_LEAD_SECONDS: env.seconds(900, 0),
+    /** How often a key set file is checked for changes (a rotated Secret), in seconds. */
+    SIGNING_KEYS_RELOAD_SECONDS: env.seconds(10, 1),
     /** Cache-Control max-age of the JWKS document, in seconds. */
     JWKS_MAX_AGE_SECONDS: env.seconds(300, 0),
     DATA_DIR: z.string().default('data/auth-service'),

@@ -14,6 +14,7 @@ import { OAuthService } from './oauth/oauth.service';
 import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
 import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
 import { WellKnownController } from './keys/well-known.controller';
+import { KeyStore } from './keys/key-store';
 import { AccessTokenIssuer } from './tokens/access-token.issuer';
 import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
@@ -32,7 +33,8 @@ export class AuthServiceModule {
    * @param signingKeySet the private JWK Set (see `loadPrivateSigningKeySet`)
    */
   static forRoot(config: AuthServiceConfig, signingKeySet: { keys: PrivateSigningJwk[] }): DynamicModule {
-    let keys: SigningKeys | undefined;
+    // One key set for signing and for this service's own verification (logout, introspection).
+    const keys = new SigningKeys(signingKeySet, config.SIGNING_ALGORITHM);
     return {
       module: AuthServiceModule,
       imports: [
@@ -48,7 +50,7 @@ export class AuthServiceModule {
         AuthJwtModule.forRoot({
           issuer: config.AUTH_ISSUER,
           audience: AUTH_SERVICE_AUDIENCE,
-          keys: { localJwks: () => keys?.publicJwks ?? { keys: [] } },
+          keys: { localJwks: () => keys.publicJwks() },
           algorithms: [config.SIGNING_ALGORITHM],
           redisUrl: config.REDIS_URL,
         }),
@@ -57,10 +59,8 @@ export class AuthServiceModule {
       controllers: [AuthController, AdminController, OAuthController, WellKnownController],
       providers: [
         { provide: AUTH_SERVICE_CONFIG, useValue: config },
-        {
-          provide: SigningKeys,
-          useFactory: async () => (keys = await SigningKeys.create(signingKeySet, config.SIGNING_ALGORITHM)),
-        },
+        { provide: SigningKeys, useValue: keys },
+        KeyStore,
         AccessTokenIssuer,
         AccountsService,
         RefreshTokensService,

@@ -78,14 +78,15 @@ describe('signing keys', () => {
       const set = loadPrivateSigningKeySet(
         loadAuthServiceConfig({ SIGNING_JWKS_FILE: join(dir, 'keys.json'), SIGNING_ALGORITHM: alg }),
       );
-      const keys = await SigningKeys.create(set, alg);
-      for (const jwk of keys.publicJwks.keys) {
-        for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(jwk).not.toHaveProperty(member);
+      const keys = new SigningKeys(set, alg);
+      for (const jwk of keys.publicJwks().keys) {
+        for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'nbf', 'exp']) expect(jwk).not.toHaveProperty(member);
       }
+      const current = await keys.current();
       const token = await new SignJWT({ sub: 'x' })
-        .setProtectedHeader({ alg, kid: keys.current.kid })
-        .sign(keys.current.privateKey);
-      const { payload } = await jwtVerify(token, createLocalJWKSet(keys.publicJwks));
+        .setProtectedHeader({ alg, kid: current.kid })
+        .sign(current.privateKey);
+      const { payload } = await jwtVerify(token, createLocalJWKSet(keys.publicJwks()));
       expect(payload.sub).toBe('x');
     },
   );

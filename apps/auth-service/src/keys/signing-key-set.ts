@@ -1,17 +1,27 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@jwt-ms/contracts';
 import { ConfigError } from '@jwt-ms/service-core';
 import type { AuthServiceConfig } from '../auth-service.config';
+import { nowSeconds, publishedKeysAt, signingKeyAt } from './key-rotation';
 
 /** JWK members that hold private key material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
-/** A private signing JWK as this service stores it: `kid`, `alg` and `use: "sig"` always set. */
-export type PrivateSigningJwk = JWK & { kid: string; alg: SigningAlgorithm; use: 'sig' };
+/**
+ * A private signing JWK as this service stores it: `kid`, `alg` and
+ * `use: "sig"` always set, and two lifecycle members of ours (RFC 7517 §4
+ * allows additional members; they are never published):
+ * `nbf`, seconds since the epoch from which the key may sign (it is published
+ * before), and `exp`, from which it is retired (no longer published).
+ */
+export type PrivateSigningJwk = JWK & { kid: string; alg: SigningAlgorithm; use: 'sig'; nbf?: number; exp?: number };
+
+/** Our lifecycle members of a stored JWK. */
+const LIFECYCLE_MEMBERS = ['nbf', 'exp'] as const;
 
 /**
  * Generates a private signing JWK with Node's crypto (P-256 for ES256,
@@ -76,10 +86,40 @@ export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: Pri
   return set;
 }
 
-function writeKeySet(file: string, set: { keys: PrivateSigningJwk[] }): void {
+/**
+ * The file the key set lives in, when it lives in one (`SIGNING_JWKS_FILE`, or
+ * the development file); undefined when it comes from `SIGNING_JWKS`.
+ */
+export function signingKeySetFile(config: AuthServiceConfig): string | undefined {
+  if (config.SIGNING_JWKS) return undefined;
+  return config.SIGNING_JWKS_FILE ?? join(config.DATA_DIR, 'signing-jwks.json');
+}
+
+/**
+ * Writes a private key set atomically (a temporary file renamed over the old
+ * one, mode 0600), so a reader never sees half a key set.
+ */
+export function writeKeySet(file: string, set: { keys: PrivateSigningJwk[] }): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, file);
+}
+
+/**
+ * Reads and validates a private key set file.
+ *
+ * @throws ConfigError when it is unreadable or malformed
+ */
+export function readKeySetFile(file: string): { keys: PrivateSigningJwk[] } {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError([`${file}: cannot be read`]);
+  }
+  return parseKeySet(raw, file);
 }
 
 function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] } {
@@ -103,34 +143,71 @@ function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] }
   return { keys: keys.map((key) => ({ ...key, use: 'sig' })) as PrivateSigningJwk[] };
 }
 
-/** The public half of a JWK: private members removed, `kid`, `alg`, `use` kept. */
+/** The public half of a JWK: private members and lifecycle times removed; `kid`, `alg`, `use` kept. */
 export function toPublicJwk(jwk: PrivateSigningJwk): JWK {
   const copy: Record<string, unknown> = { ...jwk };
-  for (const member of PRIVATE_MEMBERS) delete copy[member];
-  delete copy['key_ops'];
+  for (const member of [...PRIVATE_MEMBERS, ...LIFECYCLE_MEMBERS, 'key_ops']) delete copy[member];
+  return copy as JWK;
+}
+
+/** The JWK as jose imports it: without our lifecycle members. */
+function privateJwkOnly(jwk: PrivateSigningJwk): JWK {
+  const copy: Record<string, unknown> = { ...jwk };
+  for (const member of LIFECYCLE_MEMBERS) delete copy[member];
   return copy as JWK;
 }
 
 /**
- * The issuer's keys in memory: one signs, all are published (so tokens signed
- * by an older key in the set stay verifiable).
+ * The issuer's keys in memory, with their lifecycle (see key-rotation.ts):
+ * which key signs now, and which keys are published. Replaced as a whole when
+ * the key set changes (a rotation, a reloaded file).
  */
 export class SigningKeys {
-  private constructor(
-    /** The key that signs new tokens. */
-    readonly current: { kid: string; alg: SigningAlgorithm; privateKey: CryptoKey },
-    /** The public JWK Set served at `/.well-known/jwks.json` (RFC 7517 §5). */
-    readonly publicJwks: JSONWebKeySet,
-  ) {}
+  private set: { keys: PrivateSigningJwk[] };
+  private readonly imported = new Map<string, Promise<CryptoKey>>();
 
   /**
    * @param set the private set (see {@link loadPrivateSigningKeySet})
-   * @param alg the signing algorithm; its first key in the set signs
+   * @param alg the signing algorithm (`SIGNING_ALGORITHM`)
+   * @throws ConfigError when no key of the set can sign with `alg` now
    */
-  static async create(set: { keys: PrivateSigningJwk[] }, alg: SigningAlgorithm): Promise<SigningKeys> {
-    const jwk = set.keys.find((key) => key.alg === alg);
-    if (!jwk) throw new ConfigError([`no signing key for ${alg}`]);
-    const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
-    return new SigningKeys({ kid: jwk.kid, alg, privateKey }, { keys: set.keys.map(toPublicJwk) });
+  constructor(
+    set: { keys: PrivateSigningJwk[] },
+    private readonly alg: SigningAlgorithm,
+  ) {
+    this.set = set;
+    this.replace(set);
+  }
+
+  /**
+   * Switches to a new key set.
+   *
+   * @throws ConfigError when no key of it can sign now (the old set stays in use)
+   */
+  replace(set: { keys: PrivateSigningJwk[] }): void {
+    if (!signingKeyAt(set, this.alg, nowSeconds())) throw new ConfigError([`no key can sign with ${this.alg} now`]);
+    this.set = set;
+  }
+
+  /** The private key set as it is now, e.g. to rotate it. */
+  snapshot(): { keys: PrivateSigningJwk[] } {
+    return structuredClone(this.set);
+  }
+
+  /** The key that signs new tokens at `now` (seconds since the epoch; default: now). */
+  async current(now = nowSeconds()): Promise<{ kid: string; alg: SigningAlgorithm; privateKey: CryptoKey }> {
+    const jwk = signingKeyAt(this.set, this.alg, now) ?? signingKeyAt(this.set, this.alg, Number.POSITIVE_INFINITY);
+    if (!jwk) throw new ConfigError([`no signing key for ${this.alg}`]);
+    let privateKey = this.imported.get(jwk.kid);
+    if (!privateKey) {
+      privateKey = importJWK(privateJwkOnly(jwk), jwk.alg) as Promise<CryptoKey>;
+      this.imported.set(jwk.kid, privateKey);
+    }
+    return { kid: jwk.kid, alg: jwk.alg, privateKey: await privateKey };
+  }
+
+  /** The public JWK Set served at `/.well-known/jwks.json` (RFC 7517 §5): every key not yet retired. */
+  publicJwks(now = nowSeconds()): JSONWebKeySet {
+    return { keys: publishedKeysAt(this.set, now).map(toPublicJwk) };
   }
 }

@@ -25,7 +25,7 @@ export class WellKnownController {
   @Get('jwks.json')
   jwks(@Res({ passthrough: true }) reply: FastifyReply): JSONWebKeySet {
     reply.header('cache-control', `public, max-age=${this.config.JWKS_MAX_AGE_SECONDS}`);
-    return this.keys.publicJwks;
+    return this.keys.publicJwks();
   }
 
   /**

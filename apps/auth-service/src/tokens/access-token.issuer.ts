@@ -47,7 +47,7 @@ export class AccessTokenIssuer {
     const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
     const jti = randomUUID();
     const scope = [...new Set(subject.roles.flatMap((role) => SCOPES_BY_ROLE[role] ?? []))].join(' ');
-    const { kid, alg, privateKey } = this.keys.current;
+    const { kid, alg, privateKey } = await this.keys.current(now);
     const token = await new SignJWT({
       client_id: this.config.AUTH_CLIENT_ID,
       scope,

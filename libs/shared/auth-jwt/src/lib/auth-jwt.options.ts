@@ -33,7 +33,7 @@ export interface AuthJwtModuleOptions {
   maxTokenBytes?: number;
   /** Minimum time between two JWKS fetches triggered by an unknown `kid`, in milliseconds. Default 30000. */
   jwksCooldownMs?: number;
-  /** How long a fetched JWKS is trusted before it is refetched, in milliseconds. Default 600000. */
+  /** Interval of the background JWKS refresh, in milliseconds. Default 600000. */
   jwksCacheMaxAgeMs?: number;
   /** Timeout of one JWKS fetch, in milliseconds. Default 5000. */
   jwksTimeoutMs?: number;

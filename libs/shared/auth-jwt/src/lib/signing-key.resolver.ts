@@ -143,7 +143,7 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
       .then(() => this.install(fetcher.jwks() as JSONWebKeySet))
       .catch((error: unknown) => {
         this.logger.warn(
-          `could not load the issuer's JWKS (${(error as { code?: string }).code ?? 'error'}); ` +
+          `could not load the issuer's JWKS (${(error as { code?: string; name?: string }).code ?? (error as Error).name}); ` +
             (this.current ? 'keeping the last good key set' : 'no key set yet: requests get 503'),
         );
       })

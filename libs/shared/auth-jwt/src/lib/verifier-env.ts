@@ -19,6 +19,8 @@ export function verifierEnvSchema(defaults: { audience: string }) {
       .list()
       .pipe(z.array(z.enum(SIGNING_ALGORITHMS, { message: `expected a list of ${SIGNING_ALGORITHMS.join(', ')}` })))
       .default(['ES256']),
+    /** How often the issuer's JWKS is refetched in the background, in seconds (keep it below the issuer's key lead time). */
+    AUTH_JWKS_REFRESH_SECONDS: env.seconds(600, 1),
     /** At most 60 s: revocation entries outlive their token by REVOCATION_TTL_MARGIN_SECONDS (60). */
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
@@ -40,6 +42,7 @@ export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions
     keys: { jwksUri: config.AUTH_JWKS_URI },
     algorithms: config.AUTH_ALGORITHMS,
     clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
+    jwksCacheMaxAgeMs: config.AUTH_JWKS_REFRESH_SECONDS * 1000,
     redisUrl: config.REDIS_URL,
   };
 }

@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { statSync } from 'node:fs';
+import { ConfigError, ProblemException } from '@jwt-ms/service-core';
+import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
+import { nowSeconds, rotateKeySet, type RotationResult } from './key-rotation';
+import { SigningKeys, readKeySetFile, signingKeySetFile, writeKeySet } from './signing-key-set';
+
+/**
+ * Keeps the in-memory keys in step with where the key set lives. A key set in
+ * a file (`SIGNING_JWKS_FILE`: in a cluster, a mounted Secret) is re-read when
+ * it changes, so a rotation written by one replica or by `npm run keys:rotate`
+ * reaches every replica without a restart. A key set in `SIGNING_JWKS` changes
+ * only with a (rolling) restart.
+ */
+@Injectable()
+export class KeyStore implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('KeyStore');
+  private readonly file?: string;
+  private lastModifiedMs = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly keys: SigningKeys,
+    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
+  ) {
+    this.file = signingKeySetFile(config);
+  }
+
+  onModuleInit(): void {
+    if (!this.file) return;
+    this.lastModifiedMs = this.modifiedMs();
+    this.timer = setInterval(() => this.reloadIfChanged(), this.config.SIGNING_KEYS_RELOAD_SECONDS * 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Rotates the signing key (see `rotateKeySet`): the new key is published now
+   * and signs after `SIGNING_KEY_LEAD_SECONDS`; the old one retires once its
+   * tokens have expired.
+   *
+   * @returns what changed, times in seconds since the epoch
+   * @throws ProblemException 409 `conflict` when the keys come from `SIGNING_JWKS` (rotate with the command, then roll out)
+   */
+  rotate(): RotationResult {
+    if (!this.file) {
+      throw new ProblemException({
+        status: 409,
+        code: 'conflict',
+        detail:
+          'The signing keys come from SIGNING_JWKS: rotate them with `npm run keys:rotate` and roll the new set out.',
+      });
+    }
+    const result = rotateKeySet(readKeySetFile(this.file), {
+      alg: this.config.SIGNING_ALGORITHM,
+      now: nowSeconds(),
+      leadSeconds: this.config.SIGNING_KEY_LEAD_SECONDS,
+      accessTokenTtlSeconds: this.config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    writeKeySet(this.file, result.set);
+    this.keys.replace(result.set);
+    this.lastModifiedMs = this.modifiedMs();
+    this.logger.log(`signing key rotated: ${result.kid} signs from ${new Date(result.signsFrom * 1000).toISOString()}`);
+    return result;
+  }
+
+  private reloadIfChanged(): void {
+    if (!this.file) return;
+    const modified = this.modifiedMs();
+    if (modified === this.lastModifiedMs) return;
+    try {
+      this.keys.replace(readKeySetFile(this.file));
+      this.lastModifiedMs = modified;
+      this.logger.log(`signing key set reloaded from ${this.file}`);
+    } catch (error) {
+      // Keep signing with the keys we have; say why the new file was refused.
+      this.logger.error(
+        `signing key set in ${this.file} not loaded: ${error instanceof ConfigError ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private modifiedMs(): number {
+    try {
+      return statSync(this.file as string).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+}
