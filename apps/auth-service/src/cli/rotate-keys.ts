@@ -9,6 +9,7 @@
  * change up within SIGNING_KEYS_RELOAD_SECONDS.
  */
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@jwt-ms/contracts';
+import { ConfigError } from '@jwt-ms/service-core';
 import { nowSeconds, rotateKeySet } from '../keys/key-rotation';
 import { readKeySetFile, writeKeySet } from '../keys/signing-key-set';
 
