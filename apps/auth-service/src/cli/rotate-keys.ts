@@ -35,7 +35,14 @@ if (
   );
   process.exit(2);
 }
-const result = rotateKeySet(readKeySetFile(file), {
+let current: ReturnType<typeof readKeySetFile>;
+try {
+  current = readKeySetFile(file);
+} catch (error) {
+  process.stderr.write(`keys:rotate: ${error instanceof ConfigError ? error.problems.join('; ') : String(error)}\n`);
+  process.exit(1);
+}
+const result = rotateKeySet(current, {
   alg,
   now: nowSeconds(),
   leadSeconds: lead,
