@@ -55,7 +55,8 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
   private current?: KeyLookup;
   private currentSnapshot?: string;
   private fetcher?: ReturnType<typeof createRemoteJWKSet>;
-  private lastFetchAt = Number.NEGATIVE_INFINITY;
+  /** When a request last caused a fetch (unknown `kid`, no keys yet); scheduled refreshes don't count. */
+  private lastOnDemandFetchAt = Number.NEGATIVE_INFINITY;
   private pendingFetch?: Promise<void>;
   private timer?: NodeJS.Timeout;
 
@@ -75,7 +76,7 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
   /** Loads the remote key set at start (without failing the start) and schedules refreshes. */
   onModuleInit(): void {
     if (!this.fetcher) return;
-    void this.refresh();
+    void this.refresh(true);
     this.timer = setInterval(() => void this.refresh(true), this.options.jwksCacheMaxAgeMs);
     this.timer.unref();
   }
@@ -135,8 +136,10 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
       return Promise.resolve();
     }
     if (this.pendingFetch) return this.pendingFetch;
-    if (!scheduled && Date.now() - this.lastFetchAt < this.options.jwksCooldownMs) return Promise.resolve();
-    this.lastFetchAt = Date.now();
+    if (!scheduled) {
+      if (Date.now() - this.lastOnDemandFetchAt < this.options.jwksCooldownMs) return Promise.resolve();
+      this.lastOnDemandFetchAt = Date.now();
+    }
     const fetcher = this.fetcher;
     this.pendingFetch = fetcher
       .reload()
