@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { TokenResponse } from '@jwt-ms/contracts';
-import { RevocationStore, RevocationUnavailableError, revocationUnavailable, type Principal } from '@jwt-ms/auth-jwt';
+import { RevocationStore, failClosed, type Principal } from '@jwt-ms/auth-jwt';
 import { ProblemException, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
@@ -85,7 +85,7 @@ export class AuthService {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async logout(principal: Principal): Promise<void> {
-    await this.guard(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
+    await failClosed(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
     await this.endSession(principal.sessionId);
   }
 
@@ -101,7 +101,7 @@ export class AuthService {
     // Every token issued up to this second is covered; new ones get iat ≥ the watermark.
     const notBefore = Math.floor(Date.now() / 1000) + 1;
     try {
-      await this.guard(() =>
+      await failClosed(() =>
         this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
       );
     } finally {
@@ -154,24 +154,14 @@ export class AuthService {
    */
   async endSession(sessionId: string): Promise<void> {
     try {
-      await this.guard(() => this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS));
+      await failClosed(() => this.revocations.revokeSession(sessionId, this.config.ACCESS_TOKEN_TTL_SECONDS));
     } finally {
       await this.refreshTokens.revokeFamily(sessionId);
     }
   }
 
-  /** Runs a Redis write; Redis unreachable becomes a 503 (the caller is never told a revocation happened when it did not). */
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
-      throw error;
-    }
-  }
-
   private async issuePair(account: Account, family: RefreshFamily): Promise<TokenResponse> {
-    const notBefore = await this.guard(() => this.revocations.subjectNotBefore(account.id));
+    const notBefore = await failClosed(() => this.revocations.subjectNotBefore(account.id));
     const access = await this.accessTokens.issue(
       { id: account.id, email: account.email, roles: account.roles },
       family.familyId,
@@ -180,7 +170,7 @@ export class AuthService {
     const refresh = await this.refreshTokens.create(family);
     // A logout, logout-all or reuse detection may have raced this request after
     // its checks: look once more, now that the new tokens exist.
-    const revoked = await this.guard(() =>
+    const revoked = await failClosed(() =>
       this.revocations.check({ jti: access.jti, sid: family.familyId, sub: account.id, iat: access.issuedAt }),
     );
     if (revoked) {

@@ -1,11 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  AccessTokenVerifier,
-  RevocationStore,
-  RevocationUnavailableError,
-  revocationUnavailable,
-  type Principal,
-} from '@jwt-ms/auth-jwt';
+import { AccessTokenVerifier, RevocationStore, failClosed, type Principal } from '@jwt-ms/auth-jwt';
 import { ProblemException } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
@@ -67,7 +61,7 @@ export class OAuthService {
         const principal = await this.verifiedAccessToken(token);
         if (!principal) continue;
         if (client.kind === 'public' && principal.clientId !== client.id) return;
-        await this.guard(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
+        await failClosed(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
         return;
       }
       const row = await this.refreshTokens.findActive(token);
@@ -106,7 +100,7 @@ export class OAuthService {
       }
       const row = await this.refreshTokens.findActive(token);
       if (!row || !(await this.accounts.findById(row.accountId))) continue;
-      const revoked = await this.guard(() =>
+      const revoked = await failClosed(() =>
         this.revocations.check({
           jti: '-',
           sid: row.familyId,
@@ -136,15 +130,6 @@ export class OAuthService {
     } catch (error) {
       if (error instanceof ProblemException && error.getStatus() === 503) throw error;
       return null;
-    }
-  }
-
-  private async guard<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
-      throw error;
     }
   }
 }

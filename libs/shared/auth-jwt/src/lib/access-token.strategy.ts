@@ -33,7 +33,6 @@ export const ACCESS_TOKEN_STRATEGY = 'access-token';
  */
 @Injectable()
 export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
-
   constructor(
     @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
     keys: SigningKeyResolver,
@@ -75,4 +74,3 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
     return this.verifier.acceptClaims(payload);
   }
 }
-

@@ -1,6 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
-import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions, type ResolvedAuthJwtOptions } from './auth-jwt.options';
+import {
+  AUTH_JWT_OPTIONS,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+  type ResolvedAuthJwtOptions,
+} from './auth-jwt.options';
 import { checkHeader, toPrincipal } from './access-token.checks';
 import { verifyJws } from './jws-verifier';
 import type { Principal } from './principal';

@@ -47,7 +47,14 @@ export class AuthJwtModule extends ConfigurableModuleClass {
       ...base,
       imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl })],
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
-      exports: [AUTH_JWT_OPTIONS, SigningKeyResolver, RevocationStore, AccessTokenVerifier, AccessTokenGuard, AccessPolicyGuard],
+      exports: [
+        AUTH_JWT_OPTIONS,
+        SigningKeyResolver,
+        RevocationStore,
+        AccessTokenVerifier,
+        AccessTokenGuard,
+        AccessPolicyGuard,
+      ],
     };
   }
 }

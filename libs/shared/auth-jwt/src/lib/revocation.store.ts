@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
 import { revokedJtiKey, revokedSessionKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
+import { revocationUnavailable } from './token-rejection';
 
 /**
  * Seconds a revocation entry outlives its token's `exp`, so it still covers the
@@ -13,6 +14,22 @@ export class RevocationUnavailableError extends Error {
   constructor(cause: unknown) {
     super('the revocation list in Redis cannot be reached', { cause });
     this.name = 'RevocationUnavailableError';
+  }
+}
+
+/**
+ * Runs a revocation-store operation, failing closed: Redis unreachable becomes
+ * a 503 `dependency_unavailable` problem, so no caller is ever told a token is
+ * fine, or revoked, when that could not be checked or written.
+ *
+ * @throws ProblemException 503 when Redis cannot be reached
+ */
+export async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
+    throw error;
   }
 }
 

@@ -116,16 +116,8 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
           }
           form[name] = value;
         }
-        const problem = jsonBodyProblem(form);
-        if (problem)
-          return done(
-            new ProblemException({
-              status: 400,
-              code: 'invalid_request',
-              detail: `The request body is not acceptable: ${problem}.`,
-            }),
-            undefined,
-          );
+        const problem = unacceptableBody(form);
+        if (problem) return done(problem, undefined);
         done(null, form);
       },
     );
@@ -136,21 +128,24 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
     (request, body, done) => {
       parseJson(request, body as string, (error, value) => {
         if (error) return done(error, undefined);
-        const problem = jsonBodyProblem(value);
-        if (problem) {
-          return done(
-            new ProblemException({
-              status: 400,
-              code: 'invalid_request',
-              detail: `The request body is not acceptable: ${problem}.`,
-            }),
-            undefined,
-          );
-        }
+        const problem = unacceptableBody(value);
+        if (problem) return done(problem, undefined);
         done(null, value);
       });
     },
   );
+}
+
+/** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null. */
+function unacceptableBody(value: unknown): ProblemException | null {
+  const problem = jsonBodyProblem(value);
+  return problem
+    ? new ProblemException({
+        status: 400,
+        code: 'invalid_request',
+        detail: `The request body is not acceptable: ${problem}.`,
+      })
+    : null;
 }
 
 /**
