@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
 import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
 import type { OrdersServiceConfig } from './orders-service.config';
 import { Order, OrderItem } from './orders/order.entity';
@@ -27,7 +27,7 @@ export class OrdersServiceModule {
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
       ],
-      controllers: [OrdersController],
+      controllers: [OrdersController, WhoamiController],
       providers: [OrdersService],
     };
   }

@@ -126,6 +126,16 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expect(unknown.body).toEqual(wrong.body);
   });
 
+  it('GET /whoami shows the verified principal and the replica that answered', async () => {
+    for (const url of [stack.users, stack.orders]) {
+      const response = await call('GET', `${url}/whoami`, { token: alice.access });
+      expect(response.status).toBe(200);
+      expect(response.body.principal).toMatchObject({ subject: alice.id, email: alice.email, roles: ['user'] });
+      expect(response.body.instance).toBe(response.headers.get('x-instance-id'));
+      expectProblem(await call('GET', `${url}/whoami`), 401, 'unauthenticated');
+    }
+  });
+
   it('users-service verifies the token on its own and creates the profile on first use', async () => {
     const me = await call('GET', `${stack.users}/users/me`, { token: alice.access });
     expect(me.status).toBe(200);

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
 import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
 import type { UsersServiceConfig } from './users-service.config';
 import { Profile } from './profiles/profile.entity';
@@ -28,7 +28,7 @@ export class UsersServiceModule {
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
       ],
-      controllers: [UsersController],
+      controllers: [UsersController, WhoamiController],
       providers: [ProfilesService],
     };
   }

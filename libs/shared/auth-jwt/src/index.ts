@@ -14,3 +14,4 @@ export * from './lib/token-rejection';
 export * from './lib/verifier-env';
 export * from './lib/jws-verifier';
 export * from './lib/access-token.verifier';
+export * from './lib/whoami.controller';

@@ -9,10 +9,17 @@ import { jsonBodyProblem } from './problem/json-body';
 import { ProblemException } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
 import { STATUS_CODES } from 'node:http';
+import { hostname } from 'node:os';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from '@jwt-ms/contracts';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
+
+/**
+ * This process's replica id, sent on every answer as `X-Instance-Id` so that
+ * load balancing without affinity is visible: `INSTANCE_ID`, or host name and pid.
+ */
+export const INSTANCE_ID = process.env['INSTANCE_ID'] || `${hostname()}-${process.pid}`;
 
 /** Largest accepted request body, in bytes. Every API body here is small JSON. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -58,6 +65,10 @@ export async function createServiceApp(
     bodyParser: false,
   });
   acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
+  adapter.getInstance().addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-instance-id', INSTANCE_ID);
+    done();
+  });
   // Security headers (helmet's defaults: nosniff, frame denial, no referrer, HSTS over https, a strict CSP).
   await app.register(helmet);
   if (options.corsOrigins?.length) {
