@@ -105,6 +105,59 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
     }
   });
 
+  it('a refresh racing a logout everywhere never leaves a session alive', async () => {
+    const user = await register();
+    for (let trial = 0; trial < 8; trial += 1) {
+      const older = await login(user.email);
+      const trigger = await login(user.email);
+      const [logoutAll, refreshed] = await Promise.all([
+        call('POST', `${stack.auth}/auth/logout-all`, { token: trigger.access }),
+        refresh(older),
+      ]);
+      expect(logoutAll.status).toBe(204);
+      if (refreshed.status === 200) {
+        expectProblem(await refresh({ access: '', refresh: refreshed.body.refresh_token }), 400, 'invalid_grant');
+        expectRevoked(await call('GET', `${stack.users}/users/me`, { token: refreshed.body.access_token }), 'revoked');
+      }
+    }
+  });
+
+  it('a login with the old password racing a password change never survives it', async () => {
+    const user = await register();
+    let password = PASSWORD;
+    for (let trial = 0; trial < 4; trial += 1) {
+      const session = await login(user.email, password);
+      const next = `${PASSWORD} ${trial}`;
+      const [changed, racing] = await Promise.all([
+        call('POST', `${stack.auth}/auth/password`, {
+          token: session.access,
+          body: { current_password: password, new_password: next },
+        }),
+        call('POST', `${stack.auth}/auth/login`, { body: { email: user.email, password } }),
+      ]);
+      expect(changed.status).toBe(204);
+      if (racing.status === 200) {
+        expectRevoked(await call('GET', `${stack.orders}/orders`, { token: racing.body.access_token }), 'revoked');
+        expectProblem(await refresh({ access: '', refresh: racing.body.refresh_token }), 400, 'invalid_grant');
+      }
+      password = next;
+    }
+  });
+
+  it('many revocations in a row do not push token times into the future', async () => {
+    const admin = await login(ADMIN.email, ADMIN.password);
+    const user = await register();
+    for (let i = 0; i < 20; i += 1) {
+      expect(
+        (await call('POST', `${stack.auth}/auth/admin/users/${user.id}/revoke-tokens`, { token: admin.access })).status,
+      ).toBe(204);
+    }
+    const session = await login(user.email);
+    const claims = JSON.parse(Buffer.from(session.access.split('.')[1], 'base64url').toString());
+    expect(claims.iat).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    await expectAccepted(session.access);
+  });
+
   it('logout ends the session: earlier access tokens of the same session too', async () => {
     const user = await register();
     const first = await login(user.email);

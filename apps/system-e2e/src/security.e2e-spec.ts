@@ -70,6 +70,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
       scope: 'profile:read profile:write orders:read orders:write',
       roles: ['user'],
       sid: randomUUID(),
+      auth_time: now(),
       email: 'mallory@example.test',
     };
     const merged = { ...base, ...overrides };
@@ -429,7 +430,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     },
     { kind: 'claims', name: 'iat missing', authorization: () => bearer(signed({ iat: undefined })) },
     { kind: 'claims', name: 'iat a boolean', authorization: () => bearer(signed({ iat: true })) },
-    ...['sub', 'jti', 'client_id', 'scope', 'roles', 'sid', 'email'].map((claim) => ({
+    ...['sub', 'jti', 'client_id', 'scope', 'roles', 'sid', 'auth_time', 'email'].map((claim) => ({
       kind: 'claims',
       name: `${claim} missing`,
       authorization: () => bearer(signed({ [claim]: undefined })),

@@ -11,6 +11,11 @@ import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-toke
 
 const INVALID_GRANT = 'The refresh token is invalid, expired, revoked or already used.';
 
+/** 401 `invalid_credentials`: the same answer for an unknown email and a wrong password. */
+function invalidCredentials(): ProblemException {
+  return new ProblemException({ status: 401, code: 'invalid_credentials', detail: 'The email or password is wrong.' });
+}
+
 /** 400 `invalid_grant`, with RFC 6749 §5.2's `error` member beside the problem details. */
 function invalidGrant(): ProblemException {
   return new ProblemException({
@@ -45,15 +50,12 @@ export class AuthService {
    * @throws ProblemException 401 `invalid_credentials`, identical for an unknown email and a wrong password
    */
   async login(email: string, password: string): Promise<TokenResponse> {
+    // The session begins when the password is checked: a revocation after this moment
+    // (a password change, logout everywhere, deletion) covers this login too.
+    const startedAt = new Date();
     const account = await this.accounts.verifyCredentials(email, password);
-    if (!account) {
-      throw new ProblemException({
-        status: 401,
-        code: 'invalid_credentials',
-        detail: 'The email or password is wrong.',
-      });
-    }
-    return this.issuePair(account, { accountId: account.id, familyId: randomUUID(), startedAt: new Date() });
+    if (!account) throw invalidCredentials();
+    return this.issuePair(account, { accountId: account.id, familyId: randomUUID(), startedAt }, invalidCredentials);
   }
 
   /**
@@ -75,7 +77,14 @@ export class AuthService {
       await this.refreshTokens.revokeFamily(result.familyId);
       throw invalidGrant();
     }
-    return this.issuePair(account, result);
+    try {
+      return await this.issuePair(account, result, invalidGrant);
+    } catch (error) {
+      // Redis unreachable: give the refresh token back, so the client's retry is not taken for a replay.
+      if (error instanceof ProblemException && error.getStatus() === 503)
+        await this.refreshTokens.release(result.tokenId);
+      throw error;
+    }
   }
 
   /**
@@ -98,8 +107,8 @@ export class AuthService {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async revokeAll(accountId: string): Promise<void> {
-    // Every token issued up to this second is covered; new ones get iat ≥ the watermark.
-    const notBefore = Math.floor(Date.now() / 1000) + 1;
+    // Every session that began before this moment (auth_time, millisecond precision) is covered.
+    const notBefore = Date.now() / 1000;
     try {
       await failClosed(() =>
         this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
@@ -160,22 +169,41 @@ export class AuthService {
     }
   }
 
-  private async issuePair(account: Account, family: RefreshFamily): Promise<TokenResponse> {
-    const notBefore = await failClosed(() => this.revocations.subjectNotBefore(account.id));
+  /**
+   * Issues an access token and the next refresh token of a session, then
+   * checks once more that nothing revoked the session, the subject or the
+   * account meanwhile (a logout, logout everywhere, password change, deletion
+   * or reuse detection racing this request). Every revocation writes Redis
+   * before the database, so a race is caught either here or by that database
+   * step; and the access token's `auth_time` is the session's start, so the
+   * verifiers refuse it as well.
+   *
+   * @param refused the error to answer when the session was revoked meanwhile
+   */
+  private async issuePair(
+    account: Account,
+    family: RefreshFamily,
+    refused: () => ProblemException,
+  ): Promise<TokenResponse> {
+    const authTime = family.startedAt.getTime() / 1000;
     const access = await this.accessTokens.issue(
       { id: account.id, email: account.email, roles: account.roles },
       family.familyId,
-      notBefore,
+      authTime,
     );
     const refresh = await this.refreshTokens.create(family);
-    // A logout, logout-all or reuse detection may have raced this request after
-    // its checks: look once more, now that the new tokens exist.
-    const revoked = await failClosed(() =>
-      this.revocations.check({ jti: access.jti, sid: family.familyId, sub: account.id, iat: access.issuedAt }),
-    );
-    if (revoked) {
+    let revoked: string | null;
+    try {
+      revoked = await failClosed(() =>
+        this.revocations.check({ jti: access.jti, sid: family.familyId, sub: account.id, authTime }),
+      );
+    } catch (error) {
+      await this.refreshTokens.delete(refresh);
+      throw error;
+    }
+    if (revoked || !(await this.accounts.findById(account.id))) {
       await this.refreshTokens.revokeFamily(family.familyId);
-      throw invalidGrant();
+      throw refused();
     }
     return {
       access_token: access.token,

@@ -54,7 +54,21 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
           'The signing keys come from SIGNING_JWKS: rotate them with `npm run keys:rotate` and roll the new set out.',
       });
     }
-    const result = rotateKeySet(readKeySetFile(this.file), {
+    let current: ReturnType<typeof readKeySetFile>;
+    try {
+      current = readKeySetFile(this.file);
+    } catch (error) {
+      throw new ProblemException(
+        {
+          status: 503,
+          code: 'dependency_unavailable',
+          detail: `The signing key file cannot be read or is not a valid key set; nothing was rotated.`,
+          headers: { 'retry-after': '5' },
+        },
+        { cause: error },
+      );
+    }
+    const result = rotateKeySet(current, {
       alg: this.config.SIGNING_ALGORITHM,
       now: nowSeconds(),
       leadSeconds: this.config.SIGNING_KEY_LEAD_SECONDS,

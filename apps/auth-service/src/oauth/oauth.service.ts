@@ -105,7 +105,7 @@ export class OAuthService {
           jti: '-',
           sid: row.familyId,
           sub: row.accountId,
-          iat: Math.floor(row.createdAt.getTime() / 1000),
+          authTime: row.familyStartedAt.getTime() / 1000,
         }),
       );
       if (revoked) continue;

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { createHash } from 'node:crypto';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { FastifyRequest } from 'fastify';
-import { REDIS_CLIENT, ProblemException, type RedisClient } from '@jwt-ms/service-core';
+import { REDIS_CLIENT, ProblemException, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
+import { REDIS_TIMEOUT_MS } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { normaliseEmail } from '../accounts/accounts.service';
 
@@ -43,9 +44,10 @@ export class CredentialsRateLimitGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Body: { email?: unknown } }>>();
     const email = typeof request.body?.email === 'string' ? normaliseEmail(request.body.email) : null;
     try {
-      await this.perIp.consume(request.ip);
+      await withTimeout(this.perIp.consume(request.ip), REDIS_TIMEOUT_MS);
       // Keyed by a hash: no email address is written to Redis.
-      if (email) await this.perAccount.consume(createHash('sha256').update(email).digest('hex'));
+      if (email)
+        await withTimeout(this.perAccount.consume(createHash('sha256').update(email).digest('hex')), REDIS_TIMEOUT_MS);
       return true;
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {

@@ -39,11 +39,11 @@ export class AccessTokenIssuer {
   /**
    * @param subject the account the token is for
    * @param sessionId the login session (refresh-token family id), becomes `sid`
-   * @param notBefore the subject's revocation watermark, seconds since the epoch: `iat` is
-   *   at least this, so a token issued in the same second as a "logout everywhere" survives it
+   * @param authTime when the session began (the login), seconds since the epoch, fractional:
+   *   becomes `auth_time` (OIDC Core §2), which "logout everywhere" compares with its watermark
    */
-  async issue(subject: TokenSubject, sessionId: string, notBefore = 0): Promise<IssuedAccessToken> {
-    const now = Math.max(Math.floor(Date.now() / 1000), notBefore);
+  async issue(subject: TokenSubject, sessionId: string, authTime: number): Promise<IssuedAccessToken> {
+    const now = Math.floor(Date.now() / 1000);
     const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
     const jti = randomUUID();
     const scope = [...new Set(subject.roles.flatMap((role) => SCOPES_BY_ROLE[role] ?? []))].join(' ');
@@ -53,6 +53,7 @@ export class AccessTokenIssuer {
       scope,
       roles: subject.roles,
       sid: sessionId,
+      auth_time: Math.round(authTime * 1000) / 1000,
       email: subject.email,
     })
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })

@@ -18,7 +18,7 @@ export interface RefreshFamily {
 
 /** Result of {@link RefreshTokensService.consume}. */
 export type ConsumeResult =
-  | ({ ok: true } & RefreshFamily)
+  | ({ ok: true; tokenId: string } & RefreshFamily)
   | { ok: false; reason: RefreshRefusal; familyId?: string; accountId?: string };
 
 /**
@@ -96,7 +96,13 @@ export class RefreshTokensService {
       );
       return refused('reused');
     }
-    return { ok: true, accountId: row.accountId, familyId: row.familyId, startedAt: row.familyStartedAt };
+    return {
+      ok: true,
+      tokenId: row.id,
+      accountId: row.accountId,
+      familyId: row.familyId,
+      startedAt: row.familyStartedAt,
+    };
   }
 
   /**
@@ -108,6 +114,21 @@ export class RefreshTokensService {
     const row = await this.tokens.findOne({ where: { tokenHash: hash(token) } });
     if (!row || row.usedAt || row.revokedAt || row.expiresAt.getTime() <= Date.now()) return null;
     return row;
+  }
+
+  /**
+   * Undoes a {@link consume} whose new tokens could not be issued (Redis
+   * unreachable), so that the client's retry is not mistaken for a replay.
+   *
+   * @param tokenId the consumed token's row id
+   */
+  async release(tokenId: string): Promise<void> {
+    await this.tokens.update({ id: tokenId, revokedAt: IsNull() }, { usedAt: null });
+  }
+
+  /** Deletes one refresh token that was never handed out (its issuance failed). */
+  async delete(token: string): Promise<void> {
+    await this.tokens.delete({ tokenHash: hash(token) });
   }
 
   /** Revokes every refresh token of a login session (logout, reuse). */

@@ -14,6 +14,7 @@ const principal = (roles: Principal['roles'] = ['user']): Principal => ({
   tokenId: randomUUID(),
   sessionId: randomUUID(),
   issuedAt: 0,
+  authenticatedAt: 0,
   expiresAt: 0,
 });
 

@@ -14,6 +14,7 @@ const principal = (subject = randomUUID()): Principal => ({
   tokenId: randomUUID(),
   sessionId: randomUUID(),
   issuedAt: 0,
+  authenticatedAt: 0,
   expiresAt: 0,
 });
 

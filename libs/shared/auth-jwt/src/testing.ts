@@ -80,6 +80,7 @@ export class TestTokenIssuer {
       scope: roles.flatMap((role) => SCOPES_BY_ROLE[role]).join(' '),
       roles,
       sid: randomUUID(),
+      auth_time: now,
       email: `${subject}@example.test`,
     };
   }

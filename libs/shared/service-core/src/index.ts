@@ -10,3 +10,4 @@ export * from './lib/redis/redis.module';
 export * from './lib/http/page-query.dto';
 export * from './lib/database/transaction';
 export * from './lib/problem/json-body';
+export * from './lib/async/with-timeout';

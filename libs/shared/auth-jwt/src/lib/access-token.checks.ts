@@ -111,6 +111,9 @@ export function toPrincipal(payload: unknown, toleranceSeconds: number): Princip
     return value;
   };
   const issuedAt = time('iat');
+  const authenticatedAt = time('auth_time');
+  if (authenticatedAt > issuedAt + toleranceSeconds)
+    throw new TokenRejectedError('"auth_time" claim is later than "iat"');
   const expiresAt = time('exp');
   if (issuedAt > Date.now() / 1000 + toleranceSeconds) throw new TokenRejectedError('"iat" claim is in the future');
   const roles = claims['roles'];
@@ -128,6 +131,7 @@ export function toPrincipal(payload: unknown, toleranceSeconds: number): Princip
     tokenId: text('jti'),
     sessionId: text('sid'),
     issuedAt,
+    authenticatedAt,
     expiresAt,
   };
 }

@@ -59,7 +59,7 @@ export class AccessTokenVerifier {
         jti: principal.tokenId,
         sid: principal.sessionId,
         sub: principal.subject,
-        iat: principal.issuedAt,
+        authTime: principal.authenticatedAt,
       });
     } catch (error) {
       if (error instanceof RevocationUnavailableError) {

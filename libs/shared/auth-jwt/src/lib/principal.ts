@@ -22,6 +22,8 @@ export interface Principal {
   sessionId: string;
   /** `iat`, seconds since the epoch. */
   issuedAt: number;
+  /** `auth_time`: when the user authenticated for this session, seconds since the epoch (fractional). */
+  authenticatedAt: number;
   /** `exp`, seconds since the epoch. */
   expiresAt: number;
 }

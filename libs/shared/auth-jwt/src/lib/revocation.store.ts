@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
+import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import { revokedJtiKey, revokedSessionKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
 import { revocationUnavailable } from './token-rejection';
 
@@ -8,6 +8,9 @@ import { revocationUnavailable } from './token-rejection';
  * token while a verifier's clock tolerance would accept it.
  */
 export const REVOCATION_TTL_MARGIN_SECONDS = 60;
+
+/** Longest wait for one Redis operation, in milliseconds; then the request fails closed (503). */
+export const REDIS_TIMEOUT_MS = 1000;
 
 /** Thrown when Redis cannot be reached; callers must fail closed. */
 export class RevocationUnavailableError extends Error {
@@ -41,8 +44,8 @@ export interface RevocableToken {
   sid: string;
   /** `sub` claim. */
   sub: string;
-  /** `iat` claim, seconds since the epoch. */
-  iat: number;
+  /** `auth_time` claim: when the session began, seconds since the epoch (fractional). */
+  authTime: number;
 }
 
 /** Why a token is revoked, or null when it is not. */
@@ -53,7 +56,8 @@ export type RevocationReason = 'token revoked' | 'session revoked' | 'all tokens
  * `@jwt-ms/contracts`):
  * - one access token, by `jti` (RFC 7519 §4.1.7): logout, RFC 7009 revocation;
  * - one login session, by `sid`: every token of a refresh-token family;
- * - one subject's "not before" watermark: every token with an earlier `iat`.
+ * - one subject's "not before" watermark: every token of a session that began
+ *   earlier (`auth_time`).
  *
  * The issuer writes; every verifier reads all three in one round trip (MGET).
  * Every entry expires once no token it covers can still be valid.
@@ -63,25 +67,18 @@ export class RevocationStore {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /**
-   * @param token the verified token's `jti`, `sid`, `sub` and `iat`
+   * @param token the verified token's `jti`, `sid`, `sub` and `auth_time`
    * @returns why the token is revoked, or null
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async check(token: RevocableToken): Promise<RevocationReason> {
-    let values: Array<string | null>;
-    try {
-      values = (await this.redis.mGet([
-        revokedJtiKey(token.jti),
-        revokedSessionKey(token.sid),
-        subjectNotBeforeKey(token.sub),
-      ])) as Array<string | null>;
-    } catch (error) {
-      throw new RevocationUnavailableError(error);
-    }
+    const values = (await this.bounded(() =>
+      this.redis.mGet([revokedJtiKey(token.jti), revokedSessionKey(token.sid), subjectNotBeforeKey(token.sub)]),
+    )) as Array<string | null>;
     const [jti, sid, notBefore] = values;
     if (jti !== null) return 'token revoked';
     if (sid !== null) return 'session revoked';
-    if (notBefore !== null && token.iat < Number(notBefore)) return 'all tokens of the subject revoked';
+    if (notBefore !== null && token.authTime < Number(notBefore)) return 'all tokens of the subject revoked';
     return null;
   }
 
@@ -96,7 +93,7 @@ export class RevocationStore {
     // Kept REVOCATION_TTL_MARGIN_SECONDS past `exp`: verifiers still accept the token within their clock tolerance.
     const ttlSeconds = expiresAt - nowSeconds() + REVOCATION_TTL_MARGIN_SECONDS;
     if (ttlSeconds <= 0) return; // long expired: every verifier refuses it on `exp`
-    await this.write(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds }));
+    await this.bounded(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds }));
   }
 
   /**
@@ -107,45 +104,37 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSession(sid: string, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.write(() =>
+    await this.bounded(() =>
       this.redis.set(revokedSessionKey(sid), '1', { EX: maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS }),
     );
   }
 
   /**
-   * Revokes every access token of a subject issued before `notBefore`.
-   * The watermark only moves forward (see RAISE_WATERMARK).
+   * Revokes every access token of a subject whose session began before
+   * `notBefore`. The watermark only moves forward (see RAISE_WATERMARK).
    *
    * @param sub the subject
-   * @param notBefore seconds since the epoch; tokens with an earlier `iat` are revoked
+   * @param notBefore seconds since the epoch, fractional; tokens with an earlier `auth_time` are revoked
    * @param maxTokenLifetimeSeconds the longest access-token lifetime, in seconds
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
     const ttl = maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS;
-    await this.write(() =>
+    await this.bounded(() =>
       this.redis.eval(RAISE_WATERMARK, {
         keys: [subjectNotBeforeKey(sub)],
-        arguments: [String(notBefore), String(ttl)],
+        arguments: [notBefore.toFixed(3), String(ttl)],
       }),
     );
   }
 
   /**
-   * @returns the subject's current "not before" watermark (seconds since the epoch), or 0
-   * @throws RevocationUnavailableError when Redis does not answer
+   * Runs one Redis operation, bounded by {@link REDIS_TIMEOUT_MS}: a Redis that
+   * hangs is as unavailable as one that refuses connections.
    */
-  async subjectNotBefore(sub: string): Promise<number> {
+  private async bounded<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return Number((await this.redis.get(subjectNotBeforeKey(sub))) ?? 0);
-    } catch (error) {
-      throw new RevocationUnavailableError(error);
-    }
-  }
-
-  private async write(operation: () => Promise<unknown>): Promise<void> {
-    try {
-      await operation();
+      return await withTimeout(operation(), REDIS_TIMEOUT_MS);
     } catch (error) {
       throw new RevocationUnavailableError(error);
     }
@@ -153,17 +142,15 @@ export class RevocationStore {
 }
 
 /**
- * Raises the watermark KEYS[1] to ARGV[1] (TTL ARGV[2] seconds), atomically.
- * If it is already there or beyond, a token may have been issued at it since
- * (the issuer sets `iat` to at least the watermark), so it moves one second
- * further: every revocation covers every token issued before it.
+ * Raises the watermark KEYS[1] to ARGV[1] (TTL ARGV[2] seconds), atomically:
+ * of two racing revocations, the later watermark stays.
  */
 const RAISE_WATERMARK = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local proposed = tonumber(ARGV[1])
-if proposed > current then current = proposed else current = current + 1 end
-redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
-return current`;
+if proposed > current then current = proposed end
+redis.call('SET', KEYS[1], string.format('%.3f', current), 'EX', ARGV[2])
+return tostring(current)`;
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

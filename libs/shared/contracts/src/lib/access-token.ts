@@ -50,6 +50,13 @@ export interface AccessTokenClaims {
   roles: Role[];
   /** The login session (refresh-token family) this token belongs to (OIDC `sid`). */
   sid: string;
+  /**
+   * When the user authenticated for this session (OIDC Core §2 `auth_time`): a
+   * NumericDate with millisecond precision (RFC 7519 §2 allows non-integer
+   * values). Tokens refreshed from the session keep it. "Logout everywhere"
+   * revokes every token whose `auth_time` is earlier than its watermark.
+   */
+  auth_time: number;
   /** The subject's email, so resource services can build a profile without calling the issuer. */
   email: string;
 }
@@ -66,6 +73,7 @@ export const REQUIRED_ACCESS_TOKEN_CLAIMS = [
   'scope',
   'roles',
   'sid',
+  'auth_time',
 ] as const;
 
 /** Scopes granted by role. A user's access token carries the union for its roles. */

@@ -33,9 +33,10 @@ export function revokedSessionKey(sid: string): string {
 
 /**
  * Key holding a subject's "not before" watermark: a NumericDate (seconds since
- * the epoch); every access token of that subject with an earlier `iat` is
- * revoked (logout everywhere, password change, account deletion). Revokes
- * without listing the tokens, like Keycloak's not-before policy.
+ * the epoch, millisecond precision); every access token of that subject whose
+ * session began earlier (`auth_time`) is revoked (logout everywhere, password
+ * change, account deletion). Revokes without listing the tokens, like
+ * Keycloak's not-before policy.
  *
  * @param sub the token's `sub` claim
  */

@@ -75,6 +75,7 @@ export async function createServiceApp(
     app.enableCors({
       origin: options.corsOrigins,
       credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type'],
       exposedHeaders: ['www-authenticate', 'retry-after'],
       maxAge: 600,
@@ -112,10 +113,10 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
           );
         }
         const params = new URLSearchParams(body as string);
-        const form: Record<string, string> = {};
+        const form: Record<string, string> = Object.create(null);
         for (const [name, value] of params) {
           // RFC 6749 §3.2: a parameter must not appear more than once.
-          if (name in form) {
+          if (Object.hasOwn(form, name)) {
             return done(
               new ProblemException({
                 status: 400,

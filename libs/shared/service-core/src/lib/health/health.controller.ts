@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { Public } from '../public.decorator';
+import { withTimeout } from '../async/with-timeout';
 
 /** How long a readiness dependency may take to answer, in milliseconds. */
 const READY_TIMEOUT_MS = 1000;
@@ -50,12 +51,4 @@ export class HealthController {
       },
     ]);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,4 @@
-import { ParseUUIDPipe, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ParseUUIDPipe, ValidationError, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import type { FieldError } from '@jwt-ms/contracts';
 import { ProblemException } from './problem.exception';
 
@@ -34,12 +34,19 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** UUIDs are stored lower-case: an upper-case spelling of the same id finds the same row. */
+class LowerCaseUuidPipe extends ParseUUIDPipe {
+  override async transform(value: string, metadata: ArgumentMetadata): Promise<string> {
+    return (await super.transform(value, metadata)).toLowerCase();
+  }
+}
+
 /**
  * Validates a path parameter as a UUID: `@Param('id', parseUuid('id'))`.
  * A bad value is a 400 `validation_failed` naming the parameter.
  */
 export function parseUuid(field: string): ParseUUIDPipe {
-  return new ParseUUIDPipe({
+  return new LowerCaseUuidPipe({
     exceptionFactory: () =>
       new ProblemException({
         status: 400,
