@@ -151,6 +151,9 @@ describe('standard endpoints: RFC 7009 revocation and RFC 7662 introspection', (
       body: `token=a&token=b&client_id=first-party-app`,
     });
     expect(repeated.status).toBe(400);
+    // RFC 6749 §3.2: unrecognised parameters are ignored.
+    const extra = await form(`${stack.auth}/oauth/revoke`, { token: 'x', client_id: 'first-party-app', foo: 'bar' });
+    expect(extra.status).toBe(200);
     const login = await form(`${stack.auth}/auth/login`, { email: 'a@example.test', password: 'x' });
     expectProblem(login, 415, 'unsupported_media_type');
   });

@@ -2,10 +2,15 @@ import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { IsOptional, IsString, Length } from 'class-validator';
 import { Public } from '@jwt-ms/auth-jwt';
+import { IgnoreUnknownProperties } from '@jwt-ms/service-core';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
 
-/** The form parameters of RFC 7009 §2.1 and RFC 7662 §2.1 (plus client credentials, RFC 6749 §2.3.1). */
+/**
+ * The form parameters of RFC 7009 §2.1 and RFC 7662 §2.1 (plus client
+ * credentials, RFC 6749 §2.3.1). Unrecognised parameters are ignored (RFC 6749 §3.2).
+ */
+@IgnoreUnknownProperties()
 export class TokenRequestDto {
   @IsString()
   @Length(1, 8192)

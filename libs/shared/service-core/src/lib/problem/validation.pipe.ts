@@ -11,9 +11,40 @@ import { ProblemException } from './problem.exception';
  *   problem details listing each invalid field (RFC 9457 §3.2 extension `errors`).
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ProblemValidationPipe();
+}
+
+/** Marks a DTO whose unknown properties are dropped rather than refused (see {@link IgnoreUnknownProperties}). */
+const IGNORES_UNKNOWN = Symbol('jwtms:ignoresUnknownProperties');
+
+/**
+ * On a DTO class: unknown properties are dropped instead of refused. For
+ * protocol endpoints whose standard says so, e.g. RFC 6749 §3.2: "The
+ * authorization server MUST ignore unrecognized request parameters."
+ */
+export function IgnoreUnknownProperties(): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(IGNORES_UNKNOWN, true, target);
+  };
+}
+
+class ProblemValidationPipe extends ValidationPipe {
+  private readonly lenient = new ValidationPipe(pipeOptions(false));
+
+  constructor() {
+    super(pipeOptions(true));
+  }
+
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const lenient = metadata.metatype && Reflect.getMetadata(IGNORES_UNKNOWN, metadata.metatype);
+    return lenient ? this.lenient.transform(value, metadata) : super.transform(value, metadata);
+  }
+}
+
+function pipeOptions(forbidUnknown: boolean): ConstructorParameters<typeof ValidationPipe>[0] {
+  return {
     whitelist: true,
-    forbidNonWhitelisted: true,
+    forbidNonWhitelisted: forbidUnknown,
     transform: true,
     validationError: { target: false, value: false },
     exceptionFactory: (errors) =>
@@ -23,7 +54,7 @@ export function createValidationPipe(): ValidationPipe {
         detail: 'The request is not valid; see `errors`.',
         errors: flatten(errors),
       }),
-  });
+  };
 }
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
