@@ -78,5 +78,14 @@ describe('abuse limits: rate limits in Redis, security headers, CORS closed by d
     expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
     const foreign = await preflight(`${stack.users}/users/me`, 'https://evil.example');
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    const patch = await fetch(`${stack.users}/users/me`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.test', 'access-control-request-method': 'PATCH' },
+    });
+    expect(patch.headers.get('access-control-allow-methods')).toContain('PATCH');
+    // An OPTIONS that is no preflight gets an empty 204, not a plain-text 400.
+    const bare = await fetch(`${stack.users}/users/me`, { method: 'OPTIONS' });
+    expect(bare.status).toBe(204);
+    expect(await bare.text()).toBe('');
   });
 });

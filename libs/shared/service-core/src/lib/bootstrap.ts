@@ -21,6 +21,16 @@ import { ConfigError } from './config/load-config';
  */
 export const INSTANCE_ID = process.env['INSTANCE_ID'] || `${hostname()}-${process.pid}`;
 
+/**
+ * The security headers that matter for a JSON API, for the answers given
+ * before any route (and so before helmet) runs: router and HTTP-parser errors.
+ */
+export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'content-security-policy': "default-src 'self'",
+};
+
 /** Largest accepted request body, in bytes. Every API body here is small JSON. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -79,6 +89,8 @@ export async function createServiceApp(
       allowedHeaders: ['authorization', 'content-type'],
       exposedHeaders: ['www-authenticate', 'retry-after'],
       maxAge: 600,
+      // An OPTIONS request that is not a real preflight gets an empty 204, not a plain-text 400.
+      strictPreflight: false,
     });
   }
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -168,6 +180,7 @@ function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: Fa
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   reply
     .code(status)
+    .headers(BASELINE_SECURITY_HEADERS)
     .type(PROBLEM_CONTENT_TYPE)
     .send({
       type: 'about:blank',

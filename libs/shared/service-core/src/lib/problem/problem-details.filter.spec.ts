@@ -12,6 +12,11 @@ class CountDto {
 
 @Controller()
 class ProbeController {
+  @Get('item/:id')
+  item() {
+    return { ok: true };
+  }
+
   @Get('problem')
   problem() {
     throw new ProblemException({
@@ -115,6 +120,18 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
     ]);
   });
 
+  it('answers a path parameter over 100 characters and an undecodable URL with problems and security headers', async () => {
+    for (const [url, status] of [
+      [`/item/${'a'.repeat(150)}`, 414],
+      ['/item/%zz', 400],
+    ] as const) {
+      const response = await request('GET', url);
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('answers a non-JSON content type with 415', async () => {
     const response = await request('POST', '/count', 'count=1', { 'content-type': 'text/plain' });
     expect(response.statusCode).toBe(415);
@@ -140,6 +157,7 @@ describe('requests refused by the HTTP parser', () => {
     });
     expect(response.status).toBe(431);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await response.json()).toMatchObject({ status: 431, code: 'invalid_request', type: 'about:blank' });
   });
 });
