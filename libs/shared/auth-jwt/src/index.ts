@@ -15,3 +15,4 @@ export * from './lib/verifier-env';
 export * from './lib/jws-verifier';
 export * from './lib/access-token.verifier';
 export * from './lib/whoami.controller';
+export * from './lib/verified-token.cache';

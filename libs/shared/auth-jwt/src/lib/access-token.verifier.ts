@@ -52,7 +52,19 @@ export class AccessTokenVerifier {
    * @throws ProblemException 503 when Redis cannot be reached (fail closed)
    */
   async acceptClaims(payload: unknown): Promise<Principal> {
-    const principal = toPrincipal(payload, this.settings.clockToleranceSeconds);
+    return this.assertNotRevoked(toPrincipal(payload, this.settings.clockToleranceSeconds));
+  }
+
+  /**
+   * The revocation step alone, for a principal verified earlier (a
+   * verified-token cache hit): its `jti`, its session and its subject's
+   * watermark, checked in Redis on every request.
+   *
+   * @returns the same principal
+   * @throws TokenRejectedError when revoked
+   * @throws ProblemException 503 when Redis cannot be reached
+   */
+  async assertNotRevoked(principal: Principal): Promise<Principal> {
     let reason: RevocationReason;
     try {
       reason = await this.revocations.check({

@@ -91,6 +91,18 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     expect(response.json()).toMatchObject({ subject, roles: ['user'], clientId: 'test-client' });
   });
 
+  it('answers every token with its own claims, verified once and then from the cache', async () => {
+    const tokens = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => issuer.mint({ claims: { sub: `subject-${index}` } })),
+    );
+    for (let round = 0; round < 3; round += 1) {
+      for (const [index, token] of tokens.entries()) {
+        const response = await get('/whoami', token);
+        expect(response.json().subject).toBe(`subject-${index}`);
+      }
+    }
+  });
+
   it('lets @Public() routes through without a token', async () => {
     expect((await get('/open')).statusCode).toBe(200);
   });

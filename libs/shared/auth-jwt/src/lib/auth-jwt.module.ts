@@ -9,8 +9,10 @@ import { AccessPolicyGuard } from './guards/access-policy.guard';
 import { AccessTokenGuard } from './guards/access-token.guard';
 import { RevocationStore } from './revocation.store';
 import { SigningKeyResolver } from './signing-key.resolver';
+import { VerifiedTokenCache } from './verified-token.cache';
 
 const PROVIDERS: Provider[] = [
+  VerifiedTokenCache,
   SigningKeyResolver,
   RevocationStore,
   AccessTokenVerifier,

@@ -37,6 +37,10 @@ export interface AuthJwtModuleOptions {
   jwksCacheMaxAgeMs?: number;
   /** Timeout of one JWKS fetch, in milliseconds. Default 5000. */
   jwksTimeoutMs?: number;
+  /** Entries of the verified-token cache (0 turns it off). Default 10000. */
+  verifiedTokenCacheSize?: number;
+  /** Longest life of a verified-token cache entry, in milliseconds (never past the token's `exp`). Default 60000. */
+  verifiedTokenCacheTtlMs?: number;
   /** Register the guards globally (`APP_GUARD`) so every route is protected unless `@Public()`. Default true. */
   global?: boolean;
 }
@@ -53,6 +57,8 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
     jwksCooldownMs: 30_000,
     jwksCacheMaxAgeMs: 600_000,
     jwksTimeoutMs: 5000,
+    verifiedTokenCacheSize: 10_000,
+    verifiedTokenCacheTtlMs: 60_000,
     global: true,
     ...options,
   };

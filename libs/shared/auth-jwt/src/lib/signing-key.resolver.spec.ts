@@ -4,6 +4,7 @@ import { TestTokenIssuer, generateTestSigningKey } from '../testing';
 import type { AuthJwtModuleOptions } from './auth-jwt.options';
 import { SigningKeyResolver, VerificationKeysUnavailableError } from './signing-key.resolver';
 import { TokenRejectedError } from './token-rejection';
+import { VerifiedTokenCache } from './verified-token.cache';
 
 /** A JWKS endpoint whose answer the test controls, counting the fetches. */
 class FakeIssuerEndpoint {
@@ -105,6 +106,35 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     );
     expect(results.every((result) => result instanceof VerificationKeysUnavailableError)).toBe(true);
     expect(endpoint.fetches).toBe(1);
+  });
+
+  it('empties the verified-token cache when the key set changes', async () => {
+    const cache = new VerifiedTokenCache({
+      issuer: 'i',
+      audience: 'a',
+      keys: { localJwks: () => ({ keys: [] }) },
+      redisUrl: 'x',
+    });
+    const resolver = new SigningKeyResolver(
+      {
+        issuer: issuer.issuer,
+        audience: 'users-service',
+        keys: { jwksUri: await endpoint.start() },
+        redisUrl: 'redis://unused',
+        jwksCacheMaxAgeMs: 30,
+      },
+      cache,
+    );
+    resolvers.push(resolver);
+    resolver.onModuleInit();
+    await resolver.resolve(header(issuer.keys[0].kid));
+    const expiresAt = Date.now() / 1000 + 900;
+    cache.set('some-token', { subject: 's', expiresAt } as never);
+    await sleep(80); // scheduled refreshes, same key set: the entry stays
+    expect(cache.get('some-token')).toBeDefined();
+    endpoint.body = { keys: [(await generateTestSigningKey('ES256')).publicJwk] }; // the old key withdrawn
+    await sleep(80);
+    expect(cache.get('some-token')).toBeUndefined();
   });
 
   it('refuses a JWKS that carries private keys', async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
@@ -14,6 +14,7 @@ import {
   type ResolvedAuthJwtOptions,
 } from './auth-jwt.options';
 import { TokenRejectedError } from './token-rejection';
+import { VerifiedTokenCache } from './verified-token.cache';
 
 type KeyLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
@@ -60,7 +61,10 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
   private pendingFetch?: Promise<void>;
   private timer?: NodeJS.Timeout;
 
-  constructor(@Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions) {
+  constructor(
+    @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
+    @Optional() private readonly verifiedTokens: VerifiedTokenCache = new VerifiedTokenCache(rawOptions),
+  ) {
     this.options = resolveOptions(rawOptions);
     const source = this.options.keys;
     if ('jwksUri' in source) {
@@ -160,8 +164,10 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
   private install(jwks: JSONWebKeySet): void {
     const snapshot = JSON.stringify(jwks);
     if (snapshot === this.currentSnapshot) return;
+    const replacing = this.currentSnapshot !== undefined;
     this.current = createLocalJWKSet(jwks);
     this.currentSnapshot = snapshot;
+    if (replacing) this.verifiedTokens.clear();
   }
 }
 
