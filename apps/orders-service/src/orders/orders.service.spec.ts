@@ -1,22 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@jwt-ms/auth-jwt';
+import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { databaseOptions } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
 import { OrdersService } from './orders.service';
 
-const principal = (roles: Principal['roles'] = ['user']): Principal => ({
-  subject: randomUUID(),
-  email: 'x@example.test',
-  roles,
-  scopes: [],
-  clientId: 'test',
-  tokenId: randomUUID(),
-  sessionId: randomUUID(),
-  issuedAt: 0,
-  authenticatedAt: 0,
-  expiresAt: 0,
-});
+const principal = (roles: Principal['roles'] = ['user']): Principal => testPrincipal({ roles });
 
 describe('OrdersService (embedded SQLite)', () => {
   let dataSource: DataSource;

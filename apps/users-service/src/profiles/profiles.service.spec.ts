@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@jwt-ms/auth-jwt';
+import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { ProblemException, databaseOptions } from '@jwt-ms/service-core';
 import { Profile } from './profile.entity';
 import { ProfilesService } from './profiles.service';
 
-const principal = (subject = randomUUID()): Principal => ({
-  subject,
-  email: `${subject}@example.test`,
-  roles: ['user'],
-  scopes: ['profile:read', 'profile:write'],
-  clientId: 'test',
-  tokenId: randomUUID(),
-  sessionId: randomUUID(),
-  issuedAt: 0,
-  authenticatedAt: 0,
-  expiresAt: 0,
-});
+const principal = (subject = randomUUID()): Principal => testPrincipal({ subject });
 
 describe('ProfilesService (embedded SQLite)', () => {
   let dataSource: DataSource;

@@ -6,6 +6,7 @@
 import { KeyObject, randomUUID, sign } from 'node:crypto';
 import { SignJWT, base64url, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 import { ACCESS_TOKEN_TYPE, SCOPES_BY_ROLE, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
+import type { Principal } from './lib/principal';
 
 /** A throw-away signing key with its public JWK. */
 export interface TestSigningKey {
@@ -113,4 +114,30 @@ export class TestTokenIssuer {
     });
     return `${input}.${base64url.encode(signature)}`;
   }
+}
+
+/**
+ * A verified principal as the guard would hand it to a controller, for
+ * service-level tests that need no token: a fresh subject with the `user`
+ * role and its scopes, valid for 900 s. Times in seconds since the epoch.
+ *
+ * @param overrides fields to set, e.g. `{ roles: ['user', 'admin'] }`
+ */
+export function testPrincipal(overrides: Partial<Principal> = {}): Principal {
+  const now = Math.floor(Date.now() / 1000);
+  const subject = overrides.subject ?? randomUUID();
+  const roles = overrides.roles ?? ['user'];
+  return {
+    subject,
+    email: `${subject}@example.test`,
+    roles,
+    scopes: roles.flatMap((role) => SCOPES_BY_ROLE[role]),
+    clientId: 'test-client',
+    tokenId: randomUUID(),
+    sessionId: randomUUID(),
+    issuedAt: now,
+    authenticatedAt: now,
+    expiresAt: now + 900,
+    ...overrides,
+  };
 }

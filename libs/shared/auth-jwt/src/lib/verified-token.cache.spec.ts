@@ -1,19 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Principal } from './principal';
 import { VerifiedTokenCache } from './verified-token.cache';
+import { testPrincipal } from '../testing';
 
-const principal = (expiresInSeconds: number): Principal => ({
-  subject: randomUUID(),
-  email: 'x@example.test',
-  roles: ['user'],
-  scopes: [],
-  clientId: 'test',
-  tokenId: randomUUID(),
-  sessionId: randomUUID(),
-  issuedAt: Math.floor(Date.now() / 1000),
-  authenticatedAt: Math.floor(Date.now() / 1000),
-  expiresAt: Date.now() / 1000 + expiresInSeconds,
-});
+const principal = (expiresInSeconds: number): Principal =>
+  testPrincipal({ expiresAt: Date.now() / 1000 + expiresInSeconds });
 const options = { issuer: 'i', audience: 'a', keys: { localJwks: () => ({ keys: [] }) }, redisUrl: 'redis://unused' };
 
 describe('VerifiedTokenCache', () => {
