@@ -224,7 +224,7 @@ await step("Bob tries to read Alice's order", async () => {
   return [`404 ${res.body?.code ?? ''} — not 403: ids don't leak, Bob cannot even tell the order exists`];
 });
 
-await step('Alice refreshes her tokens, then the old refresh token is replayed', async () => {
+await step('Alice refreshes her tokens, then the old refresh token is replayed (theft detection)', async () => {
   const old = alice.tokens.refresh_token;
   const res = await call('POST', `${AUTH}/auth/refresh`, { body: { refresh_token: old }, expect: 200 });
   check(
@@ -240,9 +240,19 @@ await step('Alice refreshes her tokens, then the old refresh token is replayed',
     'the replay should be refused with code "invalid_grant"',
     replay,
   );
+  // A replayed refresh token means a copy is in someone else's hands (RFC 9700 §4.14.2): the whole session ends.
+  const after = await call('GET', `${USERS}/users/me`, { token: res.body.access_token, expect: 401 });
+  const again = await call('POST', `${AUTH}/auth/login`, {
+    body: { email: alice.email, password: alice.password },
+    expect: 200,
+  });
+  alice.tokens = again.body;
   return [
     `200 new pair: access_token ${short(res.body.access_token)} refresh_token ${short(res.body.refresh_token)}`,
     `400 invalid_grant for the old refresh token ${short(old)}: each refresh token works once`,
+    `401 for the new access token too (${after.headers.get('www-authenticate')?.match(/error_description="([^"]*)"/)?.[1] ?? 'revoked'}):`,
+    '    a replayed refresh token is treated as theft, and the whole session is revoked',
+    `200 Alice logs in again: a new session, access_token ${short(again.body.access_token)}`,
   ];
 });
 
