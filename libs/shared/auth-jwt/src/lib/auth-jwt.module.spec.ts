@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, base64url } from 'jose';
 import { createServiceApp } from '@jwt-ms/service-core';
+import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { TestTokenIssuer, generateTestSigningKey, type TestSigningKey } from '../testing';
 import { AuthJwtModule } from './auth-jwt.module';
 import { CurrentUser } from './decorators/current-user.decorator';
@@ -41,6 +42,28 @@ class ProbeController {
   }
 }
 
+/** A Fastify app with the module verifying `issuer`'s tokens and the probe routes, on real Redis. */
+async function bootProbeApp(issuer: TestTokenIssuer, algorithms: SigningAlgorithm[]): Promise<NestFastifyApplication> {
+  @Module({
+    imports: [
+      AuthJwtModule.forRoot({
+        issuer: issuer.issuer,
+        audience: AUDIENCE,
+        keys: { localJwks: () => issuer.jwks },
+        algorithms,
+        clockToleranceSeconds: 5,
+        redisUrl: REDIS_URL,
+      }),
+    ],
+    controllers: [ProbeController],
+  })
+  class ProbeModule {}
+  const app = await createServiceApp(ProbeModule, { logger: false });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
 describe('AuthJwtModule: access-token verification over HTTP', () => {
   let issuer: TestTokenIssuer;
   let strangerKey: TestSigningKey;
@@ -50,23 +73,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
   beforeAll(async () => {
     issuer = await TestTokenIssuer.create({ audience: [AUDIENCE, 'orders-service'] });
     strangerKey = await generateTestSigningKey('ES256', issuer.keys[0].kid); // same kid, key not in the JWKS
-    @Module({
-      imports: [
-        AuthJwtModule.forRoot({
-          issuer: issuer.issuer,
-          audience: AUDIENCE,
-          keys: { localJwks: () => issuer.jwks },
-          algorithms: ['ES256'],
-          clockToleranceSeconds: 5,
-          redisUrl: REDIS_URL,
-        }),
-      ],
-      controllers: [ProbeController],
-    })
-    class ProbeModule {}
-    app = await createServiceApp(ProbeModule, { logger: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await bootProbeApp(issuer, ['ES256']);
     revocations = app.get(RevocationStore);
   });
 
@@ -248,22 +255,7 @@ describe('AuthJwtModule: every supported algorithm', () => {
 
   beforeAll(async () => {
     issuer = await TestTokenIssuer.create({ algorithms: ['ES256', 'RS256', 'EdDSA'] });
-    @Module({
-      imports: [
-        AuthJwtModule.forRoot({
-          issuer: issuer.issuer,
-          audience: AUDIENCE,
-          keys: { localJwks: () => issuer.jwks },
-          algorithms: ['ES256', 'RS256', 'EdDSA'],
-          redisUrl: REDIS_URL,
-        }),
-      ],
-      controllers: [ProbeController],
-    })
-    class MultiAlgorithmModule {}
-    app = await createServiceApp(MultiAlgorithmModule, { logger: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await bootProbeApp(issuer, ['ES256', 'RS256', 'EdDSA']);
   });
 
   afterAll(async () => {
