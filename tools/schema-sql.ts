@@ -14,15 +14,19 @@ async function main(): Promise<void> {
   const service = process.argv[2];
   const entities: Record<string, () => Promise<unknown[]>> = {
     'auth-service': async () => {
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
       const { Account } = await import('../apps/auth-service/src/accounts/account.entity');
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
       const { RefreshToken } = await import('../apps/auth-service/src/tokens/refresh-token.entity');
       return [Account, RefreshToken];
     },
     'users-service': async () => {
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
       const { Profile } = await import('../apps/users-service/src/profiles/profile.entity');
       return [Profile];
     },
     'orders-service': async () => {
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
       const { Order, OrderItem } = await import('../apps/orders-service/src/orders/order.entity');
       return [Order, OrderItem];
     },

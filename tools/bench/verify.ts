@@ -11,12 +11,9 @@
 import 'reflect-metadata';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { TestTokenIssuer } from '../../libs/shared/auth-jwt/src/testing';
-import { checkHeader, toPrincipal } from '../../libs/shared/auth-jwt/src/lib/access-token.checks';
-import { resolveOptions } from '../../libs/shared/auth-jwt/src/lib/auth-jwt.options';
-import { SigningKeyResolver } from '../../libs/shared/auth-jwt/src/lib/signing-key.resolver';
-import { verifyJws } from '../../libs/shared/auth-jwt/src/lib/jws-verifier';
-import type { SigningAlgorithm } from '../../libs/shared/contracts/src';
+import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
+import { SigningKeyResolver, checkHeader, resolveOptions, toPrincipal, verifyJws } from '@jwt-ms/auth-jwt';
+import type { SigningAlgorithm } from '@jwt-ms/contracts';
 
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 4000);
 const ROUNDS = 5;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
 import { env, loadConfig, serviceEnvSchema } from '@jwt-ms/service-core';
+import { revocationEnvShape } from '@jwt-ms/auth-jwt';
 
 /** Passwords that must never guard an admin account in production. */
 const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'secret', 'admin123', 'password123'];
@@ -12,6 +13,7 @@ const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'se
 export const AUTH_SERVICE_AUDIENCE = 'auth-service';
 
 const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
+  .extend(revocationEnvShape)
   .extend({
     /** `iss` of every token (RFC 7519 §4.1.1); also the base of the discovery document. */
     AUTH_ISSUER: env.url(['http:', 'https:']).default('http://localhost:3000'),

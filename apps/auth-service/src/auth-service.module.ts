@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule } from '@jwt-ms/auth-jwt';
+import { AuthJwtModule, revocationOptionsFromEnv } from '@jwt-ms/auth-jwt';
 import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
@@ -53,6 +53,7 @@ export class AuthServiceModule {
           keys: { localJwks: () => keys.publicJwks() },
           algorithms: [config.SIGNING_ALGORITHM],
           redisUrl: config.REDIS_URL,
+          ...revocationOptionsFromEnv(config),
         }),
         HealthModule,
       ],

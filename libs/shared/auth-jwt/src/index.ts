@@ -1,6 +1,6 @@
 export { Public } from '@jwt-ms/service-core';
 export * from './lib/auth-jwt.module';
-export { type AuthJwtModuleOptions, type VerificationKeySource } from './lib/auth-jwt.options';
+export { type AuthJwtModuleOptions, type VerificationKeySource, resolveOptions } from './lib/auth-jwt.options';
 export * from './lib/access-token.strategy';
 export * from './lib/access-token.checks';
 export * from './lib/decorators/access-policy.decorator';
@@ -9,6 +9,7 @@ export * from './lib/guards/access-policy.guard';
 export * from './lib/guards/access-token.guard';
 export * from './lib/principal';
 export * from './lib/revocation.store';
+export * from './lib/revocation.view';
 export * from './lib/signing-key.resolver';
 export * from './lib/token-rejection';
 export * from './lib/verifier-env';

@@ -8,6 +8,8 @@ import { SignJWT, base64url, exportJWK, generateKeyPair, type JSONWebKeySet, typ
 import { ACCESS_TOKEN_TYPE, SCOPES_BY_ROLE, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
 import type { Principal } from './lib/principal';
 
+export { PrivateRedis } from './lib/private-redis';
+
 /** A throw-away signing key with its public JWK. */
 export interface TestSigningKey {
   kid: string;

@@ -11,3 +11,4 @@ export * from './lib/http/page-query.dto';
 export * from './lib/database/transaction';
 export * from './lib/problem/json-body';
 export * from './lib/async/with-timeout';
+export * from './lib/health/readiness-probe';

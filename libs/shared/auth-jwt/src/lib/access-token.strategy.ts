@@ -7,6 +7,7 @@ import { checkHeader, extractBearerToken } from './access-token.checks';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { installJwsVerifier } from './jws-verifier';
 import type { Principal } from './principal';
+
 import { SigningKeyResolver } from './signing-key.resolver';
 
 /** Name under which the strategy is registered with passport. */
@@ -27,9 +28,10 @@ export const ACCESS_TOKEN_STRATEGY = 'access-token';
  *    header's (already allowed) `alg` and the clock tolerance (RFC 7519 §4.1);
  * 5. claims (`validate`): RFC 9068 §2.2 required claims present and typed,
  *    `iat` not in the future beyond tolerance;
- * 6. not revoked in Redis: its `jti`, its session (`sid`), or every token of its
- *    subject issued before a "not before" watermark; one MGET. Redis
- *    unreachable → 503, fail closed.
+ * 6. not revoked: its `jti`, its session (`sid`), or every token of its subject
+ *    whose session began before a "not before" watermark, looked up in the
+ *    in-process RevocationView (fed by Redis pub/sub); a view staler
+ *    than its bound → 503, fail closed.
  */
 @Injectable()
 export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
@@ -68,7 +70,7 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
    * @param payload the JWT claims set
    * @returns the {@link Principal}
    * @throws TokenRejectedError (→ 401) on a missing/ill-typed claim, future `iat`, or revocation
-   * @throws ProblemException 503 when Redis cannot be reached
+   * @throws ProblemException 503 when the revocation list is stale (fail closed)
    */
   async validate(payload: unknown): Promise<Principal> {
     return this.verifier.acceptClaims(payload);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import {
   AUTH_JWT_OPTIONS,
@@ -9,7 +9,8 @@ import {
 import { checkHeader, toPrincipal } from './access-token.checks';
 import { verifyJws } from './jws-verifier';
 import type { Principal } from './principal';
-import { RevocationStore, RevocationUnavailableError, type RevocationReason } from './revocation.store';
+import { RevocationUnavailableError, type RevocationReason } from './revocation';
+import { RevocationView } from './revocation.view';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { TokenRejectedError, rejectionReason, revocationUnavailable } from './token-rejection';
 
@@ -20,13 +21,12 @@ import { TokenRejectedError, rejectionReason, revocationUnavailable } from './to
  */
 @Injectable()
 export class AccessTokenVerifier {
-  private readonly logger = new Logger('AccessTokenVerifier');
   private readonly settings: ResolvedAuthJwtOptions;
 
   constructor(
     @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
     private readonly keys: SigningKeyResolver,
-    private readonly revocations: RevocationStore,
+    private readonly revocations: RevocationView,
   ) {
     this.settings = resolveOptions(rawOptions);
   }
@@ -49,25 +49,26 @@ export class AccessTokenVerifier {
    *
    * @param payload claims of a token whose signature, `iss`, `aud`, `exp`, `nbf` are valid
    * @throws TokenRejectedError on a missing or ill-typed claim, a future `iat`, or revocation
-   * @throws ProblemException 503 when Redis cannot be reached (fail closed)
+   * @throws ProblemException 503 when the revocation list is stale (fail closed)
    */
-  async acceptClaims(payload: unknown): Promise<Principal> {
+  acceptClaims(payload: unknown): Principal {
     return this.assertNotRevoked(toPrincipal(payload, this.settings.clockToleranceSeconds));
   }
 
   /**
-   * The revocation step alone, for a principal verified earlier (a
+   * The revocation step alone, also for a principal verified earlier (a
    * verified-token cache hit): its `jti`, its session and its subject's
-   * watermark, checked in Redis on every request.
+   * watermark, checked on every request against this process's
+   * {@link RevocationView} (memory, no I/O).
    *
    * @returns the same principal
    * @throws TokenRejectedError when revoked
-   * @throws ProblemException 503 when Redis cannot be reached
+   * @throws ProblemException 503 when the revocation list is stale and the policy is `fail-closed`
    */
-  async assertNotRevoked(principal: Principal): Promise<Principal> {
+  assertNotRevoked(principal: Principal): Principal {
     let reason: RevocationReason;
     try {
-      reason = await this.revocations.check({
+      reason = this.revocations.check({
         jti: principal.tokenId,
         sid: principal.sessionId,
         sub: principal.subject,
@@ -75,7 +76,6 @@ export class AccessTokenVerifier {
       });
     } catch (error) {
       if (error instanceof RevocationUnavailableError) {
-        this.logger.warn('revocation check failed: Redis unreachable; refusing the request (fail closed)');
         throw revocationUnavailable();
       }
       throw error;

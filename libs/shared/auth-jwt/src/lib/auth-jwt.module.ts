@@ -1,20 +1,23 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { RedisModule } from '@jwt-ms/service-core';
+import { READINESS_PROBES, RedisModule } from '@jwt-ms/service-core';
 import { AUTH_JWT_OPTIONS, ConfigurableModuleClass, type AuthJwtModuleOptions } from './auth-jwt.options';
 import { AccessTokenStrategy } from './access-token.strategy';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessPolicyGuard } from './guards/access-policy.guard';
 import { AccessTokenGuard } from './guards/access-token.guard';
 import { RevocationStore } from './revocation.store';
+import { RevocationView } from './revocation.view';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { VerifiedTokenCache } from './verified-token.cache';
 
 const PROVIDERS: Provider[] = [
   VerifiedTokenCache,
   SigningKeyResolver,
+  RevocationView,
   RevocationStore,
+  { provide: READINESS_PROBES, useFactory: (view: RevocationView) => [view], inject: [RevocationView] },
   AccessTokenVerifier,
   AccessTokenStrategy,
   AccessTokenGuard,
@@ -28,11 +31,12 @@ const PROVIDERS: Provider[] = [
  * clockToleranceSeconds, redisUrl })` installs, for the whole app:
  * a global {@link AccessTokenGuard} (opt out with `@Public()`), a global
  * {@link AccessPolicyGuard} (`@RequireScopes`, `@RequireRoles`), the passport-jwt
- * {@link AccessTokenStrategy}, the issuer's cached JWKS, and the Redis
- * revocation check. It also opens the process's Redis connection
+ * {@link AccessTokenStrategy}, the issuer's cached JWKS, and the in-process
+ * copy of the revocation list ({@link RevocationView}, fed by Redis pub/sub). It also opens the process's Redis connection
  * (`REDIS_CLIENT`), which the app may reuse.
  *
- * Once the JWKS is cached, no request causes a call to the issuer.
+ * Once the JWKS is cached, no request causes a call to the issuer, and none
+ * waits for Redis.
  */
 @Module({})
 export class AuthJwtModule extends ConfigurableModuleClass {
@@ -47,12 +51,16 @@ export class AuthJwtModule extends ConfigurableModuleClass {
           ];
     return {
       ...base,
+      // Global so that HealthModule sees READINESS_PROBES (the revocation list's freshness).
+      global: true,
       imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl })],
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
       exports: [
         AUTH_JWT_OPTIONS,
         SigningKeyResolver,
         RevocationStore,
+        RevocationView,
+        READINESS_PROBES,
         AccessTokenVerifier,
         AccessTokenGuard,
         AccessPolicyGuard,

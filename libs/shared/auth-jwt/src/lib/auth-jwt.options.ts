@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
+import type { RevocationFailurePolicy } from './revocation';
 
 /**
  * Where verification keys come from. A resource service names the issuer's
@@ -41,6 +42,19 @@ export interface AuthJwtModuleOptions {
   verifiedTokenCacheSize?: number;
   /** Longest life of a verified-token cache entry, in milliseconds (never past the token's `exp`). Default 60000. */
   verifiedTokenCacheTtlMs?: number;
+  /**
+   * Oldest acceptable copy of the revocation list, in milliseconds: beyond it
+   * (Redis unreachable, announcements not arriving) `revocationFailurePolicy`
+   * applies. Also the worst-case delay for a revocation to reach a replica cut
+   * off from Redis. Default 2000.
+   */
+  revocationMaxStalenessMs?: number;
+  /** What to do with a stale revocation list: `fail-closed` (503, default) or `fail-open`. */
+  revocationFailurePolicy?: RevocationFailurePolicy;
+  /** Interval of the freshness heartbeat (PING on the subscriber connection), in milliseconds. Default 500. */
+  revocationHeartbeatMs?: number;
+  /** Interval of the full re-read of the revocation list from Redis, in milliseconds. Default 60000. */
+  revocationResyncMs?: number;
   /** Register the guards globally (`APP_GUARD`) so every route is protected unless `@Public()`. Default true. */
   global?: boolean;
 }
@@ -59,12 +73,19 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
     jwksTimeoutMs: 5000,
     verifiedTokenCacheSize: 10_000,
     verifiedTokenCacheTtlMs: 60_000,
+    revocationMaxStalenessMs: 2000,
+    revocationFailurePolicy: 'fail-closed',
+    revocationHeartbeatMs: 500,
+    revocationResyncMs: 60_000,
     global: true,
     ...options,
   };
   if (!resolved.issuer) throw new TypeError('AuthJwtModule: "issuer" is required');
   if (!resolved.audience) throw new TypeError('AuthJwtModule: "audience" is required');
   if (resolved.algorithms.length === 0) throw new TypeError('AuthJwtModule: "algorithms" must not be empty');
+  if (!(resolved.revocationHeartbeatMs > 0 && resolved.revocationHeartbeatMs < resolved.revocationMaxStalenessMs)) {
+    throw new TypeError('AuthJwtModule: "revocationHeartbeatMs" must be positive and below "revocationMaxStalenessMs"');
+  }
   return resolved;
 }
 

@@ -1,75 +1,52 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
-import { revokedJtiKey, revokedSessionKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
-import { revocationUnavailable } from './token-rejection';
+import {
+  REVOCATION_CHANNEL,
+  revokedJtiKey,
+  revokedSessionKey,
+  subjectNotBeforeKey,
+  type RevocationAnnouncement,
+} from '@jwt-ms/contracts';
+import {
+  REDIS_TIMEOUT_MS,
+  REVOCATION_TTL_MARGIN_SECONDS,
+  RevocationUnavailableError,
+  type RevocableToken,
+  type RevocationReason,
+} from './revocation';
+import { RevocationView } from './revocation.view';
+
+export * from './revocation';
 
 /**
- * Seconds a revocation entry outlives its token's `exp`, so it still covers the
- * token while a verifier's clock tolerance would accept it.
- */
-export const REVOCATION_TTL_MARGIN_SECONDS = 60;
-
-/** Longest wait for one Redis operation, in milliseconds; then the request fails closed (503). */
-export const REDIS_TIMEOUT_MS = 1000;
-
-/** Thrown when Redis cannot be reached; callers must fail closed. */
-export class RevocationUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('the revocation list in Redis cannot be reached', { cause });
-    this.name = 'RevocationUnavailableError';
-  }
-}
-
-/**
- * Runs a revocation-store operation, failing closed: Redis unreachable becomes
- * a 503 `dependency_unavailable` problem, so no caller is ever told a token is
- * fine, or revoked, when that could not be checked or written.
- *
- * @throws ProblemException 503 when Redis cannot be reached
- */
-export async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (error instanceof RevocationUnavailableError) throw revocationUnavailable();
-    throw error;
-  }
-}
-
-/** The parts of an access token that revocation looks at. */
-export interface RevocableToken {
-  /** `jti` claim. */
-  jti: string;
-  /** `sid` claim: the login session. */
-  sid: string;
-  /** `sub` claim. */
-  sub: string;
-  /** `auth_time` claim: when the session began, seconds since the epoch (fractional). */
-  authTime: number;
-}
-
-/** Why a token is revoked, or null when it is not. */
-export type RevocationReason = 'token revoked' | 'session revoked' | 'all tokens of the subject revoked' | null;
-
-/**
- * The revocation state in Redis, three kinds of entry (key layout in
+ * The revocation list in Redis, three kinds of entry (key layout in
  * `@jwt-ms/contracts`):
  * - one access token, by `jti` (RFC 7519 §4.1.7): logout, RFC 7009 revocation;
  * - one login session, by `sid`: every token of a refresh-token family;
  * - one subject's "not before" watermark: every token of a session that began
  *   earlier (`auth_time`).
  *
- * The issuer writes; every verifier reads all three in one round trip (MGET).
- * Every entry expires once no token it covers can still be valid.
+ * The issuer writes here: each write stores the entry and announces it on
+ * {@link REVOCATION_CHANNEL} in one Lua script (atomic: no entry exists
+ * unannounced), and updates this process's {@link RevocationView} at once.
+ * Verifiers read their {@link RevocationView}, not Redis, on each request;
+ * {@link check} reads Redis itself, for the issuer's own decisions that must
+ * see every write (refresh, introspection). Every entry expires once no token
+ * it covers can still be valid.
  */
 @Injectable()
 export class RevocationStore {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    @Optional() @Inject(RevocationView) private readonly view: RevocationView | null,
+  ) {}
 
   /**
+   * Reads the three entries of a token from Redis in one round trip (MGET).
+   *
    * @param token the verified token's `jti`, `sid`, `sub` and `auth_time`
    * @returns why the token is revoked, or null
-   * @throws RevocationUnavailableError when Redis does not answer
+   * @throws RevocationUnavailableError when Redis does not answer within {@link REDIS_TIMEOUT_MS}
    */
   async check(token: RevocableToken): Promise<RevocationReason> {
     const values = (await this.bounded(() =>
@@ -91,9 +68,9 @@ export class RevocationStore {
    */
   async revokeToken(jti: string, expiresAt: number): Promise<void> {
     // Kept REVOCATION_TTL_MARGIN_SECONDS past `exp`: verifiers still accept the token within their clock tolerance.
-    const ttlSeconds = expiresAt - nowSeconds() + REVOCATION_TTL_MARGIN_SECONDS;
+    const ttlSeconds = expiresAt - Math.floor(Date.now() / 1000) + REVOCATION_TTL_MARGIN_SECONDS;
     if (ttlSeconds <= 0) return; // long expired: every verifier refuses it on `exp`
-    await this.bounded(() => this.redis.set(revokedJtiKey(jti), '1', { EX: ttlSeconds }));
+    await this.write(revokedJtiKey(jti), '1', ttlSeconds);
   }
 
   /**
@@ -104,14 +81,13 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSession(sid: string, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.bounded(() =>
-      this.redis.set(revokedSessionKey(sid), '1', { EX: maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS }),
-    );
+    await this.write(revokedSessionKey(sid), '1', maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS);
   }
 
   /**
    * Revokes every access token of a subject whose session began before
-   * `notBefore`. The watermark only moves forward (see RAISE_WATERMARK).
+   * `notBefore`. The watermark only moves forward: of two racing
+   * revocations, the later watermark stays.
    *
    * @param sub the subject
    * @param notBefore seconds since the epoch, fractional; tokens with an earlier `auth_time` are revoked
@@ -119,13 +95,22 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
-    const ttl = maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS;
-    await this.bounded(() =>
-      this.redis.eval(RAISE_WATERMARK, {
-        keys: [subjectNotBeforeKey(sub)],
-        arguments: [notBefore.toFixed(3), String(ttl)],
-      }),
+    await this.write(
+      subjectNotBeforeKey(sub),
+      notBefore.toFixed(3),
+      maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS,
     );
+  }
+
+  /** Stores and announces one entry (WRITE_AND_ANNOUNCE), then updates this process's view. */
+  private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
+    const stored = (await this.bounded(() =>
+      this.redis.eval(WRITE_AND_ANNOUNCE, {
+        keys: [key],
+        arguments: [value, String(ttlSeconds), REVOCATION_CHANNEL],
+      }),
+    )) as string;
+    this.view?.apply({ key, value: stored, ttlMs: ttlSeconds * 1000 } satisfies RevocationAnnouncement);
   }
 
   /**
@@ -142,16 +127,17 @@ export class RevocationStore {
 }
 
 /**
- * Raises the watermark KEYS[1] to ARGV[1] (TTL ARGV[2] seconds), atomically:
- * of two racing revocations, the later watermark stays.
+ * Stores KEYS[1] = ARGV[1] for ARGV[2] seconds and publishes it on ARGV[3]
+ * as a RevocationAnnouncement, atomically. A watermark key
+ * (`…not-before:…`) only rises: the larger of the stored and proposed
+ * values is kept and announced. Returns the stored value.
  */
-const RAISE_WATERMARK = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local proposed = tonumber(ARGV[1])
-if proposed > current then current = proposed end
-redis.call('SET', KEYS[1], string.format('%.3f', current), 'EX', ARGV[2])
-return tostring(current)`;
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
+const WRITE_AND_ANNOUNCE = `
+local value = ARGV[1]
+if string.find(KEYS[1], ':not-before:', 1, true) then
+  local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if current > tonumber(value) then value = string.format('%.3f', current) end
+end
+redis.call('SET', KEYS[1], value, 'EX', ARGV[2])
+redis.call('PUBLISH', ARGV[3], cjson.encode({ key = KEYS[1], value = value, ttlMs = tonumber(ARGV[2]) * 1000 }))
+return value`;

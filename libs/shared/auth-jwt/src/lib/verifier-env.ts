@@ -2,11 +2,42 @@ import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
 import { env } from '@jwt-ms/service-core';
 import type { AuthJwtModuleOptions } from './auth-jwt.options';
+import { REVOCATION_FAILURE_POLICIES } from './revocation';
+
+/**
+ * Environment variables of the in-process revocation list (see RevocationView),
+ * for every service that verifies tokens, the issuer included:
+ * `REVOCATION_MAX_STALENESS_MS` and `REVOCATION_FAILURE_POLICY`.
+ */
+export const revocationEnvShape = {
+  /** Oldest acceptable copy of the revocation list, in milliseconds (≥ 600: above the 500 ms heartbeat). */
+  REVOCATION_MAX_STALENESS_MS: z.coerce
+    .number({ message: 'expected a number of milliseconds' })
+    .int('expected whole milliseconds')
+    .min(600, 'expected at least 600 ms (the heartbeat is 500 ms)')
+    .max(600_000, 'expected at most 600000 ms')
+    .default(2000),
+  /** `fail-closed` (503 while the copy is stale) or `fail-open` (answer from the last copy). */
+  REVOCATION_FAILURE_POLICY: z
+    .enum(REVOCATION_FAILURE_POLICIES, { message: `expected one of ${REVOCATION_FAILURE_POLICIES.join(', ')}` })
+    .default('fail-closed'),
+};
+
+/** Maps the {@link revocationEnvShape} variables to {@link AuthJwtModuleOptions} members. */
+export function revocationOptionsFromEnv(config: {
+  REVOCATION_MAX_STALENESS_MS: number;
+  REVOCATION_FAILURE_POLICY: (typeof REVOCATION_FAILURE_POLICIES)[number];
+}): Pick<AuthJwtModuleOptions, 'revocationMaxStalenessMs' | 'revocationFailurePolicy'> {
+  return {
+    revocationMaxStalenessMs: config.REVOCATION_MAX_STALENESS_MS,
+    revocationFailurePolicy: config.REVOCATION_FAILURE_POLICY,
+  };
+}
 
 /**
  * Environment variables of a resource service's token verification:
  * `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URI`, `AUTH_ALGORITHMS`,
- * `AUTH_CLOCK_TOLERANCE_SECONDS`.
+ * `AUTH_CLOCK_TOLERANCE_SECONDS`, and the {@link revocationEnvShape} ones.
  *
  * @param defaults.audience this service's audience identifier, e.g. `orders-service`
  */
@@ -28,6 +59,7 @@ export function verifierEnvSchema(defaults: { audience: string }) {
       .min(0, 'expected 0..60 s')
       .max(60, 'expected 0..60 s')
       .default(5),
+    ...revocationEnvShape,
   });
 }
 
@@ -44,5 +76,6 @@ export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions
     clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
     jwksCacheMaxAgeMs: config.AUTH_JWKS_REFRESH_SECONDS * 1000,
     redisUrl: config.REDIS_URL,
+    ...revocationOptionsFromEnv(config),
   };
 }

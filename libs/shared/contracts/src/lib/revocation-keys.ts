@@ -43,3 +43,21 @@ export function revokedSessionKey(sid: string): string {
 export function subjectNotBeforeKey(sub: string): string {
   return `${REDIS_KEY_PREFIX}not-before:sub:${sub}`;
 }
+
+/**
+ * Redis pub/sub channel on which the issuer announces every revocation entry
+ * it writes, so each verifier's in-process copy of the list learns of it in
+ * about a millisecond instead of asking Redis on every request. A message is
+ * a {@link RevocationAnnouncement} as JSON.
+ */
+export const REVOCATION_CHANNEL = `${REDIS_KEY_PREFIX}revocations`;
+
+/** One revocation entry as announced on {@link REVOCATION_CHANNEL}: the key written, its value, its lifetime. */
+export interface RevocationAnnouncement {
+  /** The Redis key (one of the layouts above). */
+  key: string;
+  /** Its value after the write: `1`, or a watermark (seconds since the epoch). */
+  value: string;
+  /** Milliseconds until the entry expires in Redis. */
+  ttlMs: number;
+}

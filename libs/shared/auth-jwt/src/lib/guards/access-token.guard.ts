@@ -61,7 +61,7 @@ export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
     if (cached) {
       // A token verified before: the signature is not checked again; revocation is, every time.
       try {
-        request.user = await this.verifier.assertNotRevoked(cached);
+        request.user = this.verifier.assertNotRevoked(cached);
       } catch (error) {
         if (error instanceof TokenRejectedError) throw invalidToken(this.options.audience, error.reason);
         throw error;

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import {
   HealthCheck,
   HealthCheckService,
@@ -9,6 +9,7 @@ import {
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
 import { Public } from '../public.decorator';
 import { withTimeout } from '../async/with-timeout';
+import { READINESS_PROBES, type ReadinessProbe } from './readiness-probe';
 
 /** How long a readiness dependency may take to answer, in milliseconds. */
 const READY_TIMEOUT_MS = 1000;
@@ -16,7 +17,9 @@ const READY_TIMEOUT_MS = 1000;
 /**
  * Liveness and readiness probes (Kubernetes semantics): `live` says the
  * process answers; `ready` says it can serve, i.e. its database and Redis answer.
- * Not ready → 503 problem details with the per-dependency results in `checks`.
+ * and every {@link ReadinessProbe} the app registers (the verifier's in-process
+ * revocation list) is up. Not ready → 503 problem details with the
+ * per-dependency results in `checks`.
  */
 @Controller('health')
 @Public()
@@ -26,6 +29,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    @Optional() @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[] | null,
   ) {}
 
   /** `GET /health/live` → 200 `{status: "ok"}` while the event loop turns. */
@@ -34,7 +38,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** `GET /health/ready` → 200 when the database and Redis answer within 1000 ms each, else 503. */
+  /**
+   * `GET /health/ready` → 200 when the database and Redis answer within 1000 ms
+   * each and every registered {@link ReadinessProbe} is up, else 503.
+   */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
@@ -49,6 +56,11 @@ export class HealthController {
           return indicator.down({ message: 'Redis does not answer' });
         }
       },
+      ...(this.probes ?? []).map((probe) => async () => {
+        const { up, details } = probe.probe();
+        const indicator = this.indicators.check(probe.name);
+        return up ? indicator.up(details) : indicator.down(details);
+      }),
     ]);
   }
 }

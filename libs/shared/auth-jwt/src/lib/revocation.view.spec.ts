@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
+import { REVOCATION_CHANNEL, revokedJtiKey } from '@jwt-ms/contracts';
+import { PrivateRedis } from './private-redis';
+import { RevocationStore } from './revocation.store';
+import { RevocationUnavailableError, type RevocableToken } from './revocation';
+import { RevocationView } from './revocation.view';
+import type { AuthJwtModuleOptions } from './auth-jwt.options';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+function options(overrides: Partial<AuthJwtModuleOptions> = {}): AuthJwtModuleOptions {
+  return {
+    issuer: 'http://issuer.test',
+    audience: 'users-service',
+    keys: { localJwks: () => ({ keys: [] }) },
+    redisUrl: REDIS_URL,
+    revocationHeartbeatMs: 50,
+    revocationMaxStalenessMs: 400,
+    ...overrides,
+  };
+}
+
+function token(overrides: Partial<RevocableToken> = {}): RevocableToken {
+  return { jti: randomUUID(), sid: randomUUID(), sub: randomUUID(), authTime: Date.now() / 1000, ...overrides };
+}
+
+/** Polls `condition` every millisecond for at most `ms` milliseconds; returns the milliseconds it took, or null. */
+async function within(ms: number, condition: () => boolean): Promise<number | null> {
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    if (condition()) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return condition() ? performance.now() - started : null;
+}
+
+async function waitReady(client: RedisClient): Promise<void> {
+  if (client.isReady) return;
+  await new Promise((resolve) => client.once('ready', resolve));
+}
+
+describe('RevocationView (real Redis)', () => {
+  const clients: RedisClient[] = [];
+  const views: RevocationView[] = [];
+
+  async function client(url = REDIS_URL): Promise<RedisClient> {
+    const created = createRedisClient(url);
+    clients.push(created);
+    await waitReady(created);
+    return created;
+  }
+
+  /** A verifier's view on its own connection, as in another replica. */
+  async function startView(overrides: Partial<AuthJwtModuleOptions> = {}, url = REDIS_URL): Promise<RevocationView> {
+    const view = new RevocationView(options({ ...overrides, redisUrl: url }), await client(url));
+    views.push(view);
+    await view.onApplicationBootstrap();
+    return view;
+  }
+
+  afterEach(() => {
+    for (const view of views.splice(0)) view.onApplicationShutdown();
+    for (const created of clients.splice(0)) if (created.isOpen) created.destroy();
+  });
+
+  it('learns a revocation written by another process from the announcement, without asking Redis per check', async () => {
+    const issuer = new RevocationStore(await client(), null);
+    const view = await startView();
+    const victim = token();
+    const bystander = token();
+    expect(view.check(victim)).toBeNull();
+
+    await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+    const tookMs = await within(1000, () => view.check(victim) !== null);
+
+    expect(tookMs).not.toBeNull();
+    expect(view.check(victim)).toBe('token revoked');
+    expect(view.check(bystander)).toBeNull();
+  });
+
+  it('revokes a whole session by sid, and a subject before its watermark by auth_time', async () => {
+    const issuer = new RevocationStore(await client(), null);
+    const view = await startView();
+    const subject = randomUUID();
+    const early = token({ sub: subject, authTime: 1_700_000_000.123 });
+    const late = token({ sub: subject, authTime: 1_700_000_000.5 });
+    const sameSession = token({ sid: early.sid });
+
+    await issuer.revokeSession(early.sid, 900);
+    await issuer.revokeSubjectBefore(subject, 1_700_000_000.2, 900);
+    const earlyElsewhere = { ...early, sid: randomUUID() };
+    await within(1000, () => view.check(sameSession) !== null && view.check(earlyElsewhere) !== null);
+
+    expect(view.check(sameSession)).toBe('session revoked');
+    expect(view.check({ ...late, sid: randomUUID() })).toBeNull();
+    expect(view.check(earlyElsewhere)).toBe('all tokens of the subject revoked');
+  });
+
+  it('keeps the highest watermark whatever order announcements arrive in', async () => {
+    const issuer = new RevocationStore(await client(), null);
+    const view = await startView();
+    const subject = randomUUID();
+    await issuer.revokeSubjectBefore(subject, 1_700_000_100, 900);
+    await issuer.revokeSubjectBefore(subject, 1_700_000_050, 900); // an older, slower request
+    const probe = token({ sub: subject, authTime: 1_700_000_075 });
+    await within(1000, () => view.check(probe) !== null);
+
+    expect(view.check(probe)).toBe('all tokens of the subject revoked');
+    const raw = await (await client()).get(`jwtms:not-before:sub:${subject}`);
+    expect(Number(raw)).toBe(1_700_000_100);
+  });
+
+  it('loads entries written before it started (full resync), with their remaining lifetime', async () => {
+    const issuer = new RevocationStore(await client(), null);
+    const earlier = token();
+    await issuer.revokeToken(earlier.jti, Math.floor(Date.now() / 1000) + 900);
+
+    const view = await startView();
+
+    expect(view.isFresh()).toBe(true);
+    expect(view.check(earlier)).toBe('token revoked');
+  });
+
+  it("applies the issuer's own writes at once in its process", async () => {
+    const view = await startView();
+    const issuer = new RevocationStore(await client(), view);
+    const victim = token();
+
+    await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+
+    expect(view.check(victim)).toBe('token revoked'); // no wait: the write itself updated the view
+  });
+
+  it('ignores announcements that are not revocation entries', async () => {
+    const view = await startView();
+    const publisher = await client();
+    const victim = token();
+    const entriesBefore = view.probe().details['entries'];
+    await publisher.publish(REVOCATION_CHANNEL, 'not json');
+    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ key: 'jwtms:rate:ip:1', value: '1', ttlMs: 1000 }));
+    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ key: revokedJtiKey(victim.jti), value: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(view.check(victim)).toBeNull();
+    expect(view.probe().details['entries']).toBe(entriesBefore);
+  });
+
+  describe('when Redis goes away (private redis-server)', () => {
+    const redis = new PrivateRedis();
+    beforeEach(() => redis.start());
+    afterEach(() => redis.stop());
+
+    it('fails closed once the copy is older than the bound, reports not ready, and recovers with what was missed', async () => {
+      const view = await startView({}, redis.url);
+      const victim = token();
+      expect(view.probe().up).toBe(true);
+
+      redis.pause(); // hangs without refusing: no PONG, so freshness stops advancing
+      const failedAfterMs = await within(2000, () => {
+        try {
+          view.check(token());
+          return false;
+        } catch (error) {
+          return error instanceof RevocationUnavailableError;
+        }
+      });
+      expect(failedAfterMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(400 + 200);
+      expect(view.probe()).toMatchObject({ up: false, details: { fresh: false, policy: 'fail-closed' } });
+
+      await redis.stop(); // loses every entry and every connection
+      await redis.start();
+      const issuer = new RevocationStore(await client(redis.url), null);
+      await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+
+      // Reconnects, subscribes again and re-reads the list: the entry arrives by one path or the other.
+      expect(await within(5000, () => view.isFresh() && view.check(victim) !== null)).not.toBeNull();
+      expect(view.check(victim)).toBe('token revoked');
+      expect(view.probe().up).toBe(true);
+    });
+
+    it('answers from the last copy under fail-open, and still reports the staleness', async () => {
+      const issuer = new RevocationStore(await client(redis.url), null);
+      const view = await startView({ revocationFailurePolicy: 'fail-open' }, redis.url);
+      const victim = token();
+      await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+      await within(1000, () => view.check(victim) !== null);
+
+      redis.pause();
+      await within(2000, () => !view.isFresh());
+
+      expect(view.isFresh()).toBe(false);
+      expect(view.check(victim)).toBe('token revoked');
+      expect(view.check(token())).toBeNull();
+      expect(view.probe()).toMatchObject({ up: true, details: { fresh: false, policy: 'fail-open' } });
+      redis.resume();
+    });
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * A local multi-replica deployment: N processes of each service on this
+ * machine, sharing one Redis and one PostgreSQL server, behind HAProxy
+ * (round-robin, no affinity). What a Kubernetes Deployment with N replicas
+ * and a Service does, on one laptop, so that "any replica serves any request"
+ * can be watched and tested.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Haproxy, type Backend } from './haproxy';
+import {
+  Databases,
+  freePort,
+  launchService,
+  stopProcess,
+  type RunningService,
+  type ServiceName,
+} from './service-processes';
+
+const SERVICES: ServiceName[] = ['auth-service', 'users-service', 'orders-service'];
+
+/** How to start a cluster. */
+export interface ClusterOptions {
+  /** Replicas per service. Default 3. */
+  replicas?: number;
+  /** Balancer ports per service; 0 or absent picks a free port. */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** HAProxy's stats page port; 0 or absent picks a free port. */
+  statsPort?: number;
+  /** Folder for the shared signing key file and HAProxy's config and socket (created). */
+  dataDir: string;
+  /** The shared Redis. Default `redis://127.0.0.1:6379`. */
+  redisUrl?: string;
+  /** Admin URL of the shared PostgreSQL server. Default `postgres://postgres@127.0.0.1:5432/postgres`. */
+  postgresAdminUrl?: string;
+  /** Databases are `<prefix>_auth`, `<prefix>_users`, `<prefix>_orders`. Default `jwtms_cluster`. */
+  databasePrefix?: string;
+  /** Drop and recreate the databases first (only `jwtms_test_*` prefixes; for tests). Default false. */
+  freshDatabases?: boolean;
+  /** The issuer's `iss`; default the auth balancer's URL. */
+  issuer?: string;
+  /** Extra environment for every replica (e.g. the caller's own), then per service. */
+  env?: Record<string, string>;
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Called with every line a replica prints, and the replica's id. */
+  onLine?: (replicaId: string, line: string) => void;
+}
+
+/** One replica: a service process with its instance id (`users-2`). */
+export interface Replica extends RunningService {
+  id: string;
+  port: number;
+}
+
+/** A running cluster. */
+export interface Cluster {
+  /** Balancer URLs: what clients use. */
+  urls: Record<ServiceName, string>;
+  /** HAProxy's stats page. */
+  statsUrl: string;
+  /** Every replica started, including killed ones (check `process.exitCode`). */
+  replicas: Replica[];
+  /** The balancer itself (runtime API). */
+  haproxy: Haproxy;
+  /** The running replicas of one service. */
+  running(service: ServiceName): Replica[];
+  /** Stops one replica: SIGKILL (a crash) by default, SIGTERM for a graceful stop. */
+  kill(replica: Replica, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts one more replica of a service and adds it to the balancer; resolves once it serves. */
+  addReplica(service: ServiceName): Promise<Replica>;
+  /** Stops every replica and the balancer; drops fresh test databases. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the cluster: databases, then one auth replica (it runs the
+ * migrations and, outside production, writes the shared signing key file),
+ * then the other auth replicas, then users and orders replicas (they fetch
+ * the JWKS through the balancer), then HAProxy in front of them all.
+ *
+ * @throws Error when a replica or HAProxy fails to start (everything started is stopped first)
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const replicasPerService = options.replicas ?? 3;
+  const prefix = options.databasePrefix ?? 'jwtms_cluster';
+  const databases = new Databases(options.postgresAdminUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  mkdirSync(options.dataDir, { recursive: true });
+
+  const ports = {} as Record<ServiceName, number>;
+  for (const service of SERVICES) ports[service] = options.ports?.[service] || (await freePort());
+  const statsPort = options.statsPort || (await freePort());
+  const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<
+    ServiceName,
+    string
+  >;
+  const issuer = options.issuer ?? urls['auth-service'];
+
+  const databaseOf = (service: ServiceName) => `${prefix}_${service.replace('-service', '')}`;
+  for (const service of SERVICES) {
+    if (options.freshDatabases) await databases.recreate(databaseOf(service));
+    else await databases.ensure(databaseOf(service));
+  }
+
+  const replicas: Replica[] = [];
+  const counters: Record<ServiceName, number> = { 'auth-service': 0, 'users-service': 0, 'orders-service': 0 };
+  let haproxy: Haproxy | undefined;
+
+  const envOf = (service: ServiceName, id: string, port: number): Record<string, string> => ({
+    NODE_ENV: 'development',
+    ...options.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    INSTANCE_ID: id,
+    REDIS_URL: options.redisUrl ?? 'redis://127.0.0.1:6379',
+    DATABASE_URL: databases.urlOf(databaseOf(service)),
+    AUTH_ISSUER: issuer,
+    // One key set for every auth replica: the first writes it, the others read it (a Secret, in Kubernetes).
+    DATA_DIR: join(options.dataDir, 'auth'),
+    ...(service === 'auth-service' ? {} : { AUTH_JWKS_URI: `${urls['auth-service']}/.well-known/jwks.json` }),
+    ...options.serviceEnv?.[service],
+  });
+
+  const startReplica = async (service: ServiceName): Promise<Replica> => {
+    counters[service] += 1;
+    const id = `${service.replace('-service', '')}-${counters[service]}`;
+    const port = await freePort();
+    const running = await launchService(service, envOf(service, id, port), (line) => options.onLine?.(id, line));
+    const replica: Replica = { ...running, id, port };
+    replicas.push(replica);
+    return replica;
+  };
+
+  const cluster: Cluster = {
+    urls,
+    statsUrl: `http://127.0.0.1:${statsPort}/`,
+    replicas,
+    get haproxy(): Haproxy {
+      if (!haproxy) throw new Error('HAProxy is not running');
+      return haproxy;
+    },
+    running: (service) =>
+      replicas.filter((r) => r.name === service && r.process.exitCode === null && r.process.signalCode === null),
+    kill: (replica, signal = 'SIGKILL') => stopProcess(replica.process, signal),
+    addReplica: async (service) => {
+      const replica = await startReplica(service);
+      await cluster.haproxy.addServer(service, replica.id, replica.port);
+      return replica;
+    },
+    close: async () => {
+      await haproxy?.stop();
+      await Promise.all(replicas.map((replica) => stopProcess(replica.process)));
+      if (options.freshDatabases) for (const service of SERVICES) await databases.drop(databaseOf(service));
+    },
+  };
+
+  try {
+    await startReplica('auth-service'); // alone: migrations, signing key file
+    await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica('auth-service')));
+    // The verifiers load the JWKS at start-up, through the balancer: it must be up before them.
+    haproxy = await Haproxy.start(options.dataDir, backends(), statsPort);
+    for (const service of ['users-service', 'orders-service'] as const) {
+      const first = await startReplica(service); // alone: migrations
+      const rest = await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica(service)));
+      for (const replica of [first, ...rest]) {
+        await haproxy.addServer(service, replica.id, replica.port);
+      }
+    }
+    return cluster;
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+
+  function backends(): Backend[] {
+    return SERVICES.map((service) => ({
+      service,
+      port: ports[service],
+      servers: replicas.filter((r) => r.name === service).map((r) => ({ id: r.id, port: r.port })),
+    }));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The cluster's load balancer: HAProxy (Debian's `haproxy` package), run in
+ * the foreground as a child process, with a config written per run.
+ *
+ * Why HAProxy: it is what a Kubernetes Service or Ingress does for this
+ * system, done by a real, widely deployed balancer: round-robin with no
+ * affinity (no cookies, no stick tables), active health checks on
+ * `GET /health/ready` (a replica that is not ready, or killed, leaves the
+ * rotation within about a second), a retry on another replica when a
+ * connection to a dead one fails, and a runtime API to add replicas without a
+ * restart. None of that is code of ours.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import type { ServiceName } from './service-processes';
+
+/** One balanced service: its public port and its replicas' addresses. */
+export interface Backend {
+  service: ServiceName;
+  /** Port the balancer listens on for this service (127.0.0.1). */
+  port: number;
+  servers: Array<{ id: string; port: number }>;
+}
+
+/** @returns the HAProxy version line, or null when `haproxy` is not installed */
+export function haproxyVersion(): string | null {
+  const result = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) return null;
+  return result.stdout.split('\n')[0] ?? null;
+}
+
+/**
+ * Writes the config: one frontend and backend per service, round-robin, no
+ * affinity, readiness health checks every 500 ms, connection failures
+ * retried on another replica (a failed connection never reached a replica,
+ * so even a POST is safe to send elsewhere), a stats page, and an admin
+ * socket for adding replicas.
+ */
+export function haproxyConfig(backends: Backend[], socketPath: string, statsPort: number): string {
+  const lines = [
+    'global',
+    `  stats socket ${socketPath} mode 600 level admin`,
+    '  maxconn 20000',
+    '',
+    'defaults',
+    '  mode http',
+    '  timeout connect 1s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  timeout http-keep-alive 10s',
+    '  # a failed connection is retried, on another replica (redispatch)',
+    '  retries 3',
+    '  option redispatch 1',
+    '  retry-on conn-failure empty-response',
+    '  # ...but a request a replica may have begun to process is replayed only if it is a GET',
+    '  http-request disable-l7-retry if !METH_GET',
+    '  default-server check inter 500ms fall 2 rise 2',
+    '',
+    'listen stats',
+    `  bind 127.0.0.1:${statsPort}`,
+    '  stats enable',
+    '  stats uri /',
+    '  stats refresh 2s',
+  ];
+  for (const backend of backends) {
+    const name = backend.service.replace('-service', '');
+    lines.push(
+      '',
+      `frontend ${name}_in`,
+      `  bind 127.0.0.1:${backend.port}`,
+      `  default_backend ${name}`,
+      '',
+      `backend ${name}`,
+      '  balance roundrobin',
+      '  option httpchk GET /health/ready',
+      '  http-check expect status 200',
+      ...backend.servers.map((server) => `  server ${server.id} 127.0.0.1:${server.port}`),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A running HAProxy. */
+export class Haproxy {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socketPath: string,
+    readonly output: string[],
+  ) {}
+
+  /**
+   * Writes the config into `dir` and starts `haproxy -db` (foreground).
+   *
+   * @throws Error when haproxy is not installed, or exits at once (bad config, port taken)
+   */
+  static async start(dir: string, backends: Backend[], statsPort: number): Promise<Haproxy> {
+    const socketPath = join(dir, 'haproxy.sock');
+    const configPath = join(dir, 'haproxy.cfg');
+    writeFileSync(configPath, haproxyConfig(backends, socketPath, statsPort));
+    const child = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const started = new Promise<void>((resolve, reject) => {
+      child.once('error', (error) => reject(new Error(`could not run haproxy: ${error.message}`)));
+      child.once('exit', (code) => reject(new Error(`haproxy exited (code ${code}):\n${output.join('')}`)));
+      setTimeout(resolve, 300);
+    });
+    await started;
+    const haproxy = new Haproxy(child, socketPath, output);
+    await haproxy.command('show info'); // the admin socket answers: it is up
+    return haproxy;
+  }
+
+  /** Adds a replica to a backend, with health checks, and puts it in rotation (runtime API). */
+  async addServer(service: ServiceName, id: string, port: number): Promise<void> {
+    const backend = service.replace('-service', '');
+    const added = await this.command(`add server ${backend}/${id} 127.0.0.1:${port} check`);
+    if (!/New server registered/.test(added)) throw new Error(`haproxy refused the new server: ${added}`);
+    await this.command(`enable health ${backend}/${id}`);
+    await this.command(`enable server ${backend}/${id}`);
+  }
+
+  /** @returns each server of the backend with its operational state (`UP`/`DOWN`…), from the runtime API */
+  async serverStates(service: ServiceName): Promise<Record<string, string>> {
+    const backend = service.replace('-service', '');
+    const reply = await this.command(`show stat`);
+    const states: Record<string, string> = {};
+    for (const line of reply.split('\n')) {
+      const fields = line.split(',');
+      if (fields[0] === backend && fields[1] !== 'BACKEND') states[fields[1]] = fields[17] ?? '';
+    }
+    return states;
+  }
+
+  /** Stops HAProxy (SIGTERM) and waits for it. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Sends one command to the admin socket; resolves with the whole answer. */
+  command(line: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(this.socketPath);
+      let reply = '';
+      socket.setTimeout(3000, () => socket.destroy(new Error(`haproxy did not answer "${line}"`)));
+      socket.on('connect', () => socket.write(`${line}\n`));
+      socket.on('data', (chunk) => (reply += chunk.toString()));
+      socket.on('end', () => resolve(reply));
+      socket.on('error', reject);
+    });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './cluster';
+export * from './haproxy';
+export * from './service-processes';

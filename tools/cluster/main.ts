@@ -1,0 +1,132 @@
+/**
+ * `npm run cluster [-- --replicas N] [-- --no-build]`: builds the services,
+ * starts N replicas of each (default 3) behind HAProxy on this machine,
+ * sharing Redis and PostgreSQL, prints where everything is, and stops it all
+ * on Ctrl-C.
+ *
+ * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002) for
+ * the balancer; CLUSTER_STATS_PORT (8404) for HAProxy's stats page;
+ * REDIS_URL (redis://127.0.0.1:6379); CLUSTER_POSTGRES_URL
+ * (postgres://postgres@127.0.0.1:5432/postgres: databases jwtms_cluster_auth,
+ * _users and _orders are created there if missing). Every other variable is
+ * passed to the replicas (e.g. AUTH_RATE_LIMIT_PER_IP for a load test).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { Client } from 'pg';
+import { ROOT, haproxyVersion, startCluster, type Cluster, type ServiceName } from './index';
+
+const args = process.argv.slice(2);
+const replicasArg = args.indexOf('--replicas');
+const replicas = replicasArg >= 0 ? Number(args[replicasArg + 1]) : 3;
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const postgresAdminUrl = process.env['CLUSTER_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+function fail(message: string): never {
+  process.stderr.write(`✘ ${message}\n`);
+  process.exit(1);
+}
+
+async function preflight(): Promise<void> {
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16)
+    fail('--replicas must be a whole number from 1 to 16');
+  if (!haproxyVersion())
+    fail('HAProxy is not installed: `apt-get install haproxy` (Debian/Ubuntu) or `brew install haproxy`');
+  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch {
+    fail(`Redis does not answer at ${redisUrl}: start it (\`redis-server\`) or set REDIS_URL`);
+  } finally {
+    if (redis.isOpen) redis.destroy();
+  }
+  const pg = new Client({ connectionString: postgresAdminUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await pg.connect();
+  } catch {
+    fail(
+      `PostgreSQL does not answer at ${postgresAdminUrl}: the replicas share it; start it or set CLUSTER_POSTGRES_URL`,
+    );
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+}
+
+function build(): void {
+  if (args.includes('--no-build')) return;
+  process.stdout.write('Building auth-service, users-service, orders-service…\n');
+  const result = spawnSync(
+    'npx',
+    ['nx', 'run-many', '-t', 'build', '-p', 'auth-service', 'users-service', 'orders-service'],
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false' } },
+  );
+  if (result.status !== 0) fail('build failed; fix the errors above and run `npm run cluster` again');
+}
+
+/** Six requests through a balancer: the instance ids show the rotation. */
+async function rotation(url: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 2 * replicas; i += 1) {
+    const response = await fetch(`${url}/health/live`);
+    seen.push(response.headers.get('x-instance-id') ?? '?');
+  }
+  return seen;
+}
+
+async function main(): Promise<void> {
+  await preflight();
+  build();
+  const passThrough = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+  const ports: Record<ServiceName, number> = {
+    'auth-service': port('AUTH_PORT', 3000),
+    'users-service': port('USERS_PORT', 3001),
+    'orders-service': port('ORDERS_PORT', 3002),
+  };
+  process.stdout.write(`Starting ${replicas} replicas of each service behind ${haproxyVersion()}…\n`);
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({
+      replicas,
+      ports,
+      statsPort: port('CLUSTER_STATS_PORT', 8404),
+      dataDir: join(ROOT, 'data', 'cluster'),
+      redisUrl,
+      postgresAdminUrl,
+      issuer: process.env['AUTH_ISSUER'] ?? `http://localhost:${ports['auth-service']}`,
+      env: passThrough,
+      onLine: (id, line) => process.stdout.write(`[${id.padEnd(8)}] ${line}\n`),
+    });
+  } catch (error) {
+    fail(`the cluster did not start: ${(error as Error).message}`);
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('stopping every replica and HAProxy…\n');
+    await cluster.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  process.stdout.write('\nCluster ready (Ctrl-C stops it):\n');
+  for (const [service, url] of Object.entries(cluster.urls) as Array<[ServiceName, string]>) {
+    const ids = cluster.running(service).map((r) => `${r.id} :${r.port}`);
+    process.stdout.write(`  ${service.padEnd(15)} ${url}  → ${ids.join(', ')}\n`);
+  }
+  process.stdout.write(`  HAProxy stats   ${cluster.statsUrl}\n`);
+  process.stdout.write(`  round-robin on users: ${(await rotation(cluster.urls['users-service'])).join(' → ')}\n`);
+  process.stdout.write(
+    `\nIn another terminal, \`AUTH_URL=${cluster.urls['auth-service']} USERS_URL=${cluster.urls['users-service']} ` +
+      `ORDERS_URL=${cluster.urls['orders-service']} npm run demo\` walks the demo through the balancer.\n`,
+  );
+}
+
+void main();
