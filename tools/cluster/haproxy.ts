@@ -42,7 +42,6 @@ export function haproxyConfig(backends: Backend[], socketPath: string, statsPort
   const lines = [
     'global',
     `  stats socket ${socketPath} mode 600 level admin`,
-    '  maxconn 20000',
     '',
     'defaults',
     '  mode http',
@@ -54,8 +53,6 @@ export function haproxyConfig(backends: Backend[], socketPath: string, statsPort
     '  retries 3',
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
-    '  # ...but a request a replica may have begun to process is replayed only if it is a GET',
-    '  http-request disable-l7-retry if !METH_GET',
     '  default-server check inter 500ms fall 2 rise 2',
     '',
     'listen stats',
@@ -74,6 +71,8 @@ export function haproxyConfig(backends: Backend[], socketPath: string, statsPort
       '',
       `backend ${name}`,
       '  balance roundrobin',
+      '  # a request a replica may have begun to process is replayed only if it is a GET',
+      '  http-request disable-l7-retry if !METH_GET',
       '  option httpchk GET /health/ready',
       '  http-check expect status 200',
       ...backend.servers.map((server) => `  server ${server.id} 127.0.0.1:${server.port}`),
@@ -105,7 +104,7 @@ export class Haproxy {
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const started = new Promise<void>((resolve, reject) => {
       child.once('error', (error) => reject(new Error(`could not run haproxy: ${error.message}`)));
-      child.once('exit', (code) => reject(new Error(`haproxy exited (code ${code}):\n${output.join('')}`)));
+      child.once('close', (code) => reject(new Error(`haproxy exited (code ${code}):\n${output.join('')}`)));
       setTimeout(resolve, 300);
     });
     await started;
