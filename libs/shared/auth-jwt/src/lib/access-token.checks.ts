@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
+import type { ProtectedHeaderParameters } from 'jose';
 import { ACCESS_TOKEN_TYPE, type Role } from '@jwt-ms/contracts';
 import type { ResolvedAuthJwtOptions } from './auth-jwt.options';
-import { duplicateTopLevelMember } from './duplicate-members';
+import { parseJsonObject } from './duplicate-members';
 import type { Principal } from './principal';
 import { TokenRejectedError } from './token-rejection';
 
@@ -36,19 +36,11 @@ export function extractBearerToken(headers: IncomingHttpHeaders): string | null 
 export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): ProtectedHeaderParameters {
   if (Buffer.byteLength(token) > settings.maxTokenBytes) throw new TokenRejectedError('token too large');
   if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('malformed token: expected a compact JWS');
-  let header: ProtectedHeaderParameters;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw new TokenRejectedError('malformed token header');
-  }
-  const [encodedHeader, encodedPayload] = token.split('.');
-  if (duplicateTopLevelMember(decodeSegment(encodedHeader)) !== null) {
-    throw new TokenRejectedError('duplicate member in the header');
-  }
-  const payloadText = decodeSegment(encodedPayload);
-  if (!isJsonObject(payloadText)) throw new TokenRejectedError('payload must be a JSON object');
-  if (duplicateTopLevelMember(payloadText) !== null) throw new TokenRejectedError('duplicate claim in the payload');
+  // The header is parsed here, to choose the key; the payload after the signature check (jws-verifier.ts).
+  const parsedHeader = parseJsonObject(decodeSegment(token.slice(0, token.indexOf('.'))));
+  if (parsedHeader === 'not-object') throw new TokenRejectedError('malformed token header');
+  if (parsedHeader === 'duplicate') throw new TokenRejectedError('duplicate member in the header');
+  const header = parsedHeader as ProtectedHeaderParameters;
   const alg = header.alg;
   if (typeof alg !== 'string' || !(settings.algorithms as string[]).includes(alg)) {
     throw new TokenRejectedError('unexpected "alg" header value');
@@ -68,15 +60,6 @@ export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): Pr
 
 function decodeSegment(segment: string): string {
   return Buffer.from(segment, 'base64url').toString('utf8');
-}
-
-function isJsonObject(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
-  }
 }
 
 /** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, case-insensitive. */

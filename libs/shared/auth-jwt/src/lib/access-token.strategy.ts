@@ -24,8 +24,8 @@ export const ACCESS_TOKEN_STRATEGY = 'access-token';
  *    no extension), no `b64` (RFC 7797), no key-carrying `jwk`/`jku`/`x5u`/`x5c`;
  *    header and payload are JSON objects without duplicate members (RFC 7515 §4, RFC 7519 §4);
  * 3. key by `kid` from the issuer's JWKS, fitting `alg` (see SigningKeyResolver);
- * 4. signature, `iss`, `aud`, `exp`, `nbf` by passport-jwt's verifier (`verifyJws`, jws-verifier.ts), with only the
- *    header's (already allowed) `alg` and the clock tolerance (RFC 7519 §4.1);
+ * 4. signature, then `iss`, `aud`, `exp`, `nbf` by passport-jwt's verifier, which we install as
+ *    `verifyJws` (jws-verifier.ts: Node's `crypto.verify` with the cached key, RFC 7515 §5.2, RFC 7519 §7.2);
  * 5. claims (`validate`): RFC 9068 §2.2 required claims present and typed,
  *    `iat` not in the future beyond tolerance;
  * 6. not revoked: its `jti`, its session (`sid`), or every token of its subject
@@ -54,7 +54,7 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       },
       issuer: settings.issuer,
       audience: settings.audience,
-      // The header check has already required `alg` to be in this list; jsonwebtoken checks the key fits it.
+      // The header check has already required `alg` to be in this list; verifyJws checks the key fits it.
       algorithms: settings.algorithms as StrategyOptionsWithoutRequest['algorithms'],
       ignoreExpiration: false,
       jsonWebTokenOptions: { clockTolerance: settings.clockToleranceSeconds },

@@ -7,12 +7,12 @@ import {
   type ResolvedAuthJwtOptions,
 } from './auth-jwt.options';
 import { checkHeader, toPrincipal } from './access-token.checks';
-import { verifyJws } from './jws-verifier';
+import { verifyCompactJws } from './jws-verifier';
 import type { Principal } from './principal';
 import { RevocationUnavailableError, type RevocationReason } from './revocation';
 import { RevocationView } from './revocation.view';
 import { SigningKeyResolver } from './signing-key.resolver';
-import { TokenRejectedError, rejectionReason, revocationUnavailable } from './token-rejection';
+import { TokenRejectedError, revocationUnavailable } from './token-rejection';
 
 /**
  * Verifies an access token outside a request guard (introspection, RFC 7662;
@@ -40,7 +40,7 @@ export class AccessTokenVerifier {
    */
   async verify(token: string): Promise<Principal> {
     const key = await this.keys.resolve(checkHeader(token, this.settings));
-    const payload = await this.verifySignature(token, key);
+    const payload = this.verifySignature(token, key);
     return this.acceptClaims(payload);
   }
 
@@ -84,17 +84,12 @@ export class AccessTokenVerifier {
     return principal;
   }
 
-  private verifySignature(token: string, key: KeyObject): Promise<unknown> {
-    const options = {
+  private verifySignature(token: string, key: KeyObject): unknown {
+    return verifyCompactJws(token, key, {
       issuer: this.settings.issuer,
       audience: this.settings.audience,
       algorithms: this.settings.algorithms,
       clockTolerance: this.settings.clockToleranceSeconds,
-    };
-    return new Promise((resolve, reject) =>
-      verifyJws(token, key, options, (error, payload) =>
-        error ? reject(new TokenRejectedError(rejectionReason(error))) : resolve(payload),
-      ),
-    );
+    });
   }
 }

@@ -45,8 +45,8 @@ export class VerificationKeysUnavailableError extends Error {
  * Selection (jose): a key is usable only if its `kty`/`crv` fit the token's
  * `alg` and, when the JWK names an `alg`, that it is the same (RFC 7517 §4.4):
  * the algorithm is taken from the key, never from the token alone (RFC 8725 §2.1).
- * Keys are converted once to Node `KeyObject`s (what jsonwebtoken verifies
- * fastest with) and the conversion is cached.
+ * Keys are converted once to Node `KeyObject`s (what `crypto.verify` takes)
+ * and the conversion is cached.
  */
 @Injectable()
 export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
