@@ -1,12 +1,8 @@
 /**
  * Signature verification cost per algorithm: the shared library's whole
- * pre-Redis pipeline (header checks, key lookup by kid, signature and
- * registered claims, required claims) against a bare `crypto.verify` of the
- * same token with the same key, measured in one run on this machine.
- *
- *   npm run bench
- *
- * Prints microseconds per token and the ratio lib/raw (goal: ≤ 1.2).
+ * verification before revocation (header checks, key lookup by `kid`,
+ * signature, registered and required claims) against a bare `crypto.verify`
+ * of the same token with the same key, measured in one run on this machine.
  */
 import 'reflect-metadata';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
@@ -15,8 +11,14 @@ import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import { SigningKeyResolver, checkHeader, resolveOptions, toPrincipal, verifyJws } from '@jwt-ms/auth-jwt';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 
-const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 4000);
 const ROUNDS = 5;
+
+/** One algorithm's figures, in microseconds per token. */
+export interface VerifyFigures {
+  alg: SigningAlgorithm;
+  rawMicros: number;
+  libraryMicros: number;
+}
 
 async function measure(label: string, iterations: number, work: () => Promise<unknown> | unknown): Promise<number> {
   for (let i = 0; i < Math.min(500, iterations); i += 1) await work(); // warm-up
@@ -31,9 +33,14 @@ async function measure(label: string, iterations: number, work: () => Promise<un
   return samples[Math.floor(samples.length / 2)]; // median µs per operation
 }
 
-async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${ITERATIONS} tokens × ${ROUNDS} rounds per figure (median), µs per token\n`);
-  console.log('alg     raw crypto.verify   shared lib   ratio (goal ≤ 1.2)');
+/**
+ * @param iterations tokens per round (RS256 gets twice as many: it is faster); the figure is the median of 5 rounds
+ * @param log where to print each algorithm's line
+ */
+export async function benchVerification(iterations: number, log: (line: string) => void): Promise<VerifyFigures[]> {
+  const figures: VerifyFigures[] = [];
+  log(`  ${iterations} tokens × ${ROUNDS} rounds per figure (median), µs per token`);
+  log('  alg     raw crypto.verify   shared lib   ratio');
   for (const alg of ['ES256', 'RS256', 'EdDSA'] as SigningAlgorithm[]) {
     const issuer = await TestTokenIssuer.create({ algorithms: [alg], audience: ['users-service'] });
     const token = await issuer.mint();
@@ -68,16 +75,13 @@ async function main(): Promise<void> {
     };
     await viaLibrary(); // proves the token verifies before it is timed
 
-    const iterations = alg === 'RS256' ? ITERATIONS * 2 : ITERATIONS;
-    const raw = await measure('raw', iterations, () => cryptoVerify(digest, input, rawOptions, signatureBytes));
-    const library = await measure('lib', iterations, viaLibrary);
-    console.log(
-      `${alg.padEnd(7)} ${raw.toFixed(1).padStart(10)} µs   ${library.toFixed(1).padStart(8)} µs   ${(library / raw).toFixed(2)}`,
+    const count = alg === 'RS256' ? iterations * 2 : iterations;
+    const raw = await measure('raw', count, () => cryptoVerify(digest, input, rawOptions, signatureBytes));
+    const library = await measure('lib', count, viaLibrary);
+    figures.push({ alg, rawMicros: raw, libraryMicros: library });
+    log(
+      `  ${alg.padEnd(7)} ${raw.toFixed(1).padStart(10)} µs   ${library.toFixed(1).padStart(8)} µs   ${(library / raw).toFixed(2)}`,
     );
   }
+  return figures;
 }
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});

@@ -16,7 +16,7 @@ export type ServiceName = 'auth-service' | 'users-service' | 'orders-service';
 
 /** One running service process. */
 export interface RunningService {
-  name: ServiceName;
+  name: string;
   /** Base URL it listens on, e.g. `http://127.0.0.1:41234`. */
   url: string;
   process: ChildProcess;
@@ -32,15 +32,33 @@ export interface RunningService {
  * @param name the service
  * @param env its whole environment (PATH is added)
  * @param onLine called with each line it prints, if given
+ * @param prefix a command to run it under, e.g. `['taskset', '-c', '0']` to pin it to core 0
  * @throws Error when it exits before listening or does not listen within 30 s (with its output)
  */
 export function launchService(
   name: ServiceName,
   env: Record<string, string>,
   onLine?: (line: string) => void,
+  prefix: string[] = [],
 ): Promise<RunningService> {
-  const main = join(ROOT, 'dist/apps', name, 'main.js');
-  const child = spawn(process.execPath, [main], {
+  return launchScript(name, [join(ROOT, 'dist/apps', name, 'main.js')], env, onLine, prefix);
+}
+
+/**
+ * {@link launchService} for any Node entry point that logs `listening on http://…`.
+ *
+ * @param name what to call it in errors
+ * @param nodeArgs arguments to `node` (the script and its flags)
+ */
+export function launchScript<Name extends string>(
+  name: Name,
+  nodeArgs: string[],
+  env: Record<string, string>,
+  onLine?: (line: string) => void,
+  prefix: string[] = [],
+): Promise<RunningService & { name: Name }> {
+  const [command, ...args] = [...prefix, process.execPath, ...nodeArgs];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

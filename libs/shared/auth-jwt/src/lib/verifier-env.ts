@@ -59,6 +59,13 @@ export function verifierEnvSchema(defaults: { audience: string }) {
       .min(0, 'expected 0..60 s')
       .max(60, 'expected 0..60 s')
       .default(5),
+    /** Entries of the verified-token cache; 0 turns it off (every request pays the signature check). */
+    AUTH_VERIFIED_TOKEN_CACHE_SIZE: z.coerce
+      .number({ message: 'expected a number of entries' })
+      .int('expected a whole number')
+      .min(0, 'expected 0..1000000')
+      .max(1_000_000, 'expected 0..1000000')
+      .default(10_000),
     ...revocationEnvShape,
   });
 }
@@ -75,6 +82,7 @@ export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions
     algorithms: config.AUTH_ALGORITHMS,
     clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
     jwksCacheMaxAgeMs: config.AUTH_JWKS_REFRESH_SECONDS * 1000,
+    verifiedTokenCacheSize: config.AUTH_VERIFIED_TOKEN_CACHE_SIZE,
     redisUrl: config.REDIS_URL,
     ...revocationOptionsFromEnv(config),
   };

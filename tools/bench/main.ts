@@ -1,0 +1,143 @@
+/**
+ * `npm run bench [-- verify|throughput|propagation …]`: measures, in one run on
+ * this machine, what issue #4 sets goals for, and prints each figure beside
+ * its goal. Every goal is a ratio (or a latency) measured in the same run, so
+ * figures from different machines stay comparable.
+ *
+ * Needs the services built (`npm run build`; done first unless --no-build),
+ * Redis, and for `propagation` PostgreSQL and HAProxy (as `npm run cluster`).
+ * Uses Debian's `wrk` for throughput when installed (`apt-get install wrk`),
+ * else autocannon, which saturates earlier: its figures are then a floor.
+ *
+ * Environment: BENCH_SECONDS (4) per throughput run, BENCH_THROUGHPUT_ROUNDS (3), BENCH_CONNECTIONS (16),
+ * BENCH_ITERATIONS (4000) tokens per verification round, BENCH_ROUNDS (200)
+ * logouts for propagation, BENCH_REPLICAS (3), REDIS_URL, CLUSTER_POSTGRES_URL.
+ */
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { ROOT } from '../cluster/service-processes';
+import { installed } from './http-load';
+import { benchPropagation, type PropagationFigures } from './propagation';
+import { benchThroughput, type ThroughputFigures } from './throughput';
+import { benchVerification, type VerifyFigures } from './verify';
+
+const SECTIONS = ['verify', 'throughput', 'propagation'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const args = process.argv.slice(2);
+const chosen = args.filter((arg): arg is Section => (SECTIONS as readonly string[]).includes(arg));
+const unknown = args.filter((arg) => !arg.startsWith('--') && !(SECTIONS as readonly string[]).includes(arg));
+const sections: Section[] = chosen.length > 0 ? chosen : [...SECTIONS];
+const numberFrom = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface Verdict {
+  goal: string;
+  figure: string;
+  met: boolean;
+}
+
+function verdicts(
+  verify?: VerifyFigures[],
+  throughput?: ThroughputFigures,
+  propagation?: PropagationFigures,
+): Verdict[] {
+  const out: Verdict[] = [];
+  const ratio = (a: number, b: number) => a / b;
+  for (const row of verify ?? []) {
+    const r = ratio(row.libraryMicros, row.rawMicros);
+    out.push({ goal: `${row.alg} verification ≤ 1.20× raw crypto.verify`, figure: `${r.toFixed(2)}×`, met: r <= 1.2 });
+  }
+  if (throughput) {
+    const rowRatio = (row: ThroughputFigures['cached']) =>
+      ratio(row.guarded.requestsPerSecond, row.public.requestsPerSecond);
+    const cached = rowRatio(throughput.cached);
+    out.push({ goal: 'guarded/public, tokens repeat ≥ 0.85', figure: cached.toFixed(2), met: cached >= 0.85 });
+    const es = rowRatio(throughput.uncached.ES256);
+    out.push({ goal: 'guarded/public, every token verified, ES256 ≥ 0.30', figure: es.toFixed(2), met: es >= 0.3 });
+    const rs = rowRatio(throughput.uncached.RS256);
+    out.push({ goal: 'guarded/public, every token verified, RS256 ≥ 0.55', figure: rs.toFixed(2), met: rs >= 0.55 });
+    const naive = ratio(throughput.cached.guarded.requestsPerSecond, throughput.naive.guarded.requestsPerSecond);
+    out.push({
+      goal: 'guarded ÷ naive (jose + Redis GET), tokens repeat ≥ 3',
+      figure: `${naive.toFixed(2)}×`,
+      met: naive >= 3,
+    });
+  }
+  if (propagation) {
+    out.push({
+      goal: 'revocation reaches every replica, p99 ≤ 50 ms',
+      figure: `${propagation.p99Ms.toFixed(1)} ms`,
+      met: propagation.p99Ms <= 50,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown section ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}\n`);
+    process.exit(2);
+  }
+  if (!args.includes('--no-build') && sections.some((s) => s !== 'verify')) {
+    const build = spawnSync(
+      'npx',
+      ['nx', 'run-many', '-t', 'build', '-p', 'auth-service', 'users-service', 'orders-service'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false' },
+      },
+    );
+    if (build.status !== 0) throw new Error('the build failed');
+  }
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  log(
+    `machine: ${cpus().length} × ${cpu}, node ${process.version}, ${installed('wrk', ['-v']) ? 'wrk' : 'autocannon (wrk not installed)'}`,
+  );
+
+  let verify: VerifyFigures[] | undefined;
+  let throughput: ThroughputFigures | undefined;
+  let propagation: PropagationFigures | undefined;
+  if (sections.includes('verify')) {
+    log('\n1. Verification cost per token: shared library vs raw crypto.verify');
+    verify = await benchVerification(numberFrom('BENCH_ITERATIONS', 4000), log);
+  }
+  if (sections.includes('throughput')) {
+    log(
+      `\n2. users-service throughput: service on core 0, load on core 1, ${numberFrom('BENCH_CONNECTIONS', 16)} connections; ` +
+        `median of ${numberFrom('BENCH_THROUGHPUT_ROUNDS', 3)} alternating ${numberFrom('BENCH_SECONDS', 4)} s runs`,
+    );
+    throughput = await benchThroughput({
+      seconds: numberFrom('BENCH_SECONDS', 4),
+      rounds: numberFrom('BENCH_THROUGHPUT_ROUNDS', 3),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      redisUrl,
+      log,
+    });
+  }
+  if (sections.includes('propagation')) {
+    log('\n3. Revocation propagation: logout answered → every users and orders replica refuses the token');
+    propagation = await benchPropagation({
+      rounds: numberFrom('BENCH_ROUNDS', 200),
+      replicas: numberFrom('BENCH_REPLICAS', 3),
+      redisUrl,
+      postgresAdminUrl: process.env['CLUSTER_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      log,
+    });
+  }
+
+  log('\nGoals (issue #4), each measured in this run:');
+  const results = verdicts(verify, throughput, propagation);
+  for (const verdict of results) {
+    log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);
+  }
+  log(`${results.filter((v) => v.met).length} of ${results.length} goals met`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench failed: ${error.message}\n`);
+  process.exit(1);
+});

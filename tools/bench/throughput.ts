@@ -1,0 +1,161 @@
+/**
+ * A resource service's throughput with and without the guard, measured from
+ * outside with a load generator, the service pinned to core 0 and the
+ * generator to core 1 (`taskset`), on the real users-service build
+ * (dist/apps/users-service) and the real Redis.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
+import type { SigningAlgorithm } from '@jwt-ms/contracts';
+import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { installed, runLoad, type LoadFigures } from './http-load';
+
+/** One service configuration's pair of measurements. */
+export interface ThroughputRow {
+  label: string;
+  guarded: LoadFigures;
+  public: LoadFigures;
+}
+
+/** Everything the throughput section measured. */
+export interface ThroughputFigures {
+  /** ES256, tokens repeat (cache hits): guarded / public. */
+  cached: ThroughputRow;
+  /** Cache off, so every request pays the signature check: as if every token were new. */
+  uncached: Record<'ES256' | 'RS256', ThroughputRow>;
+  /** The naive design (jose verify + one Redis GET per request), tokens repeating. */
+  naive: ThroughputRow;
+}
+
+interface Options {
+  /** Seconds per load run. */
+  seconds: number;
+  /** Alternating public/guarded rounds per configuration; each figure is the median run. */
+  rounds: number;
+  connections: number;
+  redisUrl: string;
+  log: (line: string) => void;
+}
+
+/** Serves an issuer's JWKS (RFC 7517 §5) on 127.0.0.1, the way the auth service would. */
+async function serveJwks(issuer: TestTokenIssuer): Promise<{ url: string; server: Server }> {
+  const server = createServer((_, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(issuer.jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/.well-known/jwks.json`, server };
+}
+
+/**
+ * Measures public `GET /health/live` and guarded `GET /whoami` on one service
+ * process (1 s warm-up each), for each configuration in turn.
+ */
+export async function benchThroughput(options: Options): Promise<ThroughputFigures> {
+  const scratchDir = mkdtempSync(join(tmpdir(), 'jwtms-bench-'));
+  const pin = installed('taskset', ['-V']) ? ['taskset', '-c', '0'] : [];
+  const issuers = {
+    ES256: await TestTokenIssuer.create({ algorithms: ['ES256'], audience: ['users-service'] }),
+    RS256: await TestTokenIssuer.create({ algorithms: ['RS256'], audience: ['users-service'] }),
+  };
+  const servers = await Promise.all(Object.values(issuers).map(serveJwks));
+  const jwks = { ES256: servers[0].url, RS256: servers[1].url };
+  const tokensOf = async (alg: SigningAlgorithm) =>
+    Promise.all(Array.from({ length: 100 }, () => issuers[alg as 'ES256' | 'RS256'].mint()));
+  const tokens = { ES256: await tokensOf('ES256'), RS256: await tokensOf('RS256') };
+
+  const measure = async (
+    label: string,
+    start: () => Promise<RunningService>,
+    alg: 'ES256' | 'RS256',
+  ): Promise<ThroughputRow> => {
+    const service = await start();
+    try {
+      const loadOf = (path: string, withTokens: boolean) => {
+        const base = { url: `${service.url}${path}`, connections: options.connections, core: 1, scratchDir };
+        return withTokens ? { ...base, tokens: tokens[alg] } : base;
+      };
+      const publicLoad = loadOf('/health/live', false);
+      const guardedLoad = loadOf('/whoami', true);
+      // Warm-up (JIT, connections, caches), then public and guarded alternately: the median of each.
+      await runLoad({ ...publicLoad, seconds: 1 });
+      await runLoad({ ...guardedLoad, seconds: 1 });
+      const publicRuns: LoadFigures[] = [];
+      const guardedRuns: LoadFigures[] = [];
+      for (let round = 0; round < options.rounds; round += 1) {
+        publicRuns.push(await runLoad({ ...publicLoad, seconds: options.seconds }));
+        guardedRuns.push(await runLoad({ ...guardedLoad, seconds: options.seconds }));
+      }
+      const row = { label, public: median(publicRuns), guarded: median(guardedRuns) };
+      if (row.guarded.non2xx > 0 || row.public.non2xx > 0) {
+        throw new Error(`${label}: ${row.guarded.non2xx + row.public.non2xx} responses were not 2xx`);
+      }
+      options.log(
+        `  ${label.padEnd(44)} public ${fmt(row.public)}   guarded ${fmt(row.guarded)}   ratio ${(row.guarded.requestsPerSecond / row.public.requestsPerSecond).toFixed(2)}`,
+      );
+      return row;
+    } finally {
+      await stopProcess(service.process);
+    }
+  };
+
+  const usersService = (alg: 'ES256' | 'RS256', cacheSize: number) => () =>
+    launchScript(
+      'users-service',
+      [join(ROOT, 'dist/apps/users-service/main.js')],
+      {
+        NODE_ENV: 'development',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        REDIS_URL: options.redisUrl,
+        SQLITE_PATH: join(scratchDir, `users-${alg}-${cacheSize}.sqlite`),
+        AUTH_ISSUER: issuers[alg].issuer,
+        AUTH_JWKS_URI: jwks[alg],
+        AUTH_ALGORITHMS: alg,
+        AUTH_VERIFIED_TOKEN_CACHE_SIZE: String(cacheSize),
+      },
+      undefined,
+      pin,
+    );
+  const naiveService = () =>
+    launchScript(
+      'naive-service',
+      ['-r', '@swc-node/register', join(ROOT, 'tools/bench/naive-service.ts')],
+      {
+        SWC_NODE_PROJECT: join(ROOT, 'tsconfig.base.json'),
+        PORT: '0',
+        REDIS_URL: options.redisUrl,
+        AUTH_ISSUER: issuers.ES256.issuer,
+        AUTH_JWKS_URI: jwks.ES256,
+        AUTH_ALGORITHMS: 'ES256',
+      },
+      undefined,
+      pin,
+    );
+
+  try {
+    const cached = await measure('ES256, tokens repeat (cache hits)', usersService('ES256', 10_000), 'ES256');
+    const uncachedEs = await measure('ES256, cache off (every token verified)', usersService('ES256', 0), 'ES256');
+    const uncachedRs = await measure('RS256, cache off (every token verified)', usersService('RS256', 0), 'RS256');
+    const naive = await measure('naive: jose verify + Redis GET per request', naiveService, 'ES256');
+    return { cached, uncached: { ES256: uncachedEs, RS256: uncachedRs }, naive };
+  } finally {
+    for (const { server } of servers) server.close();
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/** The run with the median throughput (its latencies come with it). */
+function median(runs: LoadFigures[]): LoadFigures {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  return { ...middle, non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0) };
+}
+
+function fmt(figures: LoadFigures): string {
+  return `${Math.round(figures.requestsPerSecond).toString().padStart(6)} req/s p50 ${figures.p50Ms.toFixed(2)} p99 ${figures.p99Ms.toFixed(2)} ms`;
+}
