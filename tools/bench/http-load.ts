@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import autocannon = require('autocannon');
 
 /** What one load run measured. */
 export interface LoadFigures {

@@ -27,6 +27,8 @@ export interface ClusterOptions {
   ports?: Partial<Record<ServiceName, number>>;
   /** HAProxy's stats page port; 0 or absent picks a free port. */
   statsPort?: number;
+  /** The ingress port (one address, routed by path); 0 or absent picks a free port. */
+  ingressPort?: number;
   /** Folder for the shared signing key file and HAProxy's config and socket (created). */
   dataDir: string;
   /** The shared Redis. Default `redis://127.0.0.1:6379`. */
@@ -58,6 +60,8 @@ export interface Cluster {
   urls: Record<ServiceName, string>;
   /** HAProxy's stats page. */
   statsUrl: string;
+  /** The ingress: every service's API on one address, routed by path. */
+  ingressUrl: string;
   /** Every replica started, including killed ones (check `process.exitCode`). */
   replicas: Replica[];
   /** The balancer itself (runtime API). */
@@ -89,6 +93,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const ports = {} as Record<ServiceName, number>;
   for (const service of SERVICES) ports[service] = options.ports?.[service] || (await freePort());
   const statsPort = options.statsPort || (await freePort());
+  const ingressPort = options.ingressPort || (await freePort());
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<
     ServiceName,
     string
@@ -133,6 +138,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const cluster: Cluster = {
     urls,
     statsUrl: `http://127.0.0.1:${statsPort}/`,
+    ingressUrl: `http://127.0.0.1:${ingressPort}`,
     replicas,
     get haproxy(): Haproxy {
       if (!haproxy) throw new Error('HAProxy is not running');
@@ -157,7 +163,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await startReplica('auth-service'); // alone: migrations, signing key file
     await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica('auth-service')));
     // The verifiers load the JWKS at start-up, through the balancer: it must be up before them.
-    haproxy = await Haproxy.start(options.dataDir, backends(), statsPort);
+    haproxy = await Haproxy.start(options.dataDir, backends(), statsPort, ingressPort);
     for (const service of ['users-service', 'orders-service'] as const) {
       const first = await startReplica(service); // alone: migrations
       const rest = await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica(service)));

@@ -35,10 +35,16 @@ export function haproxyVersion(): string | null {
  * Writes the config: one frontend and backend per service, round-robin, no
  * affinity, readiness health checks every 500 ms, connection failures
  * retried on another replica (a failed connection never reached a replica,
- * so even a POST is safe to send elsewhere), a stats page, and an admin
- * socket for adding replicas.
+ * so even a POST is safe to send elsewhere), a stats page, an admin socket
+ * for adding replicas, and optionally an ingress: one port routing by path
+ * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders).
  */
-export function haproxyConfig(backends: Backend[], socketPath: string, statsPort: number): string {
+export function haproxyConfig(
+  backends: Backend[],
+  socketPath: string,
+  statsPort: number,
+  ingressPort?: number,
+): string {
   const lines = [
     'global',
     `  stats socket ${socketPath} mode 600 level admin`,
@@ -61,6 +67,23 @@ export function haproxyConfig(backends: Backend[], socketPath: string, statsPort
     '  stats uri /',
     '  stats refresh 2s',
   ];
+  if (ingressPort) {
+    // One address for the whole system, routed by path: what the Kubernetes Ingress does.
+    lines.push(
+      '',
+      'frontend ingress_in',
+      `  bind 127.0.0.1:${ingressPort}`,
+      '  acl to_auth path_beg /auth/ /oauth/ /.well-known/',
+      '  acl to_users path /users',
+      '  acl to_users path_beg /users/',
+      '  acl to_orders path /orders',
+      '  acl to_orders path_beg /orders/',
+      '  http-request return status 404 content-type application/problem+json string "{\\"type\\":\\"about:blank\\",\\"title\\":\\"Not Found\\",\\"status\\":404}" unless to_auth || to_users || to_orders',
+      '  use_backend auth if to_auth',
+      '  use_backend users if to_users',
+      '  use_backend orders if to_orders',
+    );
+  }
   for (const backend of backends) {
     const name = backend.service.replace('-service', '');
     lines.push(
@@ -94,10 +117,10 @@ export class Haproxy {
    *
    * @throws Error when haproxy is not installed, or exits at once (bad config, port taken)
    */
-  static async start(dir: string, backends: Backend[], statsPort: number): Promise<Haproxy> {
+  static async start(dir: string, backends: Backend[], statsPort: number, ingressPort?: number): Promise<Haproxy> {
     const socketPath = join(dir, 'haproxy.sock');
     const configPath = join(dir, 'haproxy.cfg');
-    writeFileSync(configPath, haproxyConfig(backends, socketPath, statsPort));
+    writeFileSync(configPath, haproxyConfig(backends, socketPath, statsPort, ingressPort));
     const child = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -5,13 +5,18 @@
  * on Ctrl-C.
  *
  * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002) for
- * the balancer; CLUSTER_STATS_PORT (8404) for HAProxy's stats page;
+ * the balancer; CLUSTER_INGRESS_PORT (8080) for the ingress (every API on one
+ * address, routed by path); CLUSTER_STATS_PORT (8404) for HAProxy's stats page;
  * REDIS_URL (redis://127.0.0.1:6379); CLUSTER_POSTGRES_URL
  * (postgres://postgres@127.0.0.1:5432/postgres: databases jwtms_cluster_auth,
  * _users and _orders are created there if missing). Every other variable is
  * passed to the replicas (e.g. AUTH_RATE_LIMIT_PER_IP for a load test).
+ *
+ * While it runs, data/cluster/state.json lists the replicas (id, URL, pid)
+ * for tools that act on them (`npm run load -- replica-kill`).
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { Client } from 'pg';
@@ -77,6 +82,18 @@ async function rotation(url: string): Promise<string[]> {
   return seen;
 }
 
+const STATE_FILE = join(ROOT, 'data', 'cluster', 'state.json');
+
+/** What other tools need to act on the running cluster. */
+function writeState(cluster: Cluster): void {
+  const state = {
+    ingressUrl: cluster.ingressUrl,
+    urls: cluster.urls,
+    replicas: cluster.replicas.map((r) => ({ id: r.id, service: r.name, url: r.url, pid: r.process.pid })),
+  };
+  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   await preflight();
   build();
@@ -95,6 +112,7 @@ async function main(): Promise<void> {
       replicas,
       ports,
       statsPort: port('CLUSTER_STATS_PORT', 8404),
+      ingressPort: port('CLUSTER_INGRESS_PORT', 8080),
       dataDir: join(ROOT, 'data', 'cluster'),
       redisUrl,
       postgresAdminUrl,
@@ -110,6 +128,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('stopping every replica and HAProxy…\n');
+    rmSync(STATE_FILE, { force: true });
     await cluster.close();
     process.exit(0);
   };
@@ -118,10 +137,17 @@ async function main(): Promise<void> {
 
   process.stdout.write('\nCluster ready (Ctrl-C stops it):\n');
   for (const [service, url] of Object.entries(cluster.urls) as Array<[ServiceName, string]>) {
-    const ids = cluster.running(service).map((r) => `${r.id} :${r.port}`);
+    const ids = cluster
+      .running(service)
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((r) => `${r.id} :${r.port}`);
     process.stdout.write(`  ${service.padEnd(15)} ${url}  → ${ids.join(', ')}\n`);
   }
+  process.stdout.write(
+    `  ingress         ${cluster.ingressUrl}  (/auth, /oauth, /.well-known → auth; /users → users; /orders → orders)\n`,
+  );
   process.stdout.write(`  HAProxy stats   ${cluster.statsUrl}\n`);
+  writeState(cluster);
   process.stdout.write(`  round-robin on users: ${(await rotation(cluster.urls['users-service'])).join(' → ')}\n`);
   process.stdout.write(
     `\nIn another terminal, \`AUTH_URL=${cluster.urls['auth-service']} USERS_URL=${cluster.urls['users-service']} ` +
