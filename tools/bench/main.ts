@@ -54,11 +54,11 @@ function verdicts(
     const rowRatio = (row: ThroughputFigures['cached']) =>
       ratio(row.guarded.requestsPerSecond, row.public.requestsPerSecond);
     const cached = rowRatio(throughput.cached);
-    out.push({ goal: 'guarded/public, tokens repeat ≥ 0.85', figure: cached.toFixed(2), met: cached >= 0.85 });
+    out.push({ goal: 'guarded/public, tokens repeat ≥ 0.85', figure: cached.toFixed(3), met: cached >= 0.85 });
     const es = rowRatio(throughput.uncached.ES256);
-    out.push({ goal: 'guarded/public, every token verified, ES256 ≥ 0.30', figure: es.toFixed(2), met: es >= 0.3 });
+    out.push({ goal: 'guarded/public, every token verified, ES256 ≥ 0.30', figure: es.toFixed(3), met: es >= 0.3 });
     const rs = rowRatio(throughput.uncached.RS256);
-    out.push({ goal: 'guarded/public, every token verified, RS256 ≥ 0.55', figure: rs.toFixed(2), met: rs >= 0.55 });
+    out.push({ goal: 'guarded/public, every token verified, RS256 ≥ 0.55', figure: rs.toFixed(3), met: rs >= 0.55 });
     const naive = ratio(throughput.cached.guarded.requestsPerSecond, throughput.naive.guarded.requestsPerSecond);
     out.push({
       goal: 'guarded ÷ naive (jose + Redis GET), tokens repeat ≥ 3',
