@@ -108,24 +108,24 @@ function roundRobin(tokens: string[]): () => string {
   return () => tokens[(next = (next + 1) % tokens.length)];
 }
 
+/** `POST /auth/login` with the accounts' credentials in turn. */
+function loginRequest(users: Array<{ email: string; password: string }>): Request {
+  let next = 0;
+  return {
+    method: 'POST',
+    path: '/auth/login',
+    headers: JSON_HEADERS,
+    setupRequest: (request) => ({ ...request, body: JSON.stringify(users[(next = (next + 1) % users.length)]) }),
+  };
+}
+
 export const JOURNEYS: Record<string, Journey> = {
   'login-storm': {
     description: 'POST /auth/login over and over for 50 accounts: argon2id and token signing under load',
     async prepare(context) {
       const users = await accounts(context, 50, 'storm');
-      let next = 0;
       return {
-        requests: [
-          {
-            method: 'POST',
-            path: '/auth/login',
-            headers: JSON_HEADERS,
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify(users[(next = (next + 1) % users.length)]),
-            }),
-          },
-        ],
+        requests: [loginRequest(users)],
         violations: {},
         thresholds: only([200]),
       };
@@ -194,18 +194,11 @@ export const JOURNEYS: Record<string, Journey> = {
       'per connection: log in, read, log out, read again with the same token: the last read must be 401 on every replica',
     async prepare(context) {
       const users = await accounts(context, 20, 'reuse');
-      let next = 0;
       const violations = { 'revoked token accepted': 0 };
       return {
         requests: [
           {
-            method: 'POST',
-            path: '/auth/login',
-            headers: JSON_HEADERS,
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify(users[(next = (next + 1) % users.length)]),
-            }),
+            ...loginRequest(users),
             onResponse: (status, body, context) => {
               stateOf(context)['token'] =
                 status === 200 ? (JSON.parse(body) as { access_token: string }).access_token : undefined;
