@@ -135,6 +135,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
+  for (const replica of cluster.replicas) {
+    replica.process.once('exit', (code, signal) => {
+      if (stopping) return;
+      process.stdout.write(
+        `[${replica.id.padEnd(8)}] exited (${signal ?? `code ${code}`}); HAProxy takes it out of rotation, the others serve\n`,
+      );
+    });
+  }
   process.stdout.write('\nCluster ready (Ctrl-C stops it):\n');
   for (const [service, url] of Object.entries(cluster.urls) as Array<[ServiceName, string]>) {
     const ids = cluster
