@@ -1,0 +1,227 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from '../cluster/service-processes';
+
+/**
+ * The Kubernetes manifests, checked offline: each overlay renders with
+ * `kubectl kustomize`, every object validates against the Kubernetes schemas
+ * (kubernetes-models), has no field the API does not know (a TypeScript
+ * excess-property check against the same models' types), and the invariants
+ * the README promises hold.
+ */
+const OVERLAYS = ['kind', 'minikube'];
+const SERVICES = ['auth-service', 'users-service', 'orders-service'];
+
+/** A rendered object: typed at the top, and walked freely below (the schema checks vouch for its shape). */
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec?: any;
+};
+
+function render(overlay: string): K8sObject[] {
+  const text = execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' });
+  return parseAllDocuments(text).map((document) => document.toJS() as K8sObject);
+}
+
+/** The kubernetes-models module of an object, e.g. `kubernetes-models/apps/v1/Deployment` (core: `v1/ConfigMap`). */
+function modelPath(object: K8sObject): string {
+  return `kubernetes-models/${object.apiVersion}/${object.kind}`;
+}
+
+describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
+  const objects = render(overlay);
+  const ofKind = (kind: string) => objects.filter((object) => object.kind === kind);
+  const deployments = ofKind('Deployment');
+  const named = (kind: string, name: string): K8sObject => {
+    const found = ofKind(kind).find((object) => object.metadata.name === name);
+    if (!found) throw new Error(`no ${kind} ${name}`);
+    return found;
+  };
+
+  it('renders the whole system into one namespace', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...SERVICES].sort());
+    expect(
+      ofKind('StatefulSet')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual(['postgres', 'redis']);
+    for (const object of objects.filter((o) => o.kind !== 'Namespace'))
+      expect(object.metadata.namespace).toBe('jwt-ms');
+  });
+
+  it('validates every object against the Kubernetes schemas', async () => {
+    const failures: string[] = [];
+    for (const object of objects) {
+      const module = (await import(modelPath(object))) as Record<string, new (data: unknown) => { validate(): void }>;
+      const Model = module[object.kind];
+      try {
+        new Model(object).validate();
+      } catch (error) {
+        failures.push(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('has no field the Kubernetes API does not know (TypeScript excess-property check on the same models)', () => {
+    const dir = mkdtempSync(join(ROOT, 'tmp-k8s-check-'));
+    try {
+      const lines = objects.map((object, index) => {
+        const type = `import('${modelPath(object)}').I${object.kind}`;
+        return `export const object${index}: ${type} = ${JSON.stringify(object)};`;
+      });
+      writeFileSync(join(dir, 'rendered.ts'), `${lines.join('\n')}\n`);
+      const tsc = join(ROOT, 'node_modules/.bin/tsc');
+      try {
+        execFileSync(
+          tsc,
+          [
+            '--noEmit',
+            '--strict',
+            '--skipLibCheck',
+            '--moduleResolution',
+            'bundler',
+            '--module',
+            'esnext',
+            '--target',
+            'es2022',
+            join(dir, 'rendered.ts'),
+          ],
+          {
+            cwd: ROOT,
+            encoding: 'utf8',
+          },
+        );
+      } catch (error) {
+        throw new Error(`unknown or mistyped fields:\n${(error as { stdout: string }).stdout}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(SERVICES)(
+    '%s: probes on the paths the service serves, requests and limits, non-root, ≥ 2 replicas',
+    (name) => {
+      const deployment = named('Deployment', name);
+      const pod = deployment.spec.template.spec;
+      const container = pod.containers[0];
+      expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+      expect(container.ports).toContainEqual(expect.objectContaining({ name: 'http', containerPort: 3000 }));
+      expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      expect(container.resources.requests).toEqual(
+        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+      );
+      expect(container.resources.limits).toEqual(
+        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+      );
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(container.securityContext).toEqual(
+        expect.objectContaining({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        }),
+      );
+      expect(pod.topologySpreadConstraints?.length).toBeGreaterThan(0);
+      expect(container.lifecycle.preStop).toBeDefined();
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+      expect(container.image).toBe(`jwt-ms/${name}:local`);
+      expect(container.imagePullPolicy).toBe('Never'); // local images, loaded into the cluster by the scripts
+    },
+  );
+
+  it('gives no Service client affinity, and every Service selects pods that exist', () => {
+    for (const service of ofKind('Service')) {
+      expect(service.spec.sessionAffinity ?? 'None').toBe('None');
+      const selector = service.spec.selector as Record<string, string>;
+      const pods = [...deployments, ...ofKind('StatefulSet')].filter((workload) =>
+        Object.entries(selector).every(([key, value]) => workload.spec.template.metadata.labels[key] === value),
+      );
+      expect({ service: service.metadata.name, pods: pods.length }).toEqual({
+        service: service.metadata.name,
+        pods: 1,
+      });
+      const ports = pods[0].spec.template.spec.containers.flatMap((c: { ports: Array<{ name: string }> }) =>
+        c.ports.map((p) => p.name),
+      );
+      for (const port of service.spec.ports) expect(ports).toContain(port.targetPort);
+    }
+  });
+
+  it('routes the ingress by path to existing Services, with no affinity annotations', () => {
+    const [ingress] = ofKind('Ingress');
+    const annotations = Object.keys((ingress.metadata as { annotations?: object }).annotations ?? {});
+    expect(annotations.filter((a) => /affinity|session-cookie|upstream-hash-by/.test(a))).toEqual([]);
+    const routes = ingress.spec.rules[0].http.paths.map(
+      (p: { path: string; backend: { service: { name: string } } }) => [p.path, p.backend.service.name],
+    );
+    expect(routes).toEqual([
+      ['/auth', 'auth-service'],
+      ['/oauth', 'auth-service'],
+      ['/.well-known', 'auth-service'],
+      ['/users', 'users-service'],
+      ['/orders', 'orders-service'],
+    ]);
+    for (const [, service] of routes) expect(() => named('Service', service)).not.toThrow();
+  });
+
+  it('targets an existing Deployment with every HPA and PDB', () => {
+    for (const hpa of ofKind('HorizontalPodAutoscaler')) {
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(() => named('Deployment', hpa.spec.scaleTargetRef.name)).not.toThrow();
+      expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    }
+    for (const pdb of ofKind('PodDisruptionBudget')) {
+      const labels = pdb.spec.selector.matchLabels as Record<string, string>;
+      expect(
+        deployments.some(
+          (d) => d.spec.template.metadata.labels['app.kubernetes.io/name'] === labels['app.kubernetes.io/name'],
+        ),
+      ).toBe(true);
+    }
+    expect(ofKind('HorizontalPodAutoscaler')).toHaveLength(3);
+    expect(ofKind('PodDisruptionBudget')).toHaveLength(3);
+  });
+
+  it('keeps secrets out of the manifests: keys and passwords come from Secrets the scripts create', () => {
+    expect(ofKind('Secret')).toEqual([]);
+    const auth = named('Deployment', 'auth-service').spec.template.spec;
+    expect(auth.volumes).toContainEqual(
+      expect.objectContaining({ secret: expect.objectContaining({ secretName: 'jwt-ms-signing-keys' }) }),
+    );
+    for (const name of SERVICES) {
+      const env = named('Deployment', name).spec.template.spec.containers[0].env as Array<{
+        name: string;
+        valueFrom?: unknown;
+      }>;
+      expect(env.find((e) => e.name === 'DATABASE_URL')?.valueFrom).toEqual({
+        secretKeyRef: { name: 'jwt-ms-database', key: `${name.replace('-service', '')}-url` },
+      });
+    }
+  });
+
+  it('lets only the ingress reach the services and only the services reach Redis and PostgreSQL', () => {
+    const policies = ofKind('NetworkPolicy');
+    expect(named('NetworkPolicy', 'default-deny-ingress').spec.podSelector).toEqual({});
+    const allowedInto = (app: string) =>
+      policies
+        .filter(
+          (p) =>
+            p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === app ||
+            p.spec.podSelector.matchExpressions?.[0]?.values.includes(app),
+        )
+        .flatMap((p) => p.spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from));
+    expect(JSON.stringify(allowedInto('redis'))).not.toContain('ingress-nginx');
+    expect(JSON.stringify(allowedInto('postgres'))).not.toContain('ingress-nginx');
+    expect(JSON.stringify(allowedInto('users-service'))).toContain('ingress-nginx');
+    expect(JSON.stringify(allowedInto('auth-service'))).toContain('users-service');
+  });
+});
