@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs once, on an empty PostgreSQL data directory (docker-entrypoint-initdb.d): one role and one
+# database per service, each service owning its data. Passwords come from the environment
+# (AUTH_DB_PASSWORD, USERS_DB_PASSWORD, ORDERS_DB_PASSWORD), set from a Secret.
+set -eu
+
+create() {
+  psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+    -v role="$1" -v password="$2" <<'SQL'
+CREATE ROLE :"role" LOGIN PASSWORD :'password';
+CREATE DATABASE :"role" OWNER :"role";
+SQL
+}
+
+create auth "$AUTH_DB_PASSWORD"
+create users "$USERS_DB_PASSWORD"
+create orders "$ORDERS_DB_PASSWORD"

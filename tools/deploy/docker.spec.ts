@@ -1,0 +1,112 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { parse } from 'yaml';
+import { ROOT } from '../cluster/service-processes';
+
+/**
+ * The container files, checked offline: the Dockerfile parsed by
+ * dockerfile-ast and held to the rules a reviewer would apply, the compose
+ * file's structure, the gateway config by HAProxy itself, and every shell
+ * script by shellcheck.
+ */
+describe('docker/Dockerfile', () => {
+  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8'));
+  const instructions = dockerfile.getInstructions();
+  const stages = dockerfile.getFROMs();
+  const runtimeStart = stages[stages.length - 1].getRange().start.line;
+  const runtime = instructions.filter((i) => i.getRange().start.line >= runtimeStart);
+  const keyword = (list: Instruction[], name: string) => list.filter((i) => i.getKeyword() === name);
+
+  it('builds in stages from one pinned base given as a build argument', () => {
+    expect(stages.map((from) => from.getBuildStage())).toEqual(['build', 'dependencies', 'runtime']);
+    for (const from of stages) expect(from.getImage()).toBe('${NODE_IMAGE}');
+    const baseArg = instructions[0]; // the ARG before the first FROM
+    expect(baseArg.getKeyword()).toBe('ARG');
+    const [name, image] = (baseArg.getArgumentsContent() ?? '').split('=');
+    expect(name).toBe('NODE_IMAGE');
+    // A version-pinned slim Node 20 image: never `latest`, never a floating major.
+    expect(image).toMatch(/^node:20\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('runs as a non-root user, in exec form, with a HEALTHCHECK on the live probe', () => {
+    const users = keyword(runtime, 'USER').map((i) => i.getArgumentsContent() ?? '');
+    expect(users).toHaveLength(1);
+    expect(users[0]).not.toMatch(/^(root|0)(:|$)/);
+    const [cmd] = keyword(runtime, 'CMD');
+    expect(JSON.parse(cmd.getArgumentsContent() ?? '')).toEqual(['node', 'main.js']);
+    const [healthcheck] = keyword(runtime, 'HEALTHCHECK');
+    expect(healthcheck.getArgumentsContent()).toContain('/health/live');
+  });
+
+  it('installs only production dependencies into the runtime image, and fetches nothing by URL', () => {
+    expect(keyword(instructions, 'ADD')).toEqual([]);
+    expect(instructions.map((i) => i.getArgumentsContent() ?? '').join('\n')).not.toMatch(
+      /curl|wget|https?:\/\/(?!127\.0\.0\.1|example\.invalid)/,
+    );
+    expect(keyword(runtime, 'RUN')).toEqual([]); // the runtime stage only copies
+    const install = keyword(instructions, 'RUN').map((i) => i.getArgumentsContent() ?? '');
+    expect(install.some((command) => command.includes('npm ci --omit=dev'))).toBe(true);
+    // No secret in the image: keys and passwords come from the environment at run time.
+    expect(
+      keyword(instructions, 'ENV')
+        .map((i) => i.getArgumentsContent())
+        .join(' '),
+    ).not.toMatch(/SIGNING_JWKS|PASSWORD|SECRET/);
+  });
+
+  it('keeps data, keys and node_modules out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', 'data', 'dist', '.git', '**/signing-jwks*.json', '.env'])
+      expect(ignored).toContain(entry);
+  });
+});
+
+describe('compose.yaml', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
+    services: Record<string, any>;
+  };
+  const services = compose.services;
+
+  it('starts Redis, PostgreSQL, two replicas of each service and a gateway, in health order', () => {
+    expect(Object.keys(services).sort()).toEqual(['auth', 'gateway', 'orders', 'postgres', 'redis', 'users']);
+    for (const name of ['auth', 'users', 'orders']) {
+      expect(services[name].deploy.replicas).toBe(2);
+      expect(services[name].build.args.SERVICE).toBe(`${name}-service`);
+      expect(services[name].image).toBe(`jwt-ms/${name}-service:local`);
+      expect(services[name].depends_on.redis.condition).toBe('service_healthy');
+      expect(services[name].depends_on.postgres.condition).toBe('service_healthy');
+      expect(services[name].ports).toBeUndefined(); // reached only through the gateway
+    }
+    for (const name of ['users', 'orders']) expect(services[name].depends_on.auth.condition).toBe('service_healthy');
+    expect(services['redis'].healthcheck).toBeDefined();
+    expect(services['postgres'].healthcheck).toBeDefined();
+    expect(services['gateway'].ports).toEqual(['127.0.0.1:8080:8080']);
+  });
+
+  it('balances round-robin with no stickiness, in a config HAProxy accepts', () => {
+    const config = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
+    expect(config.match(/balance roundrobin/g)).toHaveLength(3);
+    expect(config).not.toMatch(/^\s*(cookie|stick|balance source|hash-type)/m);
+    const check = spawnSync('haproxy', ['-c', '-f', join(ROOT, 'docker/haproxy.cfg')], { encoding: 'utf8' });
+    expect({ status: check.status, output: check.stderr.includes('ALERT') ? check.stderr : '' }).toEqual({
+      status: 0,
+      output: '',
+    });
+  });
+});
+
+describe('shell scripts', () => {
+  it('pass shellcheck', () => {
+    const scripts = execFileSync('git', ['ls-files', '*.sh', '.ci/run'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+    expect(scripts.length).toBeGreaterThan(0);
+    const result = spawnSync('shellcheck', ['--severity=style', ...scripts], { cwd: ROOT, encoding: 'utf8' });
+    if (result.error) throw new Error('shellcheck is not installed: apt-get install shellcheck (.ci/run does)');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
