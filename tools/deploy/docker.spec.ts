@@ -64,8 +64,8 @@ describe('docker/Dockerfile', () => {
 });
 
 describe('compose.yaml', () => {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     services: Record<string, any>;
   };
   const services = compose.services;
