@@ -34,6 +34,8 @@ return reply`;
 
 /** Keys per SCAN page and per READ_ENTRIES call. */
 const RESYNC_BATCH = 500;
+/** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
+const STARTUP_SYNC_WAIT_MS = 10_000;
 /** Interval of the expired-entry sweep, in milliseconds. */
 const PRUNE_INTERVAL_MS = 10_000;
 
@@ -114,8 +116,8 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
 
   /**
    * Opens the subscriber connection and loads the list; waits at most
-   * `revocationMaxStalenessMs` (then starts anyway, stale: the policy and
-   * readiness say so, and the view catches up when Redis answers).
+   * 10 s for that (then starts anyway, stale: the policy and readiness say
+   * so, and the view catches up when Redis answers).
    */
   async onApplicationBootstrap(): Promise<void> {
     const subscriber = this.redis.duplicate();
@@ -132,7 +134,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       setInterval(() => this.prune(), PRUNE_INTERVAL_MS),
     );
     for (const timer of this.timers) timer.unref();
-    const deadline = Date.now() + this.maxStalenessMs;
+    const deadline = Date.now() + Math.max(this.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
     while (!this.isFresh() && Date.now() < deadline) await sleep(20);
   }
 
