@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import {
   REVOCATION_CHANNEL,
+  REVOCATION_INDEX_KEY,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
@@ -26,9 +27,10 @@ export * from './revocation';
  * - one subject's "not before" watermark: every token of a session that began
  *   earlier (`auth_time`).
  *
- * The issuer writes here: each write stores the entry and announces it on
- * {@link REVOCATION_CHANNEL} in one Lua script (atomic: no entry exists
- * unannounced), and updates this process's {@link RevocationView} at once.
+ * The issuer writes here: each write stores the entry, indexes it by expiry
+ * ({@link REVOCATION_INDEX_KEY}) and announces it on {@link REVOCATION_CHANNEL}
+ * in one Lua script (atomic: no entry exists unindexed or unannounced), and
+ * updates this process's {@link RevocationView} at once.
  * Verifiers read their {@link RevocationView}, not Redis, on each request;
  * {@link check} reads Redis itself, for the issuer's own decisions that must
  * see every write (refresh, introspection). Every entry expires once no token
@@ -106,7 +108,7 @@ export class RevocationStore {
   private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
     const stored = (await this.bounded(() =>
       this.redis.eval(WRITE_AND_ANNOUNCE, {
-        keys: [key],
+        keys: [key, REVOCATION_INDEX_KEY],
         arguments: [value, String(ttlSeconds), REVOCATION_CHANNEL],
       }),
     )) as string;
@@ -127,10 +129,12 @@ export class RevocationStore {
 }
 
 /**
- * Stores KEYS[1] = ARGV[1] for ARGV[2] seconds and publishes it on ARGV[3]
- * as a RevocationAnnouncement, atomically. A watermark key
- * (`…not-before:…`) only rises: the larger of the stored and proposed
- * values is kept and announced. Returns the stored value.
+ * Stores KEYS[1] = ARGV[1] for ARGV[2] seconds, indexes it in the sorted set
+ * KEYS[2] by expiry (dropping members that have expired), and publishes it on
+ * ARGV[3] as a RevocationAnnouncement: atomically, so no entry exists
+ * unindexed or unannounced. A watermark key (`…not-before:…`) only rises: the
+ * larger of the stored and proposed values is kept and announced. Returns the
+ * stored value.
  */
 const WRITE_AND_ANNOUNCE = `
 local value = ARGV[1]
@@ -138,6 +142,11 @@ if string.find(KEYS[1], ':not-before:', 1, true) then
   local current = tonumber(redis.call('GET', KEYS[1]) or '0')
   if current > tonumber(value) then value = string.format('%.3f', current) end
 end
+local ttlMs = tonumber(ARGV[2]) * 1000
+local time = redis.call('TIME')
+local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('SET', KEYS[1], value, 'EX', ARGV[2])
-redis.call('PUBLISH', ARGV[3], cjson.encode({ key = KEYS[1], value = value, ttlMs = tonumber(ARGV[2]) * 1000 }))
+redis.call('ZADD', KEYS[2], 'GT', nowMs + ttlMs, KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowMs)
+redis.call('PUBLISH', ARGV[3], cjson.encode({ key = KEYS[1], value = value, ttlMs = ttlMs }))
 return value`;

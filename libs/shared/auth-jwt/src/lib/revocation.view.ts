@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { REDIS_CLIENT, withTimeout, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import {
   REVOCATION_CHANNEL,
+  REVOCATION_INDEX_KEY,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
@@ -20,9 +21,6 @@ const JTI_PREFIX = revokedJtiKey('');
 const SID_PREFIX = revokedSessionKey('');
 const SUBJECT_PREFIX = subjectNotBeforeKey('');
 
-/** Keys read by a full resynchronisation: every revocation entry, none of the rate-limit counters. */
-const RESYNC_PATTERNS = [`${JTI_PREFIX.slice(0, -'jti:'.length)}*`, `${SUBJECT_PREFIX}*`];
-
 /** Returns, for each key of KEYS, its value and its PTTL (milliseconds; -1 no expiry, -2 gone): one round trip per batch. */
 const READ_ENTRIES = `
 local reply = {}
@@ -32,7 +30,7 @@ for _, key in ipairs(KEYS) do
 end
 return reply`;
 
-/** Keys per SCAN page and per READ_ENTRIES call. */
+/** Keys per READ_ENTRIES call. */
 const RESYNC_BATCH = 500;
 /** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
 const STARTUP_SYNC_WAIT_MS = 10_000;
@@ -54,8 +52,10 @@ interface Watermark {
  * - the issuer writes each entry to Redis and announces it on the pub/sub
  *   channel {@link REVOCATION_CHANNEL} in the same Lua script (see
  *   RevocationStore), so an entry is never in Redis unannounced;
- * - this view subscribes first, then reads every entry (SCAN + GET/PTTL):
- *   at start, after every reconnection, and every `revocationResyncMs`.
+ * - this view subscribes first, then reads every entry (the members of the
+ *   index {@link REVOCATION_INDEX_KEY} that have not expired, then their
+ *   values and PTTLs; no keyspace scan): at start, after every reconnection,
+ *   and every `revocationResyncMs`.
  *   An entry written meanwhile arrives by one path or the other; entries are
  *   merged (a watermark only rises), never removed before they expire;
  * - every `revocationHeartbeatMs` it sends PING on the subscriber connection:
@@ -267,10 +267,14 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       if (!this.subscriber?.isReady || !(await this.ensureSubscribed())) return;
       const startedAt = Date.now();
       try {
-        for (const pattern of RESYNC_PATTERNS) {
-          for await (const keys of this.redis.scanIterator({ MATCH: pattern, COUNT: RESYNC_BATCH })) {
-            if (keys.length > 0) await this.readEntries(keys);
-          }
+        // One atomic read of the index (entries expiring later than now: at most one access-token
+        // lifetime of revocations), then their values and lifetimes in batches.
+        const keys = await withTimeout(
+          this.redis.zRange(REVOCATION_INDEX_KEY, startedAt, '+inf', { BY: 'SCORE' }),
+          REDIS_TIMEOUT_MS,
+        );
+        for (let start = 0; start < keys.length; start += RESYNC_BATCH) {
+          await this.readEntries(keys.slice(start, start + RESYNC_BATCH));
         }
       } catch {
         return; // Redis unreachable: the heartbeat tries again

@@ -45,6 +45,15 @@ export function subjectNotBeforeKey(sub: string): string {
 }
 
 /**
+ * Sorted set indexing every revocation entry: member = the entry's key,
+ * score = when it expires (milliseconds since the epoch). A verifier re-reads
+ * the whole list from it (entries expiring in the future) instead of scanning
+ * the keyspace; the issuer adds to it, and trims expired members, in the same
+ * script that writes the entry.
+ */
+export const REVOCATION_INDEX_KEY = `${REDIS_KEY_PREFIX}revocation-index`;
+
+/**
  * Redis pub/sub channel on which the issuer announces every revocation entry
  * it writes, so each verifier's in-process copy of the list learns of it in
  * about a millisecond instead of asking Redis on every request. A message is
