@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../cluster/service-processes';
@@ -137,6 +137,14 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(container.imagePullPolicy).toBe('Never'); // local images, loaded into the cluster by the scripts
     },
   );
+
+  it('runs the images the scripts build and load', () => {
+    const lib = readFileSync(join(ROOT, 'scripts/k8s-lib.sh'), 'utf8');
+    expect(lib).toContain(`SERVICES=(${SERVICES.join(' ')})`);
+    expect(lib).toContain('-t "jwt-ms/${service}:local"');
+    for (const name of SERVICES)
+      expect(named('Deployment', name).spec.template.spec.containers[0].image).toBe(`jwt-ms/${name}:local`);
+  });
 
   it('gives no Service client affinity, and every Service selects pods that exist', () => {
     for (const service of ofKind('Service')) {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Creates a kind cluster, builds and loads the three images, installs ingress-nginx, deploys
+# k8s/overlays/kind, waits for every rollout, and runs the demo through http://jwt.localtest.me.
+# Needs: docker, kind, kubectl, node/npm (after `npm ci`), openssl; network access to pull
+# kindest/node, ingress-nginx, redis and postgres images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/k8s-lib.sh
+source scripts/k8s-lib.sh
+
+INGRESS_NGINX_VERSION=${INGRESS_NGINX_VERSION:-controller-v1.12.1}
+
+require docker "https://docs.docker.com/engine/install/"
+require kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+require kubectl "https://kubernetes.io/docs/tasks/tools/"
+require npm "Node 20 with npm, then npm ci"
+require openssl "apt-get install openssl"
+docker info >/dev/null 2>&1 || fail "docker does not answer: start the Docker engine"
+
+say "kind cluster jwt-ms"
+if ! kind get clusters | grep -qx jwt-ms; then
+  kind create cluster --config k8s/kind-config.yaml --wait 120s
+fi
+kubectl config use-context kind-jwt-ms
+
+say "ingress-nginx ${INGRESS_NGINX_VERSION}"
+kubectl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/${INGRESS_NGINX_VERSION}/deploy/static/provider/kind/deploy.yaml"
+kubectl -n ingress-nginx wait --for=condition=ready pod -l app.kubernetes.io/component=controller --timeout=180s
+
+build_images
+for service in "${SERVICES[@]}"; do
+  kind load docker-image "jwt-ms/${service}:local" --name jwt-ms
+done
+
+deploy kind
+demo "http://${INGRESS_HOST}"
+say "done: http://${INGRESS_HOST} (scripts/kind-down.sh removes the cluster)"
