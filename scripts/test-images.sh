@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# npm run test:images: builds the three service images for real and drives the demo through them.
+#
+#   1. starts a Docker engine (dockerd) if none answers, and stops it again at the end;
+#   2. makes a local Node 20 base image once (debootstrap of Debian bookworm + this machine's node
+#      and npm, imported with `docker import`), because no registry can be reached here; elsewhere
+#      NODE_IMAGE=node:20.19.5-bookworm-slim (the Dockerfile's default) is used as is;
+#   3. builds jwt-ms/{auth,users,orders}-service:local from docker/Dockerfile;
+#   4. runs them read-only, non-root, without capabilities, on the host network against the local
+#      Redis and PostgreSQL (fresh jwtms_test_images_* databases), waits for their HEALTHCHECKs;
+#   5. runs scripts/demo.mjs against them, then removes the containers and the databases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVICES=(auth-service users-service orders-service)
+BASE_CACHE=${JWTMS_BASE_CACHE:-/var/cache/jwt-ms}
+LOCAL_BASE=jwt-ms/node-base:20-local
+PORT_BASE=${TEST_IMAGES_PORT_BASE:-4301}
+POSTGRES_ADMIN_URL=${E2E_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+SUFFIX="$$"
+say() { printf '\n== %s\n' "$*"; }
+fail() { printf 'test:images: %s\n' "$*" >&2; exit 1; }
+
+command -v docker >/dev/null 2>&1 || fail "docker is not installed: apt-get install docker.io (.ci/run does)"
+command -v psql >/dev/null 2>&1 || fail "psql is not installed: apt-get install postgresql-client"
+
+started_dockerd=""
+containers=()
+databases=()
+workdir=$(mktemp -d)
+cleanup() {
+  local status=$?
+  if ((${#containers[@]})); then docker rm -f "${containers[@]}" >/dev/null 2>&1 || true; fi
+  for db in "${databases[@]}"; do
+    psql "$POSTGRES_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  if [[ -n "$started_dockerd" ]]; then kill "$started_dockerd" 2>/dev/null || true; fi
+  rm -rf "$workdir"
+  exit "$status"
+}
+trap cleanup EXIT
+
+say "Docker engine"
+if ! docker info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null 2>&1 || fail "dockerd is not installed: apt-get install docker.io"
+  dockerd >"$workdir/dockerd.log" 2>&1 &
+  started_dockerd=$!
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { cat "$workdir/dockerd.log" >&2; fail "dockerd did not start"; }
+fi
+docker version --format 'engine {{.Server.Version}}'
+
+say "base image"
+node_image=${NODE_IMAGE:-}
+if [[ -z "$node_image" ]]; then
+  node_image=$LOCAL_BASE
+  if ! docker image inspect "$LOCAL_BASE" >/dev/null 2>&1; then
+    command -v debootstrap >/dev/null 2>&1 || fail "debootstrap is not installed: apt-get install debootstrap"
+    rootfs="$BASE_CACHE/bookworm-minbase"
+    if [[ ! -x "$rootfs/bin/sh" ]]; then
+      mkdir -p "$BASE_CACHE"
+      rm -rf "$rootfs.partial"
+      debootstrap --variant=minbase bookworm "$rootfs.partial" http://deb.debian.org/debian >"$workdir/debootstrap.log" 2>&1 ||
+        { tail -20 "$workdir/debootstrap.log" >&2; fail "debootstrap failed"; }
+      mv "$rootfs.partial" "$rootfs"
+    fi
+    # This machine's Node 20 and npm, copied in: what the official slim image would hold.
+    node_bin=$(command -v node)
+    npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+    image_root="$workdir/rootfs"
+    cp -a "$rootfs" "$image_root"
+    install -m 0755 "$node_bin" "$image_root/usr/local/bin/node"
+    mkdir -p "$image_root/usr/local/lib/node_modules"
+    cp -a "$npm_dir" "$image_root/usr/local/lib/node_modules/npm"
+    ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$image_root/usr/local/bin/npm"
+    ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$image_root/usr/local/bin/npx"
+    cp /etc/resolv.conf "$image_root/etc/resolv.conf"
+    tar -C "$image_root" -c . | docker import \
+      --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      - "$LOCAL_BASE" >/dev/null
+  fi
+fi
+echo "NODE_IMAGE=$node_image"
+
+say "images"
+for service in "${SERVICES[@]}"; do
+  DOCKER_BUILDKIT=0 docker build -q -f docker/Dockerfile \
+    --build-arg "NODE_IMAGE=$node_image" --build-arg "SERVICE=$service" \
+    -t "jwt-ms/$service:local" . >/dev/null
+  docker image inspect "jwt-ms/$service:local" --format "jwt-ms/$service:local {{.Size}} bytes, user {{.Config.User}}"
+done
+
+say "containers"
+npm run -s keys:generate -- --alg ES256 >"$workdir/signing-jwks.json"
+chmod 0644 "$workdir/signing-jwks.json" # read by the image's non-root user; the folder is private
+port=$PORT_BASE
+auth_url="http://127.0.0.1:$PORT_BASE"
+for service in "${SERVICES[@]}"; do
+  db="jwtms_test_images_${service%-service}_$SUFFIX"
+  psql "$POSTGRES_ADMIN_URL" -qc "CREATE DATABASE \"$db\"" >/dev/null
+  databases+=("$db")
+  args=(
+    --detach --name "jwtms-$service-$SUFFIX" --network host
+    --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges
+    -e "PORT=$port" -e HOST=127.0.0.1 -e "INSTANCE_ID=$service-image"
+    -e "REDIS_URL=$REDIS_URL" -e "AUTH_ISSUER=$auth_url"
+    -e "DATABASE_URL=${POSTGRES_ADMIN_URL%/*}/$db"
+    -e AUTH_RATE_LIMIT_PER_IP=100000 -e AUTH_RATE_LIMIT_PER_ACCOUNT=100000
+  )
+  if [[ "$service" == auth-service ]]; then
+    args+=(-v "$workdir/signing-jwks.json:/run/secrets/signing-jwks.json:ro" -e SIGNING_JWKS_FILE=/run/secrets/signing-jwks.json)
+  else
+    args+=(-e "AUTH_JWKS_URI=$auth_url/.well-known/jwks.json")
+  fi
+  containers+=("$(docker run "${args[@]}" "jwt-ms/$service:local")")
+  # Wait for the image's own HEALTHCHECK before starting the next one (the verifiers need the JWKS).
+  for _ in $(seq 1 60); do
+    health=$(docker inspect --format '{{.State.Health.Status}}' "jwtms-$service-$SUFFIX")
+    [[ "$health" == healthy ]] && break
+    [[ "$(docker inspect --format '{{.State.Running}}' "jwtms-$service-$SUFFIX")" == true ]] ||
+      { docker logs "jwtms-$service-$SUFFIX" >&2; fail "$service exited"; }
+    sleep 1
+  done
+  [[ "$health" == healthy ]] || { docker logs "jwtms-$service-$SUFFIX" >&2; fail "$service never became healthy"; }
+  echo "$service healthy on 127.0.0.1:$port (user $(docker exec "jwtms-$service-$SUFFIX" id -u))"
+  port=$((port + 1))
+done
+
+say "demo through the images"
+AUTH_URL="$auth_url" USERS_URL="http://127.0.0.1:$((PORT_BASE + 1))" ORDERS_URL="http://127.0.0.1:$((PORT_BASE + 2))" \
+  node scripts/demo.mjs
+say "test:images passed"
