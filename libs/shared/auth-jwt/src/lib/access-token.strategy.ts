@@ -45,12 +45,23 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       jwtFromRequest: (request: { headers: IncomingHttpHeaders }) => extractBearerToken(request.headers),
       // Decoding happens inside the promise chain so a malformed token is a 401, never a 500.
       secretOrKeyProvider: (_request, rawToken, done) => {
-        Promise.resolve()
-          .then(() => keys.resolve(checkHeader(rawToken as string, settings)))
-          .then(
-            (key) => done(null, key as unknown as string),
-            (error) => done(error),
-          );
+        let header;
+        try {
+          header = checkHeader(rawToken as string, settings);
+        } catch (error) {
+          done(error); // a malformed token is a 401, never a 500
+          return;
+        }
+        // A key chosen before for this `alg` and `kid` is handed over at once; else jose selects it.
+        const known = keys.keyFor(header);
+        if (known) {
+          done(null, known as unknown as string);
+          return;
+        }
+        keys.resolve(header).then(
+          (key) => done(null, key as unknown as string),
+          (error) => done(error),
+        );
       },
       issuer: settings.issuer,
       audience: settings.audience,

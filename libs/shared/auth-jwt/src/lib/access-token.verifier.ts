@@ -39,7 +39,8 @@ export class AccessTokenVerifier {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async verify(token: string): Promise<Principal> {
-    const key = await this.keys.resolve(checkHeader(token, this.settings));
+    const header = checkHeader(token, this.settings);
+    const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header));
     const payload = this.verifySignature(token, key);
     return this.acceptClaims(payload);
   }

@@ -137,6 +137,23 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     expect(cache.get('some-token')).toBeUndefined();
   });
 
+  it('remembers the key chosen for an alg and kid, and forgets it when the key set changes', async () => {
+    const resolver = await resolverFor({ jwksCacheMaxAgeMs: 30 });
+    const kid = issuer.keys[0].kid;
+    expect(resolver.keyFor(header(kid))).toBeUndefined(); // never looked up yet
+    const key = await resolver.resolve(header(kid));
+    expect(resolver.keyFor(header(kid))).toBe(key);
+    expect(resolver.keyFor({ ...header(kid), alg: 'RS256' })).toBeUndefined(); // the alg is part of the choice
+    // The same kid now names another key (a withdrawn key, reissued): the old choice must not survive.
+    const replacement = await generateTestSigningKey('ES256', kid);
+    endpoint.body = { keys: [replacement.publicJwk] };
+    await sleep(80);
+    expect(resolver.keyFor(header(kid))).toBeUndefined();
+    const fresh = await resolver.resolve(header(kid));
+    expect(fresh).not.toBe(key);
+    expect(fresh.export({ format: 'jwk' })).toMatchObject({ x: replacement.publicJwk.x, y: replacement.publicJwk.y });
+  });
+
   it('refuses a JWKS that carries private keys', async () => {
     const { privateKey } = issuer.keys[0];
     const { exportJWK } = await import('jose');

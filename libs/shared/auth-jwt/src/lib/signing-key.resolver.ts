@@ -53,6 +53,8 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SigningKeyResolver');
   private readonly options: ResolvedAuthJwtOptions;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
+  /** jose's selection, remembered per `alg` and `kid` for the key set in use (emptied when it changes). */
+  private readonly selected = new Map<string, KeyObject>();
   private current?: KeyLookup;
   private currentSnapshot?: string;
   private fetcher?: ReturnType<typeof createRemoteJWKSet>;
@@ -96,6 +98,8 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
    * @throws VerificationKeysUnavailableError when no key set could ever be loaded
    */
   async resolve(header: JWSHeaderParameters): Promise<KeyObject> {
+    const known = this.keyFor(header);
+    if (known) return known;
     let key: CryptoKey;
     try {
       key = await this.lookup(header);
@@ -108,7 +112,18 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
       keyObject = KeyObject.from(key);
       this.keyObjects.set(key, keyObject);
     }
+    if (this.selected.size < MAX_SELECTIONS) this.selected.set(selectionKey(header), keyObject);
     return keyObject;
+  }
+
+  /**
+   * The key {@link resolve} chose before for this `alg` and `kid` in the
+   * current key set, synchronously: the hot path of a verifier, once warm.
+   *
+   * @returns the key, or undefined when it must be looked up (first use, or the key set changed)
+   */
+  keyFor(header: JWSHeaderParameters): KeyObject | undefined {
+    return this.selected.get(selectionKey(header));
   }
 
   private async lookup(header: JWSHeaderParameters): Promise<CryptoKey> {
@@ -167,8 +182,16 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
     const replacing = this.currentSnapshot !== undefined;
     this.current = createLocalJWKSet(jwks);
     this.currentSnapshot = snapshot;
+    this.selected.clear();
     if (replacing) this.verifiedTokens.clear();
   }
+}
+
+/** Bounds the selection memo: only keys of the set are ever stored (a made-up `kid` never resolves). */
+const MAX_SELECTIONS = 64;
+
+function selectionKey(header: JWSHeaderParameters): string {
+  return `${header.alg}\u0000${header.kid}`;
 }
 
 function describeLookupError(error: unknown): string {
