@@ -182,6 +182,18 @@ describe('verifyCompactJws', () => {
     expect(reason(() => verifyCompactJws(token(), key, OPTIONS))).toBe(expected);
   });
 
+  it('refuses a second spelling of the same signature (non-zero unused bits in the last base64url character)', () => {
+    const token = jws('ES256', es256.privateKey, claims());
+    expect(reason(() => verifyCompactJws(token, es256.publicKey, OPTIONS))).toBe('accepted');
+    // 64 bytes = 86 base64url characters; the last one carries 2 unused bits.
+    const last = token.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1];
+    const respelled = `${token.slice(0, -1)}${sibling}`;
+    expect(Buffer.from(respelled.split('.')[2], 'base64url')).toEqual(Buffer.from(token.split('.')[2], 'base64url'));
+    expect(reason(() => verifyCompactJws(respelled, es256.publicKey, OPTIONS))).toBe('malformed signature encoding');
+  });
+
   it('allows the clock tolerance on exp and nbf, in whole seconds', () => {
     const token = jws('ES256', es256.privateKey, claims({ exp: now() - 4, nbf: now() + 4 }));
     expect(reason(() => verifyCompactJws(token, es256.publicKey, OPTIONS))).toBe('accepted');

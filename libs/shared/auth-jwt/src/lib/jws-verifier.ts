@@ -103,7 +103,12 @@ export function verifyCompactJws(token: string, key: KeyObject, options: JwsVeri
     throw new TokenRejectedError('unexpected "alg" header value');
   }
   const algorithm = ALGORITHMS[alg as SigningAlgorithm];
-  const signature = Buffer.from(token.slice(secondDot + 1), 'base64url');
+  const encodedSignature = token.slice(secondDot + 1);
+  const signature = Buffer.from(encodedSignature, 'base64url');
+  // One signature, one spelling: unused trailing bits must be zero (RFC 7515 §2, RFC 4648 §3.5), so no
+  // two token strings carry the same signature (a cache key, a log line, a deny-list see one token).
+  if (signature.toString('base64url') !== encodedSignature)
+    throw new TokenRejectedError('malformed signature encoding');
   if (key.type !== 'public' || key.asymmetricKeyType !== algorithm.keyType || !algorithm.check(key, signature)) {
     throw new TokenRejectedError('signature verification failed');
   }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import {
-  REVOCATION_CHANNEL,
   REVOCATION_INDEX_KEY,
+  revocationChannel,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
@@ -28,12 +28,13 @@ export * from './revocation';
  *   earlier (`auth_time`).
  *
  * The issuer writes here: each write stores the entry, indexes it by expiry
- * ({@link REVOCATION_INDEX_KEY}) and announces it on {@link REVOCATION_CHANNEL}
+ * ({@link REVOCATION_INDEX_KEY}) and announces it on its database's {@link revocationChannel}
  * in one Lua script (atomic: no entry exists unindexed or unannounced), and
  * updates this process's {@link RevocationView} at once.
- * Verifiers read their {@link RevocationView}, not Redis, on each request;
- * {@link check} reads Redis itself, for the issuer's own decisions that must
- * see every write (refresh, introspection). Every entry expires once no token
+ * Verifiers read their {@link RevocationView}, not Redis, on each request
+ * (introspection too: it runs the verifier's checks); {@link check} reads
+ * Redis itself, for the issuer's own decisions that must see every write (a
+ * refresh, a refresh token's introspection). Every entry expires once no token
  * it covers can still be valid.
  */
 @Injectable()
@@ -109,7 +110,7 @@ export class RevocationStore {
     const stored = (await this.bounded(() =>
       this.redis.eval(WRITE_AND_ANNOUNCE, {
         keys: [key, REVOCATION_INDEX_KEY],
-        arguments: [value, String(ttlSeconds), REVOCATION_CHANNEL],
+        arguments: [value, String(ttlSeconds), revocationChannel(this.redis.options?.database)],
       }),
     )) as string;
     this.view?.apply({ key, value: stored, ttlMs: ttlSeconds * 1000 } satisfies RevocationAnnouncement);

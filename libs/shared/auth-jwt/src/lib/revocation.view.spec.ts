@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
-import { REVOCATION_CHANNEL, revokedJtiKey } from '@jwt-ms/contracts';
+import { revocationChannel, revokedJtiKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
 import { PrivateRedis } from './private-redis';
 import { RevocationStore } from './revocation.store';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';
@@ -132,18 +132,44 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(victim)).toBe('token revoked'); // no wait: the write itself updated the view
   });
 
-  it('ignores announcements that are not revocation entries', async () => {
+  it('ignores announcements that are not revocation entries, or that would pin memory or lock a user out', async () => {
     const view = await startView();
     const publisher = await client();
     const victim = token();
     const entriesBefore = view.probe().details['entries'];
-    await publisher.publish(REVOCATION_CHANNEL, 'not json');
-    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ key: 'jwtms:rate:ip:1', value: '1', ttlMs: 1000 }));
-    await publisher.publish(REVOCATION_CHANNEL, JSON.stringify({ key: revokedJtiKey(victim.jti), value: 1 }));
+    const channel = revocationChannel();
+    const forged = [
+      'not json',
+      JSON.stringify({ key: 'jwtms:rate:ip:1', value: '1', ttlMs: 1000 }), // not a revocation key
+      JSON.stringify({ key: revokedJtiKey(victim.jti), value: 1 }), // no lifetime
+      JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: -1 }), // "forever"
+      JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: 0 }),
+      JSON.stringify({ key: revokedJtiKey('x'.repeat(300)), value: '1', ttlMs: 1000 }), // an id no token has
+      JSON.stringify({ key: revokedJtiKey(''), value: '1', ttlMs: 1000 }),
+      JSON.stringify({ key: revokedJtiKey(victim.jti), value: 'x'.repeat(2000), ttlMs: 1000 }), // oversized message
+      JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: '9e15', ttlMs: 1000 }), // a watermark in the future
+      JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: 'soon', ttlMs: 1000 }),
+    ];
+    for (const message of forged) await publisher.publish(channel, message);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     expect(view.check(victim)).toBeNull();
     expect(view.probe().details['entries']).toBe(entriesBefore);
+  });
+
+  it('hears only revocations of its own Redis database', async () => {
+    const elsewhere = new RevocationStore(await client(`${REDIS_URL}/0`), null);
+    const view = await startView({}, `${REDIS_URL}/5`);
+    const victim = token();
+    await elsewhere.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(view.check(victim)).toBeNull();
+
+    await new RevocationStore(await client(`${REDIS_URL}/5`), null).revokeToken(
+      victim.jti,
+      Math.floor(Date.now() / 1000) + 900,
+    );
+    expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
   });
 
   describe('when Redis goes away (private redis-server)', () => {
@@ -178,6 +204,27 @@ describe('RevocationView (real Redis)', () => {
       expect(view.check(victim)).toBe('token revoked');
       expect(view.probe().up).toBe(true);
     });
+
+    it('refuses, and is not ready, until its first full read, even under fail-open: there is no last copy', async () => {
+      redis.pause(); // connections hang: the first read cannot happen
+      const connection = createRedisClient(redis.url);
+      clients.push(connection);
+      const view = new RevocationView(
+        options({ revocationFailurePolicy: 'fail-open', redisUrl: redis.url }),
+        connection,
+      );
+      views.push(view);
+      const booting = view.onApplicationBootstrap(); // not awaited: it waits for the first read
+
+      expect(() => view.check(token())).toThrow(RevocationUnavailableError);
+      expect(view.probe()).toMatchObject({ up: false, details: { loaded: false, policy: 'fail-open' } });
+
+      redis.resume();
+      await booting;
+      expect(view.isFresh()).toBe(true);
+      expect(view.check(token())).toBeNull();
+      expect(view.probe().up).toBe(true);
+    }, 30_000);
 
     it('answers from the last copy under fail-open, and still reports the staleness', async () => {
       const issuer = new RevocationStore(await client(redis.url), null);

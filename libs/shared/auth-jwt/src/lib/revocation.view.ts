@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import {
-  REVOCATION_CHANNEL,
   REVOCATION_INDEX_KEY,
+  revocationChannel,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
@@ -21,28 +21,34 @@ const JTI_PREFIX = revokedJtiKey('');
 const SID_PREFIX = revokedSessionKey('');
 const SUBJECT_PREFIX = subjectNotBeforeKey('');
 
-/** Returns, for each key of KEYS, its value and its PTTL (milliseconds; -1 no expiry, -2 gone): one round trip per batch. */
-const READ_ENTRIES = `
-local reply = {}
-for _, key in ipairs(KEYS) do
-  reply[#reply + 1] = redis.call('GET', key)
-  reply[#reply + 1] = redis.call('PTTL', key)
-end
-return reply`;
-
-/** Keys per READ_ENTRIES call. */
+/** Keys per batch of GET/PTTL commands during a full read. */
 const RESYNC_BATCH = 500;
 /** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
 const STARTUP_SYNC_WAIT_MS = 10_000;
+/** Longest lifetime kept for any entry, in milliseconds: beyond the longest access token anyone would issue. */
+const MAX_ENTRY_TTL_MS = 24 * 3600 * 1000;
+/** Largest announcement read, in characters: a real one is under 200. */
+const MAX_ANNOUNCEMENT_LENGTH = 1024;
+/** Longest id (`jti`, `sid`, `sub`) in a key, in characters. */
+const MAX_ID_LENGTH = 256;
+/** How far in the future a watermark may lie, in seconds (clock skew between the issuer's hosts). */
+const MAX_WATERMARK_LEAD_SECONDS = 300;
 /** Interval of the expired-entry sweep, in milliseconds. */
 const PRUNE_INTERVAL_MS = 10_000;
 
 interface Watermark {
   /** Tokens of sessions that began before this instant are revoked; seconds since the epoch (fractional). */
   notBefore: number;
-  /** When the entry may be forgotten, milliseconds since the epoch. */
+  /** When the entry may be forgotten, on the monotonic clock (ms). */
   forgetAt: number;
 }
+
+/**
+ * The view's clock for freshness and expiry: monotonic milliseconds, so that a
+ * wall-clock step (an NTP correction) can neither extend nor cut short the
+ * staleness bound.
+ */
+const monotonic = (): number => performance.now();
 
 /**
  * This process's copy of the revocation list, so that checking a token costs
@@ -50,7 +56,7 @@ interface Watermark {
  *
  * How it stays complete (and how it knows that it is):
  * - the issuer writes each entry to Redis and announces it on the pub/sub
- *   channel {@link REVOCATION_CHANNEL} in the same Lua script (see
+ *   channel {@link revocationChannel} of its database in the same Lua script (see
  *   RevocationStore), so an entry is never in Redis unannounced;
  * - this view subscribes first, then reads every entry (the members of the
  *   index {@link REVOCATION_INDEX_KEY} that have not expired, then their
@@ -73,6 +79,12 @@ interface Watermark {
  *
  * Entries expire locally when they do in Redis (their PTTL), so the view
  * holds at most the revocations of the last access-token lifetime.
+ * Announcements are checked before they count (key layout, id length, a
+ * positive lifetime of at most 24 h, a watermark not in the future): anyone
+ * who may PUBLISH can add a revocation, as anyone who may SET can, but not
+ * pin memory or lock a user out forever. Nothing can remove an entry early.
+ * Until the first full read succeeds the view answers 503 and is not ready,
+ * whatever the policy: there is no "last copy" to fail open to.
  */
 @Injectable()
 export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, OnApplicationShutdown {
@@ -83,9 +95,9 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private readonly resyncMs: number;
   private readonly policy: RevocationFailurePolicy;
 
-  /** `jti` → when the entry may be forgotten (ms since the epoch). */
+  /** `jti` → when the entry may be forgotten (monotonic ms). */
   private readonly tokens = new Map<string, number>();
-  /** `sid` → when the entry may be forgotten (ms since the epoch). */
+  /** `sid` → when the entry may be forgotten (monotonic ms). */
   private readonly sessions = new Map<string, number>();
   /** `sub` → watermark. */
   private readonly watermarks = new Map<string, Watermark>();
@@ -96,8 +108,12 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private connection = 0;
   /** The connection on which a full resynchronisation finished. */
   private syncedConnection = -1;
-  /** Every revocation completed before this instant (ms since the epoch) is in the view. */
-  private freshAsOf = 0;
+  /** Every revocation completed before this instant (monotonic ms) is in the view; -Infinity: never loaded. */
+  private freshAsOf = Number.NEGATIVE_INFINITY;
+  /** Whether a full read has ever succeeded. */
+  private loaded = false;
+  private readonly channel: string;
+  private lastResyncError = '';
   private resyncing: Promise<void> | null = null;
   private pinging = false;
   private reportedStale = false;
@@ -112,6 +128,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     this.heartbeatMs = settings.revocationHeartbeatMs;
     this.resyncMs = settings.revocationResyncMs;
     this.policy = settings.revocationFailurePolicy;
+    this.channel = revocationChannel(redis.options?.database);
   }
 
   /**
@@ -134,8 +151,8 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       setInterval(() => this.prune(), PRUNE_INTERVAL_MS),
     );
     for (const timer of this.timers) timer.unref();
-    const deadline = Date.now() + Math.max(this.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
-    while (!this.isFresh() && Date.now() < deadline) await sleep(20);
+    const deadline = monotonic() + Math.max(this.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
+    while (!this.isFresh() && monotonic() < deadline) await sleep(20);
   }
 
   onApplicationShutdown(): void {
@@ -150,11 +167,11 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
    * Synchronous: no I/O.
    *
    * @param token the token's `jti`, `sid`, `sub` and `auth_time`
-   * @param now the current time, milliseconds since the epoch
    * @returns why the token is revoked, or null
-   * @throws RevocationUnavailableError when the view is older than `revocationMaxStalenessMs` and the policy is `fail-closed`
+   * @throws RevocationUnavailableError when the list was never loaded, or is older than `revocationMaxStalenessMs` under `fail-closed`
    */
-  check(token: RevocableToken, now = Date.now()): RevocationReason {
+  check(token: RevocableToken): RevocationReason {
+    const now = monotonic();
     if (now - this.freshAsOf > this.maxStalenessMs) this.onStale(now);
     if (this.tokens.has(token.jti)) return 'token revoked';
     if (this.sessions.has(token.sid)) return 'session revoked';
@@ -164,40 +181,55 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   }
 
   /**
-   * Adds one entry as written to Redis (an announcement, a resync read, or
-   * this process's own write). Unknown keys and malformed values are ignored.
+   * Adds one entry as written to Redis (an announcement, a full read, or this
+   * process's own write). Keys outside the layout, oversized ids, lifetimes
+   * that are not positive, and watermarks that are not numbers or lie in the
+   * future are ignored; lifetimes are capped at 24 h.
    *
-   * @param entry the Redis key, its value, and its remaining lifetime in milliseconds (-1: no expiry)
-   * @param now the current time, milliseconds since the epoch
+   * @param entry the Redis key, its value, and its remaining lifetime in milliseconds (-1 from a full read: no expiry)
+   * @returns whether the entry was taken
    */
-  apply(entry: RevocationAnnouncement, now = Date.now()): void {
-    if (entry.ttlMs === -2 || !(entry.ttlMs === -1 || entry.ttlMs > 0)) return;
-    const forgetAt = entry.ttlMs === -1 ? Number.POSITIVE_INFINITY : now + entry.ttlMs;
+  apply(entry: RevocationAnnouncement): boolean {
+    if (!(entry.ttlMs === -1 || (Number.isFinite(entry.ttlMs) && entry.ttlMs > 0))) return false;
+    const forgetAt = monotonic() + (entry.ttlMs === -1 ? MAX_ENTRY_TTL_MS : Math.min(entry.ttlMs, MAX_ENTRY_TTL_MS));
+    const idAfter = (prefix: string) => {
+      const id = entry.key.slice(prefix.length);
+      return id.length > 0 && id.length <= MAX_ID_LENGTH ? id : null;
+    };
     if (entry.key.startsWith(JTI_PREFIX)) {
-      keepLatest(this.tokens, entry.key.slice(JTI_PREFIX.length), forgetAt);
+      const jti = idAfter(JTI_PREFIX);
+      if (jti === null) return false;
+      keepLatest(this.tokens, jti, forgetAt);
     } else if (entry.key.startsWith(SID_PREFIX)) {
-      keepLatest(this.sessions, entry.key.slice(SID_PREFIX.length), forgetAt);
+      const sid = idAfter(SID_PREFIX);
+      if (sid === null) return false;
+      keepLatest(this.sessions, sid, forgetAt);
     } else if (entry.key.startsWith(SUBJECT_PREFIX)) {
       const notBefore = Number(entry.value);
-      if (!Number.isFinite(notBefore)) return;
-      const subject = entry.key.slice(SUBJECT_PREFIX.length);
+      const subject = idAfter(SUBJECT_PREFIX);
+      if (subject === null || !Number.isFinite(notBefore) || notBefore < 0) return false;
+      if (notBefore > Date.now() / 1000 + MAX_WATERMARK_LEAD_SECONDS) return false;
       const current = this.watermarks.get(subject);
       this.watermarks.set(subject, {
         notBefore: Math.max(notBefore, current?.notBefore ?? notBefore),
         forgetAt: Math.max(forgetAt, current?.forgetAt ?? forgetAt),
       });
+    } else {
+      return false;
     }
+    return true;
   }
 
   /** `revocation-list` in `GET /health/ready`: down when stale under `fail-closed`. */
   probe(): { up: boolean; details: Record<string, unknown> } {
-    const stalenessMs = Date.now() - this.freshAsOf;
+    const stalenessMs = monotonic() - this.freshAsOf;
     const fresh = stalenessMs <= this.maxStalenessMs;
     return {
-      up: fresh || this.policy === 'fail-open',
+      up: fresh || (this.policy === 'fail-open' && this.loaded),
       details: {
         fresh,
-        stalenessMs: this.freshAsOf === 0 ? null : stalenessMs,
+        loaded: this.loaded,
+        stalenessMs: this.loaded ? Math.round(stalenessMs) : null,
         maxStalenessMs: this.maxStalenessMs,
         policy: this.policy,
         entries: this.tokens.size + this.sessions.size + this.watermarks.size,
@@ -206,19 +238,21 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   }
 
   /** Whether every revocation made up to `revocationMaxStalenessMs` ago is known. */
-  isFresh(now = Date.now()): boolean {
-    return now - this.freshAsOf <= this.maxStalenessMs;
+  isFresh(): boolean {
+    return monotonic() - this.freshAsOf <= this.maxStalenessMs;
   }
 
   private onStale(now: number): void {
+    const failClosed = this.policy === 'fail-closed' || !this.loaded;
     if (!this.reportedStale) {
       this.reportedStale = true;
       this.logger.warn(
-        `revocation list is ${this.freshAsOf === 0 ? 'not loaded' : `${now - this.freshAsOf} ms old`} ` +
-          `(bound ${this.maxStalenessMs} ms): ${this.policy === 'fail-closed' ? 'refusing every token (fail closed)' : 'answering from the last copy (fail open)'}`,
+        `revocation list is ${this.loaded ? `${Math.round(now - this.freshAsOf)} ms old` : 'not loaded'} ` +
+          `(bound ${this.maxStalenessMs} ms): ${failClosed ? 'refusing every token (fail closed)' : 'answering from the last copy (fail open)'}` +
+          (this.lastResyncError ? `; last read failed: ${this.lastResyncError}` : ''),
       );
     }
-    if (this.policy === 'fail-closed') throw new RevocationUnavailableError(new Error('revocation list stale'));
+    if (failClosed) throw new RevocationUnavailableError(new Error('revocation list stale'));
   }
 
   private connectionLost(): void {
@@ -237,7 +271,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     if (this.subscribed || !subscriber) return this.subscribed;
     try {
       await withTimeout(
-        subscriber.subscribe(REVOCATION_CHANNEL, (message) => this.onAnnouncement(message)),
+        subscriber.subscribe(this.channel, (message) => this.onAnnouncement(message)),
         REDIS_TIMEOUT_MS,
       );
       this.subscribed = true;
@@ -248,6 +282,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   }
 
   private onAnnouncement(message: string): void {
+    if (message.length > MAX_ANNOUNCEMENT_LENGTH) return;
     let entry: unknown;
     try {
       entry = JSON.parse(message);
@@ -255,7 +290,8 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       return;
     }
     const { key, value, ttlMs } = (entry ?? {}) as Partial<RevocationAnnouncement>;
-    if (typeof key === 'string' && typeof value === 'string' && typeof ttlMs === 'number') {
+    // An announcement always carries a positive lifetime (-1 only comes from a full read).
+    if (typeof key === 'string' && typeof value === 'string' && typeof ttlMs === 'number' && ttlMs > 0) {
       this.apply({ key, value, ttlMs });
     }
   }
@@ -265,22 +301,26 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     if (this.resyncing) return this.resyncing;
     this.resyncing = (async () => {
       if (!this.subscriber?.isReady || !(await this.ensureSubscribed())) return;
-      const startedAt = Date.now();
+      const startedAt = monotonic();
       try {
-        // One atomic read of the index (entries expiring later than now: at most one access-token
-        // lifetime of revocations), then their values and lifetimes in batches.
+        // One atomic read of the index (entries expiring later than now, in Redis's wall-clock ms: at most
+        // one access-token lifetime of revocations), then their values and lifetimes in pipelined batches.
         const keys = await withTimeout(
-          this.redis.zRange(REVOCATION_INDEX_KEY, startedAt, '+inf', { BY: 'SCORE' }),
+          this.redis.zRange(REVOCATION_INDEX_KEY, Date.now(), '+inf', { BY: 'SCORE' }),
           REDIS_TIMEOUT_MS,
         );
         for (let start = 0; start < keys.length; start += RESYNC_BATCH) {
           await this.readEntries(keys.slice(start, start + RESYNC_BATCH));
         }
-      } catch {
-        return; // Redis unreachable: the heartbeat tries again
+      } catch (error) {
+        // Redis unreachable, or this connection may not read: the heartbeat tries again; a stale view says why.
+        this.lastResyncError = (error as Error).message;
+        return;
       }
       if (connection !== this.connection) return; // the subscriber dropped meanwhile: announcements may be lost
       this.syncedConnection = connection;
+      this.loaded = true;
+      this.lastResyncError = '';
       this.markFresh(startedAt);
     })().finally(() => {
       this.resyncing = null;
@@ -288,16 +328,14 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     return this.resyncing;
   }
 
+  /** GET and PTTL of each key, pipelined (plain read commands: no script, so a read-only ACL user suffices). */
   private async readEntries(keys: string[]): Promise<void> {
-    const reply = (await withTimeout(
-      this.redis.eval(READ_ENTRIES, { keys, arguments: [] }),
+    const replies = await withTimeout(
+      Promise.all(keys.map((key) => Promise.all([this.redis.get(key), this.redis.pTTL(key)]))),
       REDIS_TIMEOUT_MS,
-    )) as Array<string | number | null>;
-    const now = Date.now();
-    keys.forEach((key, index) => {
-      const value = reply[2 * index];
-      if (value === null || value === undefined) return;
-      this.apply({ key, value: String(value), ttlMs: Number(reply[2 * index + 1]) }, now);
+    );
+    replies.forEach(([value, ttlMs], index) => {
+      if (value !== null) this.apply({ key: keys[index], value: String(value), ttlMs: Number(ttlMs) });
     });
   }
 
@@ -311,7 +349,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       return;
     }
     this.pinging = true;
-    const sentAt = Date.now();
+    const sentAt = monotonic();
     try {
       await withTimeout(subscriber.ping(), REDIS_TIMEOUT_MS);
       if (connection === this.connection) this.markFresh(sentAt);
@@ -331,7 +369,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     }
   }
 
-  private prune(now = Date.now()): void {
+  private prune(now = monotonic()): void {
     for (const map of [this.tokens, this.sessions]) {
       for (const [id, forgetAt] of map) if (forgetAt <= now) map.delete(id);
     }

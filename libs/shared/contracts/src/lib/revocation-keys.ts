@@ -58,10 +58,19 @@ export const REVOCATION_INDEX_KEY = `${REDIS_KEY_PREFIX}revocation-index`;
  * it writes, so each verifier's in-process copy of the list learns of it in
  * about a millisecond instead of asking Redis on every request. A message is
  * a {@link RevocationAnnouncement} as JSON.
+ *
+ * Pub/sub channels are shared by every database of a Redis server, so the
+ * channel names the database: deployments kept apart by database number
+ * (`redis://host/5`) do not hear each other's revocations.
+ *
+ * @param database the Redis database number of the connection (0 when the URL names none)
+ * @returns e.g. `jwtms:revocations` (database 0), `jwtms:revocations:db5`
  */
-export const REVOCATION_CHANNEL = `${REDIS_KEY_PREFIX}revocations`;
+export function revocationChannel(database = 0): string {
+  return database === 0 ? `${REDIS_KEY_PREFIX}revocations` : `${REDIS_KEY_PREFIX}revocations:db${database}`;
+}
 
-/** One revocation entry as announced on {@link REVOCATION_CHANNEL}: the key written, its value, its lifetime. */
+/** One revocation entry as announced on {@link revocationChannel}: the key written, its value, its lifetime. */
 export interface RevocationAnnouncement {
   /** The Redis key (one of the layouts above). */
   key: string;
