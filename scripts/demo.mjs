@@ -99,22 +99,25 @@ async function step(title, fn) {
 const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 // ---- is the system running? -------------------------------------------------
-for (const [name, base] of [
-  ['auth-service', AUTH],
-  ['users-service', USERS],
-  ['orders-service', ORDERS],
+// Each service's /health/ready; through one address that routes by path (an ingress, a gateway), where
+// /health belongs to no service, a path each service owns: the JWKS (200), and a protected route (401).
+const oneAddress = AUTH === USERS && USERS === ORDERS;
+for (const [name, base, path, expected] of [
+  ['auth-service', AUTH, oneAddress ? '/.well-known/jwks.json' : '/health/ready', 200],
+  ['users-service', USERS, oneAddress ? '/users/me' : '/health/ready', oneAddress ? 401 : 200],
+  ['orders-service', ORDERS, oneAddress ? '/orders' : '/health/ready', oneAddress ? 401 : 200],
 ]) {
   let status;
   try {
-    const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(3000) });
     status = res.status;
     await res.body?.cancel();
   } catch {
     status = 'no answer';
   }
-  if (status !== 200) {
+  if (status !== expected) {
     console.error(
-      red(`✘ ${name} is not ready at ${base}/health/ready (${status}); start the system first with \`npm start\``),
+      red(`✘ ${name} is not ready at ${base}${path} (${status}); start the system first with \`npm start\``),
     );
     process.exit(1);
   }

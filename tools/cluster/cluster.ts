@@ -112,6 +112,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const envOf = (service: ServiceName, id: string, port: number): Record<string, string> => ({
     NODE_ENV: 'development',
+    // Behind HAProxy, which appends the client's address to X-Forwarded-For: the per-IP limits see clients.
+    TRUST_PROXY_HOPS: '1',
     ...options.env,
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -11,10 +11,16 @@
  * restart. None of that is code of ours.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceName } from './service-processes';
+
+/** Health checks of every replica, also those added at run time (which do not inherit `default-server`). */
+const HEALTH_CHECK = 'check inter 500ms fall 2 rise 2';
+const NO_REPLICA_PROBLEM =
+  '{\\"type\\":\\"about:blank\\",\\"title\\":\\"Service Unavailable\\",\\"status\\":503,' +
+  '\\"detail\\":\\"No replica of this service is ready.\\",\\"code\\":\\"dependency_unavailable\\"}';
 
 /** One balanced service: its public port and its replicas' addresses. */
 export interface Backend {
@@ -59,7 +65,11 @@ export function haproxyConfig(
     '  retries 3',
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
-    '  default-server check inter 500ms fall 2 rise 2',
+    '  # the client address, for the per-IP login limits (the replicas trust one hop: TRUST_PROXY_HOPS=1)',
+    '  option forwardfor',
+    `  default-server ${HEALTH_CHECK}`,
+    '  # no replica ready: an RFC 9457 problem, like every other error of the system',
+    `  http-error status 503 content-type application/problem+json string "${NO_REPLICA_PROBLEM}"`,
     '',
     'listen stats',
     `  bind 127.0.0.1:${statsPort}`,
@@ -120,26 +130,40 @@ export class Haproxy {
   static async start(dir: string, backends: Backend[], statsPort: number, ingressPort?: number): Promise<Haproxy> {
     const socketPath = join(dir, 'haproxy.sock');
     const configPath = join(dir, 'haproxy.cfg');
+    rmSync(socketPath, { force: true }); // a stale socket from an earlier run must not pass for this one
     writeFileSync(configPath, haproxyConfig(backends, socketPath, statsPort, ingressPort));
     const child = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    const started = new Promise<void>((resolve, reject) => {
-      child.once('error', (error) => reject(new Error(`could not run haproxy: ${error.message}`)));
-      child.once('close', (code) => reject(new Error(`haproxy exited (code ${code}):\n${output.join('')}`)));
-      setTimeout(resolve, 300);
-    });
-    await started;
+    let exited: Error | undefined;
+    child.once('error', (error) => (exited = new Error(`could not run haproxy: ${error.message}`)));
+    child.once('close', (code) => (exited ??= new Error(`haproxy exited (code ${code}):\n${output.join('')}`)));
     const haproxy = new Haproxy(child, socketPath, output);
-    await haproxy.command('show info'); // the admin socket answers: it is up
-    return haproxy;
+    // Up when its admin socket answers; at most 10 s. On any failure it is stopped, never left behind.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (exited) throw exited;
+      try {
+        if (existsSync(socketPath)) {
+          await haproxy.command('show info');
+          return haproxy;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        await haproxy.stop();
+        throw new Error(`haproxy did not answer on ${socketPath} within 10 s:\n${output.join('')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Adds a replica to a backend, with health checks, and puts it in rotation (runtime API). */
   async addServer(service: ServiceName, id: string, port: number): Promise<void> {
     const backend = service.replace('-service', '');
-    const added = await this.command(`add server ${backend}/${id} 127.0.0.1:${port} check`);
+    const added = await this.command(`add server ${backend}/${id} 127.0.0.1:${port} ${HEALTH_CHECK}`);
     if (!/New server registered/.test(added)) throw new Error(`haproxy refused the new server: ${added}`);
     await this.command(`enable health ${backend}/${id}`);
     await this.command(`enable server ${backend}/${id}`);
@@ -157,12 +181,14 @@ export class Haproxy {
     return states;
   }
 
-  /** Stops HAProxy (SIGTERM) and waits for it. */
+  /** Stops HAProxy (SIGTERM) and waits for it; removes its admin socket. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.socketPath, { force: true });
   }
 
   /** Sends one command to the admin socket; resolves with the whole answer. */

@@ -8,8 +8,9 @@
  * the balancer; CLUSTER_INGRESS_PORT (8080) for the ingress (every API on one
  * address, routed by path); CLUSTER_STATS_PORT (8404) for HAProxy's stats page;
  * REDIS_URL (redis://127.0.0.1:6379); CLUSTER_POSTGRES_URL
- * (postgres://postgres@127.0.0.1:5432/postgres: databases jwtms_cluster_auth,
- * _users and _orders are created there if missing). Every other variable is
+ * (postgres://postgres@127.0.0.1:5432/postgres: databases <prefix>_auth,
+ * _users and _orders are created there if missing; CLUSTER_DATABASE_PREFIX,
+ * default jwtms_cluster, keeps two clusters apart). Every other variable is
  * passed to the replicas (e.g. AUTH_RATE_LIMIT_PER_IP for a load test).
  *
  * While it runs, data/cluster/state.json lists the replicas (id, URL, pid)
@@ -89,7 +90,9 @@ function writeState(cluster: Cluster): void {
   const state = {
     ingressUrl: cluster.ingressUrl,
     urls: cluster.urls,
-    replicas: cluster.replicas.map((r) => ({ id: r.id, service: r.name, url: r.url, pid: r.process.pid })),
+    replicas: cluster.replicas
+      .filter((r) => r.process.exitCode === null && r.process.signalCode === null)
+      .map((r) => ({ id: r.id, service: r.name, url: r.url, pid: r.process.pid })),
   };
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
 }
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
       dataDir: join(ROOT, 'data', 'cluster'),
       redisUrl,
       postgresAdminUrl,
+      databasePrefix: process.env['CLUSTER_DATABASE_PREFIX'] || 'jwtms_cluster',
       issuer: process.env['AUTH_ISSUER'] ?? `http://localhost:${ports['auth-service']}`,
       env: passThrough,
       onLine: (id, line) => process.stdout.write(`[${id.padEnd(8)}] ${line}\n`),
@@ -141,8 +145,14 @@ async function main(): Promise<void> {
       process.stdout.write(
         `[${replica.id.padEnd(8)}] exited (${signal ?? `code ${code}`}); HAProxy takes it out of rotation, the others serve\n`,
       );
+      writeState(cluster);
     });
   }
+  // npm runs this under `sh -c`, which does not pass on a SIGTERM sent to npm: if our parent goes, stop too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop();
+  }, 1000).unref();
   process.stdout.write('\nCluster ready (Ctrl-C stops it):\n');
   for (const [service, url] of Object.entries(cluster.urls) as Array<[ServiceName, string]>) {
     const ids = cluster

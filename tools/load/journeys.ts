@@ -35,6 +35,8 @@ export interface PreparedJourney {
 
 export interface Journey {
   description: string;
+  /** Default connections, when not 16: argon2id makes a login cost tens of milliseconds of CPU. */
+  connections?: number;
   prepare(context: JourneyContext): Promise<PreparedJourney>;
 }
 
@@ -119,8 +121,23 @@ function loginRequest(users: Array<{ email: string; password: string }>): Reques
   };
 }
 
+/** Whether `pid` runs the build of `service` (Linux /proc; elsewhere: whether it runs at all). */
+function isReplica(pid: number, service: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`dist/apps/${service}/main.js`);
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return process.platform !== 'linux';
+    } catch {
+      return false;
+    }
+  }
+}
+
 export const JOURNEYS: Record<string, Journey> = {
   'login-storm': {
+    connections: 4,
     description: 'POST /auth/login over and over for 50 accounts: argon2id and token signing under load',
     async prepare(context) {
       const users = await accounts(context, 50, 'storm');
@@ -190,6 +207,7 @@ export const JOURNEYS: Record<string, Journey> = {
   },
 
   'logout-reuse': {
+    connections: 4,
     description:
       'per connection: log in, read, log out, read again with the same token: the last read must be 401 on every replica',
     async prepare(context) {
@@ -281,16 +299,16 @@ export const JOURNEYS: Record<string, Journey> = {
           },
         ],
         midway: async () => {
+          let killed = 0;
           for (const service of ['orders-service', 'users-service']) {
-            const victim = state.replicas.filter((r) => r.service === service).at(-1);
+            // A replica of this cluster that still runs (its command line names its build), never a reused pid.
+            const victim = state.replicas.filter((r) => r.service === service && isReplica(r.pid, service)).at(-1);
             if (!victim) continue;
-            try {
-              process.kill(victim.pid, 'SIGKILL');
-              context.log(`  mid-run: killed ${victim.id} (pid ${victim.pid})`);
-            } catch {
-              context.log(`  mid-run: ${victim.id} (pid ${victim.pid}) was not running`);
-            }
+            process.kill(victim.pid, 'SIGKILL');
+            killed += 1;
+            context.log(`  mid-run: killed ${victim.id} (pid ${victim.pid})`);
           }
+          if (killed === 0) throw new Error('no running replica to kill: restart `npm run cluster`');
         },
         violations: {},
         // Only requests in flight on the killed replicas may fail: at most one per connection.

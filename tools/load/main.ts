@@ -1,8 +1,9 @@
 /**
  * `npm run load -- <journey> [--duration 20] [--connections 16]`: runs one
  * load journey (see journeys.ts) with autocannon against one address that
- * routes every API by path: the local cluster's ingress (`npm run cluster`,
- * http://127.0.0.1:8080) by default, or LOAD_URL (a Kubernetes ingress).
+ * routes every API by path: LOAD_URL (a Kubernetes ingress), else the ingress
+ * of the cluster this checkout runs (`npm run cluster`, data/cluster/state.json),
+ * else http://127.0.0.1:8080. Login-heavy journeys default to 4 connections.
  * Prints requests/s, latency p50/p95/p99, counts per status and the
  * journey's own checks, and exits 1 when a threshold is broken.
  *
@@ -10,6 +11,8 @@
  * that it competes less with the services (pin those with `taskset -c 0`).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import autocannon = require('autocannon');
 import { build as histogram } from 'hdr-histogram-js';
@@ -22,9 +25,19 @@ const flag = (name: string, fallback: number) => {
 };
 const journeyName = args.find((arg) => !arg.startsWith('--') && !/^\d+$/.test(arg));
 const duration = flag('duration', 20);
-const connections = flag('connections', 16);
-const baseUrl = (process.env['LOAD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const baseUrl = (process.env['LOAD_URL'] ?? runningClusterIngress() ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** The ingress of the cluster `npm run cluster` runs from this checkout, if any (data/cluster/state.json). */
+function runningClusterIngress(): string | undefined {
+  try {
+    return (
+      JSON.parse(readFileSync(join(__dirname, '../../data/cluster/state.json'), 'utf8')) as { ingressUrl?: string }
+    ).ingressUrl;
+  } catch {
+    return undefined;
+  }
+}
 
 function usage(): never {
   log('usage: npm run load -- <journey> [--duration seconds] [--connections n]\n\njourneys:');
@@ -59,10 +72,12 @@ async function preflight(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!journeyName || !JOURNEYS[journeyName] || !(duration > 0) || !(connections > 0)) usage();
+  if (!journeyName || !JOURNEYS[journeyName] || !(duration > 0)) usage();
+  const journey = JOURNEYS[journeyName];
+  const connections = flag('connections', journey.connections ?? 16);
+  if (!(connections > 0)) usage();
   pinToCore();
   await preflight();
-  const journey = JOURNEYS[journeyName];
   const context = { baseUrl, runId: Date.now().toString(36), connections, log };
   log(`${journeyName}: ${journey.description}`);
   log(
