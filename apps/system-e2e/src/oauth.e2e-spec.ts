@@ -1,5 +1,5 @@
 import { startStack, type Stack } from './support/stack';
-import { expectProblem, type JsonResponse } from './support/http';
+import { afterRevocation, expectProblem, type JsonResponse } from './support/http';
 
 const PASSWORD = 'correct horse battery staple';
 const CLIENT = { id: 'users-service', secret: 'users-service-secret-for-tests' };
@@ -108,7 +108,7 @@ describe('standard endpoints: RFC 7009 revocation and RFC 7662 introspection', (
     });
     expect(response.status).toBe(200);
     expect(response.body).toBeNull();
-    expect((await usersMe(session.access)).status).toBe(401);
+    expect((await afterRevocation('GET', `${stack.users}/users/me`, { token: session.access })).status).toBe(401);
     expect((await introspect(session.access)).body).toEqual({ active: false });
     expect((await introspect(session.refresh)).body.active).toBe(true); // the refresh token was not named
   });
@@ -126,7 +126,7 @@ describe('standard endpoints: RFC 7009 revocation and RFC 7662 introspection', (
       body: JSON.stringify({ refresh_token: session.refresh }),
     });
     expect(refreshed.status).toBe(400);
-    expect((await usersMe(session.access)).status).toBe(401);
+    expect((await afterRevocation('GET', `${stack.users}/users/me`, { token: session.access })).status).toBe(401);
     expect((await introspect(session.refresh)).body).toEqual({ active: false });
   });
 

@@ -1,5 +1,5 @@
 import { ADMIN, startStack, type Stack } from './support/stack';
-import { call, expectProblem, type JsonResponse } from './support/http';
+import { afterRevocation, call, expectProblem, type JsonResponse } from './support/http';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -41,8 +41,8 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
   };
   /** Every resource service must refuse the token, for the given reason. */
   const expectRefusedEverywhere = async (token: string, reason: string) => {
-    expectRevoked(await call('GET', `${stack.users}/users/me`, { token }), reason);
-    expectRevoked(await call('GET', `${stack.orders}/orders`, { token }), reason);
+    expectRevoked(await afterRevocation('GET', `${stack.users}/users/me`, { token }), reason);
+    expectRevoked(await afterRevocation('GET', `${stack.orders}/orders`, { token }), reason);
   };
   const expectAccepted = async (token: string) => {
     expect((await call('GET', `${stack.users}/users/me`, { token })).status).toBe(200);
@@ -76,11 +76,14 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
       for (const winner of winners) {
         expectProblem(await refresh({ access: '', refresh: winner.body.refresh_token }), 400, 'invalid_grant');
         expectRevoked(
-          await call('GET', `${stack.users}/users/me`, { token: winner.body.access_token }),
+          await afterRevocation('GET', `${stack.users}/users/me`, { token: winner.body.access_token }),
           'session revoked',
         );
       }
-      expectRevoked(await call('GET', `${stack.users}/users/me`, { token: session.access }), 'session revoked');
+      expectRevoked(
+        await afterRevocation('GET', `${stack.users}/users/me`, { token: session.access }),
+        'session revoked',
+      );
     }
   });
 
@@ -96,7 +99,7 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
       if (refreshed.status === 200) {
         expectProblem(await refresh({ access: '', refresh: refreshed.body.refresh_token }), 400, 'invalid_grant');
         expectRevoked(
-          await call('GET', `${stack.orders}/orders`, { token: refreshed.body.access_token }),
+          await afterRevocation('GET', `${stack.orders}/orders`, { token: refreshed.body.access_token }),
           'session revoked',
         );
       } else {
@@ -117,7 +120,10 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
       expect(logoutAll.status).toBe(204);
       if (refreshed.status === 200) {
         expectProblem(await refresh({ access: '', refresh: refreshed.body.refresh_token }), 400, 'invalid_grant');
-        expectRevoked(await call('GET', `${stack.users}/users/me`, { token: refreshed.body.access_token }), 'revoked');
+        expectRevoked(
+          await afterRevocation('GET', `${stack.users}/users/me`, { token: refreshed.body.access_token }),
+          'revoked',
+        );
       }
     }
   });
@@ -137,7 +143,10 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
       ]);
       expect(changed.status).toBe(204);
       if (racing.status === 200) {
-        expectRevoked(await call('GET', `${stack.orders}/orders`, { token: racing.body.access_token }), 'revoked');
+        expectRevoked(
+          await afterRevocation('GET', `${stack.orders}/orders`, { token: racing.body.access_token }),
+          'revoked',
+        );
         expectProblem(await refresh({ access: '', refresh: racing.body.refresh_token }), 400, 'invalid_grant');
       }
       password = next;

@@ -1,5 +1,5 @@
 import { ADMIN, ISSUER, launch, startStack, type DatabaseKind, type Stack } from './support/stack';
-import { call, expectProblem, type JsonResponse } from './support/http';
+import { afterRevocation, call, expectProblem, type JsonResponse } from './support/http';
 
 /** Decodes a JWT segment without verifying: what any holder of the token can read. */
 function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> {
@@ -312,7 +312,7 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       'invalid_grant',
     );
     for (const token of [alice.access, refreshed.body.access_token]) {
-      expectProblem(await call('GET', `${stack.users}/users/me`, { token }), 401, 'invalid_token');
+      expectProblem(await afterRevocation('GET', `${stack.users}/users/me`, { token }), 401, 'invalid_token');
     }
     const again = await call('POST', `${stack.auth}/auth/login`, { body: { email: alice.email, password: PASSWORD } });
     alice.access = again.body.access_token;
@@ -326,8 +326,8 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     };
     expect((await call('GET', `${stack.orders}/orders`, { token: bob.access })).status).toBe(200);
     expect((await call('POST', `${stack.auth}/auth/logout`, { token: bob.access })).status).toBe(204);
-    expectRejected(await call('GET', `${stack.users}/users/me`, { token: bob.access }));
-    expectRejected(await call('GET', `${stack.orders}/orders`, { token: bob.access }));
+    expectRejected(await afterRevocation('GET', `${stack.users}/users/me`, { token: bob.access }));
+    expectRejected(await afterRevocation('GET', `${stack.orders}/orders`, { token: bob.access }));
     expectRejected(await call('POST', `${stack.auth}/auth/logout`, { token: bob.access }));
     expectProblem(
       await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: bob.refresh } }),

@@ -95,3 +95,25 @@ export function rawGet(url: string, headers: Record<string, string>): Promise<Js
     });
   });
 }
+
+/**
+ * {@link call} for a request that follows a revocation made on another
+ * process: the revocation reaches each service's in-memory list by Redis
+ * pub/sub, in about a millisecond, so a request sent right after the
+ * revocation's answer may overtake it. Asks again while the answer is a
+ * success, for at most `withinMs` milliseconds (a revocation must land well
+ * within that), and returns the last answer.
+ */
+export async function afterRevocation(
+  method: string,
+  url: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  withinMs = 1000,
+): Promise<JsonResponse> {
+  const started = Date.now();
+  for (;;) {
+    const response = await call(method, url, options);
+    if (response.status >= 300 || Date.now() - started > withinMs) return response;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
