@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SERVICES=(auth-service users-service orders-service)
 BASE_CACHE=${JWTMS_BASE_CACHE:-/var/cache/jwt-ms}
-LOCAL_BASE=jwt-ms/node-base:20-local
+LOCAL_BASE=jwt-ms/node-base:20-local-r2 # bump the revision when the recipe below changes
 PORT_BASE=${TEST_IMAGES_PORT_BASE:-4301}
 POSTGRES_ADMIN_URL=${E2E_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -76,8 +76,14 @@ if [[ -z "$node_image" ]]; then
     ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$image_root/usr/local/bin/npm"
     ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$image_root/usr/local/bin/npx"
     cp /etc/resolv.conf "$image_root/etc/resolv.conf"
+    # This machine's trust store (public CA certificates, including any its network requires for
+    # the npm registry), so that `npm ci` in the build works as it does on the host.
+    mkdir -p "$image_root/etc/ssl/certs"
+    cp /etc/ssl/certs/ca-certificates.crt "$image_root/etc/ssl/certs/ca-certificates.crt"
     tar -C "$image_root" -c . | docker import \
       --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'ENV npm_config_cafile=/etc/ssl/certs/ca-certificates.crt' \
       - "$LOCAL_BASE" >/dev/null
   fi
 fi
