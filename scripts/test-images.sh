@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SERVICES=(auth-service users-service orders-service)
 BASE_CACHE=${JWTMS_BASE_CACHE:-/var/cache/jwt-ms}
-LOCAL_BASE=jwt-ms/node-base:20-local-r2 # bump the revision when the recipe below changes
+LOCAL_BASE=jwt-ms/node-base:20-local-r3 # bump the revision when the recipe below changes
 PORT_BASE=${TEST_IMAGES_PORT_BASE:-4301}
 POSTGRES_ADMIN_URL=${E2E_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -57,11 +57,15 @@ if [[ -z "$node_image" ]]; then
   node_image=$LOCAL_BASE
   if ! docker image inspect "$LOCAL_BASE" >/dev/null 2>&1; then
     command -v debootstrap >/dev/null 2>&1 || fail "debootstrap is not installed: apt-get install debootstrap"
-    rootfs="$BASE_CACHE/bookworm-minbase"
-    if [[ ! -x "$rootfs/bin/sh" ]]; then
+    # With a compiler: this machine's node is Debian's build, which the prebuilt argon2 binding
+    # crashes (it does on the host too), so `npm ci` compiles argon2 and better-sqlite3 from
+    # source, against this node's own headers, as it does on the host.
+    rootfs="$BASE_CACHE/bookworm-minbase-toolchain"
+    if [[ ! -x "$rootfs/usr/bin/g++" ]]; then
       mkdir -p "$BASE_CACHE"
       rm -rf "$rootfs.partial"
-      debootstrap --variant=minbase bookworm "$rootfs.partial" http://deb.debian.org/debian >"$workdir/debootstrap.log" 2>&1 ||
+      debootstrap --variant=minbase --include=python3,make,g++ bookworm "$rootfs.partial" http://deb.debian.org/debian \
+        >"$workdir/debootstrap.log" 2>&1 ||
         { tail -20 "$workdir/debootstrap.log" >&2; fail "debootstrap failed"; }
       mv "$rootfs.partial" "$rootfs"
     fi
@@ -75,6 +79,10 @@ if [[ -z "$node_image" ]]; then
     cp -a "$npm_dir" "$image_root/usr/local/lib/node_modules/npm"
     ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$image_root/usr/local/bin/npm"
     ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$image_root/usr/local/bin/npx"
+    node_headers=$(dirname "$(dirname "$node_bin")")/include/node
+    [[ -f "$node_headers/node_api.h" ]] || fail "node's headers are not in $node_headers (node-gyp needs them offline)"
+    mkdir -p "$image_root/usr/local/include"
+    cp -a "$node_headers" "$image_root/usr/local/include/node"
     cp /etc/resolv.conf "$image_root/etc/resolv.conf"
     # This machine's trust store (public CA certificates, including any its network requires for
     # the npm registry), so that `npm ci` in the build works as it does on the host.
@@ -84,17 +92,24 @@ if [[ -z "$node_image" ]]; then
       --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
       --change 'ENV npm_config_cafile=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'ENV npm_config_nodedir=/usr/local' \
       - "$LOCAL_BASE" >/dev/null
   fi
 fi
-echo "NODE_IMAGE=$node_image"
+base_size=$(docker image inspect "$node_image" --format '{{.Size}}')
+echo "NODE_IMAGE=$node_image ($((base_size / 1000000)) MB)"
 
 say "images"
 for service in "${SERVICES[@]}"; do
-  DOCKER_BUILDKIT=0 docker build -q -f docker/Dockerfile \
+  # The legacy builder: no buildx plugin is installed here (elsewhere, BuildKit builds the same file).
+  started=$SECONDS
+  DOCKER_BUILDKIT=0 docker build -f docker/Dockerfile \
     --build-arg "NODE_IMAGE=$node_image" --build-arg "SERVICE=$service" \
-    -t "jwt-ms/$service:local" . >/dev/null
-  docker image inspect "jwt-ms/$service:local" --format "jwt-ms/$service:local {{.Size}} bytes, user {{.Config.User}}"
+    -t "jwt-ms/$service:local" . >"$workdir/build-$service.log" 2>&1 ||
+    { tail -40 "$workdir/build-$service.log" >&2; fail "docker build of $service failed"; }
+  size=$(docker image inspect "jwt-ms/$service:local" --format '{{.Size}}')
+  echo "jwt-ms/$service:local built in $((SECONDS - started)) s, $((size / 1000000)) MB" \
+    "($(((size - base_size) / 1000000)) MB above the base), user $(docker image inspect "jwt-ms/$service:local" --format '{{.Config.User}}')"
 done
 
 say "containers"
