@@ -8,7 +8,13 @@
 #   3. builds jwt-ms/{auth,users,orders}-service:local from docker/Dockerfile;
 #   4. runs them read-only, non-root, without capabilities, on the host network against the local
 #      Redis and PostgreSQL (fresh jwtms_test_images_* databases), waits for their HEALTHCHECKs;
-#   5. runs scripts/demo.mjs against them, then removes the containers and the databases.
+#   5. runs scripts/demo.mjs against them, then removes the containers and the databases;
+#   6. runs compose.yaml (docker compose, or Debian's docker-compose 1.29) with two replicas of each
+#      service behind the HAProxy gateway, the demo through the gateway, and a third users replica
+#      that the gateway must find. With the local base,
+#      docker/standins/compose.standins.yaml swaps the official redis, postgres and haproxy images
+#      (not reachable here) for Debian's packages of the same servers; everything else is as is.
+#      TEST_IMAGES_COMPOSE=0 skips this step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,7 @@ SERVICES=(auth-service users-service orders-service)
 BASE_CACHE=${JWTMS_BASE_CACHE:-/var/cache/jwt-ms}
 LOCAL_BASE=jwt-ms/node-base:20-local-r3 # bump the revision when the recipe below changes
 PORT_BASE=${TEST_IMAGES_PORT_BASE:-4301}
+GATEWAY_PORT=${TEST_IMAGES_GATEWAY_PORT:-4380}
 POSTGRES_ADMIN_URL=${E2E_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 SUFFIX="$$"
@@ -28,9 +35,14 @@ command -v psql >/dev/null 2>&1 || fail "psql is not installed: apt-get install 
 started_dockerd=""
 containers=()
 databases=()
+compose=()
 workdir=$(mktemp -d)
 cleanup() {
   local status=$?
+  if ((${#compose[@]})); then
+    if ((status != 0)); then "${compose[@]}" logs --no-color --tail 30 >&2 2>/dev/null || true; fi
+    "${compose[@]}" down --volumes --remove-orphans >/dev/null 2>&1 || true
+  fi
   if ((${#containers[@]})); then docker rm -f "${containers[@]}" >/dev/null 2>&1 || true; fi
   for db in "${databases[@]}"; do
     psql "$POSTGRES_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -151,4 +163,76 @@ done
 say "demo through the images"
 AUTH_URL="$auth_url" USERS_URL="http://127.0.0.1:$((PORT_BASE + 1))" ORDERS_URL="http://127.0.0.1:$((PORT_BASE + 2))" \
   node scripts/demo.mjs
+# Stop the single containers and drop their databases before the compose run.
+docker rm -f "${containers[@]}" >/dev/null
+containers=()
+
+if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
+  if docker compose version >/dev/null 2>&1; then
+    compose_cli=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1; then
+    compose_cli=(docker-compose)
+  else
+    fail "no compose: apt-get install docker-compose (.ci/run does), or TEST_IMAGES_COMPOSE=0"
+  fi
+  say "compose: $("${compose_cli[@]}" version --short 2>/dev/null || "${compose_cli[@]}" version | head -n 1)"
+  files=(-f compose.yaml)
+  if [[ "$node_image" == "$LOCAL_BASE" ]]; then
+    started=$SECONDS
+    DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$node_image" -t jwt-ms/standins:local docker/standins \
+      >"$workdir/build-standins.log" 2>&1 ||
+      { tail -40 "$workdir/build-standins.log" >&2; fail "docker build of the stand-ins failed"; }
+    echo "jwt-ms/standins:local (Debian's redis-server, postgresql-15, haproxy) built in $((SECONDS - started)) s"
+    files+=(-f docker/standins/compose.standins.yaml)
+    cp "$workdir/signing-jwks.json" "$workdir/compose-signing-jwks.json"
+    export STANDINS_SIGNING_JWKS_FILE="$workdir/compose-signing-jwks.json"
+  else
+    [[ -f docker/signing-jwks.json ]] || fail "docker/signing-jwks.json is missing: npm run -s keys:generate > docker/signing-jwks.json"
+  fi
+  export GATEWAY_PORT
+  compose=("${compose_cli[@]}" -p "jwtms-test-images-$SUFFIX" "${files[@]}")
+  started=$SECONDS
+  # No build: the images above are the ones under test (a user's `up --build` builds the same).
+  "${compose[@]}" up --detach --no-build >"$workdir/compose-up.log" 2>&1 ||
+    { cat "$workdir/compose-up.log" >&2; fail "compose up failed"; }
+  echo "compose up returned in $((SECONDS - started)) s (it waits for each tier's health checks)"
+  gateway="http://127.0.0.1:$GATEWAY_PORT"
+  # The gateway routes once its own checks (every 2 s, 2 in a row) see the replicas ready.
+  ready=""
+  for _ in $(seq 1 60); do
+    if curl -fsS -o /dev/null "$gateway/.well-known/jwks.json" 2>/dev/null &&
+      [[ "$(curl -sS -o /dev/null -w '%{http_code}' "$gateway/users/me" 2>/dev/null)" == 401 ]]; then
+      ready=yes
+      break
+    fi
+    sleep 1
+  done
+  [[ -n "$ready" ]] || fail "the gateway on $gateway did not route to auth and users within 60 s"
+  replicas=$("${compose[@]}" ps -q auth users orders | wc -l)
+  echo "gateway on $gateway routing after $((SECONDS - started)) s; $replicas service containers"
+  ((replicas == 6)) || fail "expected 2 replicas of each of the 3 services, found $replicas containers"
+  # Round-robin: successive answers through the gateway come from different replicas.
+  instances=$(for _ in 1 2 3 4; do curl -fsS -D - -o /dev/null "$gateway/.well-known/jwks.json" | tr -d '\r' |
+    awk -F': ' 'tolower($1) == "x-instance-id" {print $2}'; done | sort -u | wc -l)
+  echo "auth answers through the gateway came from $instances replicas"
+  ((instances == 2)) || fail "the gateway did not rotate over both auth replicas ($instances seen)"
+  say "demo through the compose gateway"
+  AUTH_URL="$gateway" USERS_URL="$gateway" ORDERS_URL="$gateway" node scripts/demo.mjs
+  say "compose: scale users to 3"
+  "${compose[@]}" up --detach --no-build --scale users=3 >>"$workdir/compose-up.log" 2>&1 ||
+    { cat "$workdir/compose-up.log" >&2; fail "compose up --scale users=3 failed"; }
+  # The gateway learns of the new replica through Docker's DNS and its readiness check.
+  started=$SECONDS
+  instances=0
+  for _ in $(seq 1 60); do
+    instances=$(for _ in 1 2 3 4 5 6; do curl -sS -D - -o /dev/null "$gateway/users/me" | tr -d '\r' |
+      awk -F': ' 'tolower($1) == "x-instance-id" {print $2}'; done | sort -u | wc -l)
+    ((instances == 3)) && break
+    sleep 1
+  done
+  echo "users answers through the gateway came from $instances replicas, $((SECONDS - started)) s after \`up --scale\` returned"
+  ((instances == 3)) || fail "the gateway did not pick up the third users replica"
+fi
+# Build-stage layers are the cache of the next run; those no image has used for a day go.
+docker image prune --force --filter until=24h >/dev/null
 say "test:images passed"
