@@ -52,17 +52,60 @@ create_secrets() {
   fi
 }
 
+# install_metrics_server <kind|minikube>: the HPAs read CPU from metrics-server, which neither
+# cluster has by default (without it their targets stay <unknown> and nothing scales).
+METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.7.2}
+install_metrics_server() {
+  say "metrics-server (for the HorizontalPodAutoscalers)"
+  if [[ "$1" == minikube ]]; then
+    minikube addons enable metrics-server -p jwt-ms
+  else
+    kubectl apply -f "https://github.com/kubernetes-sigs/metrics-server/releases/download/${METRICS_SERVER_VERSION}/components.yaml"
+    # kind's kubelets serve self-signed certificates.
+    kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}' |
+      grep -q -- --kubelet-insecure-tls ||
+      kubectl -n kube-system patch deployment metrics-server --type=json \
+        -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]'
+  fi
+  kubectl -n kube-system rollout status deployment/metrics-server --timeout=180s
+}
+
+# wait_for_ingress_controller: the controller's Deployment exists as soon as its manifest is
+# applied, so `rollout status` cannot miss it as a `wait` on pods that do not exist yet can.
+wait_for_ingress_controller() {
+  kubectl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=180s
+}
+
+# diagnose: what a failed rollout needs to be understood.
+diagnose() {
+  printf '\nThe rollout did not finish. Pods and recent events in %s:\n' "$NAMESPACE" >&2
+  kubectl -n "$NAMESPACE" get pods -o wide >&2 || true
+  kubectl -n "$NAMESPACE" get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 20 >&2 || true
+  cat >&2 <<'HINT'
+If probes fail with timeouts on kind: some kindnet versions apply NetworkPolicies to the kubelet's
+own probes (kubernetes-sigs/kind#3875). Check with
+  kubectl -n jwt-ms delete networkpolicy default-deny-ingress services-from-ingress auth-from-resource-services
+and re-run; a CNI such as Calico does not have this problem.
+HINT
+}
+
 # deploy <overlay>: namespace first (the Secrets live in it), then the whole overlay; wait for rollouts.
+# On a re-run the image tags (:local) do not change, so the Deployments are restarted to pick up the
+# images just built and loaded.
 deploy() {
   say "applying k8s/overlays/$1"
   kubectl apply -f k8s/base/namespace.yaml
   create_secrets
-  kubectl apply -k "k8s/overlays/$1"
-  kubectl -n "$NAMESPACE" rollout status statefulset/redis --timeout=180s
-  kubectl -n "$NAMESPACE" rollout status statefulset/postgres --timeout=180s
-  local service
+  local service existing=()
   for service in "${SERVICES[@]}"; do
-    kubectl -n "$NAMESPACE" rollout status "deployment/${service}" --timeout=300s
+    if kubectl -n "$NAMESPACE" get "deployment/${service}" >/dev/null 2>&1; then existing+=("deployment/${service}"); fi
+  done
+  kubectl apply -k "k8s/overlays/$1"
+  if ((${#existing[@]})); then kubectl -n "$NAMESPACE" rollout restart "${existing[@]}"; fi
+  kubectl -n "$NAMESPACE" rollout status statefulset/redis --timeout=180s || { diagnose; return 1; }
+  kubectl -n "$NAMESPACE" rollout status statefulset/postgres --timeout=180s || { diagnose; return 1; }
+  for service in "${SERVICES[@]}"; do
+    kubectl -n "$NAMESPACE" rollout status "deployment/${service}" --timeout=300s || { diagnose; return 1; }
   done
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Creates a kind cluster, builds and loads the three images, installs ingress-nginx, deploys
-# k8s/overlays/kind, waits for every rollout, and runs the demo through http://jwt.localtest.me.
+# Creates a kind cluster, installs ingress-nginx and metrics-server, builds and loads the three
+# images, deploys k8s/overlays/kind, waits for every rollout, and runs the demo through
+# http://jwt.localtest.me. Re-running it rebuilds the images and restarts the Deployments.
 # Needs: docker, kind, kubectl, node/npm (after `npm ci`), openssl; network access to pull
-# kindest/node, ingress-nginx, redis and postgres images.
+# kindest/node, ingress-nginx, metrics-server, redis and postgres images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/k8s-lib.sh
@@ -25,7 +26,8 @@ kubectl config use-context kind-jwt-ms
 
 say "ingress-nginx ${INGRESS_NGINX_VERSION}"
 kubectl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/${INGRESS_NGINX_VERSION}/deploy/static/provider/kind/deploy.yaml"
-kubectl -n ingress-nginx wait --for=condition=ready pod -l app.kubernetes.io/component=controller --timeout=180s
+wait_for_ingress_controller
+install_metrics_server kind
 
 build_images
 for service in "${SERVICES[@]}"; do

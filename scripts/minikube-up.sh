@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The minikube twin of kind-up.sh: starts a minikube profile with the ingress addon (and Calico, so
-# the NetworkPolicies are enforced), builds the images, loads them, deploys k8s/overlays/minikube,
-# and runs the demo through the ingress at the minikube IP (Host: jwt.localtest.me).
+# The minikube twin of kind-up.sh: starts a minikube profile with the ingress and metrics-server
+# addons (and Calico, so the NetworkPolicies are enforced), builds the images, loads them, deploys
+# k8s/overlays/minikube, and runs the demo through the ingress (via a port-forward to its controller).
+# MINIKUBE_CPUS (2), MINIKUBE_MEMORY (6g) and MINIKUBE_DEMO_PORT (18080) can be changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/k8s-lib.sh
@@ -12,12 +13,19 @@ require minikube "https://minikube.sigs.k8s.io/docs/start/"
 require kubectl "https://kubernetes.io/docs/tasks/tools/"
 require npm "Node 20 with npm, then npm ci"
 require openssl "apt-get install openssl"
+require curl "apt-get install curl"
+
+MINIKUBE_CPUS=${MINIKUBE_CPUS:-2}
+MINIKUBE_MEMORY=${MINIKUBE_MEMORY:-6g}
+DEMO_PORT=${MINIKUBE_DEMO_PORT:-18080}
 
 say "minikube profile jwt-ms"
-minikube status -p jwt-ms >/dev/null 2>&1 || minikube start -p jwt-ms --cni=calico --cpus=4 --memory=6g
+minikube status -p jwt-ms >/dev/null 2>&1 ||
+  minikube start -p jwt-ms --cni=calico --cpus="$MINIKUBE_CPUS" --memory="$MINIKUBE_MEMORY"
 minikube addons enable ingress -p jwt-ms
 kubectl config use-context jwt-ms
-kubectl -n ingress-nginx wait --for=condition=ready pod -l app.kubernetes.io/component=controller --timeout=180s
+wait_for_ingress_controller
+install_metrics_server minikube
 
 build_images
 for service in "${SERVICES[@]}"; do
@@ -25,8 +33,17 @@ for service in "${SERVICES[@]}"; do
 done
 
 deploy minikube
+
+# The ingress listens on the minikube VM's address, which jwt.localtest.me (127.0.0.1) is not, on
+# every driver and OS alike: the demo goes through a port-forward to the ingress controller instead.
+say "port-forward 127.0.0.1:${DEMO_PORT} -> ingress-nginx"
+kubectl -n ingress-nginx port-forward svc/ingress-nginx-controller "${DEMO_PORT}:80" >/dev/null &
+forward=$!
+trap 'kill "$forward" 2>/dev/null || true' EXIT
+for _ in $(seq 1 30); do
+  curl -fsS --max-time 2 "http://${INGRESS_HOST}:${DEMO_PORT}/.well-known/jwks.json" >/dev/null 2>&1 && break
+  sleep 1
+done
+demo "http://${INGRESS_HOST}:${DEMO_PORT}"
 ip=$(minikube ip -p jwt-ms)
-say "the ingress answers on ${ip}; add '${ip} ${INGRESS_HOST}' to /etc/hosts, or run 'minikube tunnel -p jwt-ms'"
-if curl -fsS --max-time 5 "http://${INGRESS_HOST}/.well-known/jwks.json" >/dev/null 2>&1; then
-  demo "http://${INGRESS_HOST}"
-fi
+say "done. The ingress itself answers on ${ip}: add '${ip} ${INGRESS_HOST}' to /etc/hosts to use http://${INGRESS_HOST}"

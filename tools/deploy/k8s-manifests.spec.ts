@@ -54,6 +54,11 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(object.metadata.namespace).toBe('jwt-ms');
   });
 
+  it('calls PostgreSQL ready only when it answers over TCP, as the services connect to it', () => {
+    const [container] = named('StatefulSet', 'postgres').spec.template.spec.containers;
+    expect(container.readinessProbe.exec.command).toEqual(['pg_isready', '-h', '127.0.0.1', '-U', 'postgres']);
+  });
+
   it('validates every object against the Kubernetes schemas', async () => {
     const failures: string[] = [];
     for (const object of objects) {
@@ -138,6 +143,19 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     },
   );
 
+  it("gives the auth service memory for argon2id at full concurrency (4 × 64 MiB above the process's own)", () => {
+    // argon2id's memory cost (accounts.service.ts: the library default, 64 MiB) times libuv's 4 threads,
+    // plus the ~100 MiB the process holds; the limit must cover it or a login storm is OOM-killed.
+    const [container] = named('Deployment', 'auth-service').spec.template.spec.containers;
+    const mebibytes = (quantity: string) => {
+      const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+      if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+      return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+    };
+    expect(mebibytes(container.resources.limits.memory)).toBeGreaterThanOrEqual(4 * 64 + 128);
+    expect(container.env.find((e: { name: string }) => e.name === 'UV_THREADPOOL_SIZE')).toBeUndefined();
+  });
+
   it('runs the images the scripts build and load', () => {
     const lib = readFileSync(join(ROOT, 'scripts/k8s-lib.sh'), 'utf8');
     expect(lib).toContain(`SERVICES=(${SERVICES.join(' ')})`);
@@ -179,6 +197,29 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       ['/orders', 'orders-service'],
     ]);
     for (const [, service] of routes) expect(() => named('Service', service)).not.toThrow();
+  });
+
+  it("passes ingress-nginx's admission check of paths (strict-validate-path-type, on by default since 1.12)", () => {
+    // https://kubernetes.github.io/ingress-nginx/faq/#validation-of-path: Prefix and Exact paths may hold
+    // only alphanumerics, "/", "_" and "-"; anything else must be ImplementationSpecific, which
+    // ingress-nginx reads as a regex only under the use-regex annotation (absent here, so a prefix).
+    const [ingress] = ofKind('Ingress');
+    const annotations = (ingress.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+    expect(annotations['nginx.ingress.kubernetes.io/use-regex']).toBeUndefined();
+    const paths = ingress.spec.rules.flatMap((rule: { http: { paths: object[] } }) => rule.http.paths) as {
+      path: string;
+      pathType: string;
+    }[];
+    for (const { path, pathType } of paths) {
+      if (pathType === 'Prefix' || pathType === 'Exact')
+        expect({ path, valid: /^\/[A-Za-z0-9/_-]*$/.test(path) }).toEqual({ path, valid: true });
+      else
+        expect({ path, pathType, literal: /^\/[A-Za-z0-9/_.-]*$/.test(path) }).toEqual({
+          path,
+          pathType: 'ImplementationSpecific',
+          literal: true,
+        });
+    }
   });
 
   it('targets an existing Deployment with every HPA and PDB', () => {

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, revocationOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
+import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
@@ -38,8 +38,8 @@ export class AuthServiceModule {
     return {
       module: AuthServiceModule,
       imports: [
-        TypeOrmModule.forRoot(
-          databaseOptions({
+        TypeOrmModule.forRootAsync(
+          databaseModuleOptions({
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Account, RefreshToken],

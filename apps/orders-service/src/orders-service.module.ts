@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
+import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import type { OrdersServiceConfig } from './orders-service.config';
 import { Order, OrderItem } from './orders/order.entity';
 import { OrdersController } from './orders/orders.controller';
@@ -16,8 +16,8 @@ export class OrdersServiceModule {
     return {
       module: OrdersServiceModule,
       imports: [
-        TypeOrmModule.forRoot(
-          databaseOptions({
+        TypeOrmModule.forRootAsync(
+          databaseModuleOptions({
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Order, OrderItem],

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, databaseOptions } from '@jwt-ms/service-core';
+import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import type { UsersServiceConfig } from './users-service.config';
 import { Profile } from './profiles/profile.entity';
 import { ProfilesService } from './profiles/profiles.service';
@@ -16,8 +16,8 @@ export class UsersServiceModule {
     return {
       module: UsersServiceModule,
       imports: [
-        TypeOrmModule.forRoot(
-          databaseOptions({
+        TypeOrmModule.forRootAsync(
+          databaseModuleOptions({
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Profile],

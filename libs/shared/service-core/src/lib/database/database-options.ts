@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
+import type { TypeOrmModuleAsyncOptions } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions, type EntitySchema, type MixedList } from 'typeorm';
 
 /** Where a service keeps its data. */
 export interface DatabaseSettings {
   /**
    * A PostgreSQL URL (`postgres://user@host:5432/db`). When set, the schema
-   * comes from the service's migrations, run at start; never `synchronize`.
+   * comes from the service's migrations, run at start by one replica at a time
+   * ({@link runMigrationsExclusively}); never `synchronize`.
    */
   url?: string;
   /**
@@ -28,11 +30,12 @@ export interface ConnectRetry {
 }
 
 /**
- * TypeORM options for a service's own database: PostgreSQL with migrations
- * when a URL is given, otherwise SQLite through better-sqlite3.
+ * TypeORM options for a service's own database: PostgreSQL when a URL is given
+ * (migrations are not run by TypeORM itself: see {@link databaseModuleOptions}),
+ * otherwise SQLite through better-sqlite3, its schema synchronised from the entities.
  *
  * @param settings see {@link DatabaseSettings}
- * @returns options for `TypeOrmModule.forRoot` or `new DataSource`
+ * @returns options for `new DataSource` (or `TypeOrmModule.forRoot`, without migrations)
  */
 export function databaseOptions(settings: DatabaseSettings): DataSourceOptions & ConnectRetry {
   if (settings.url) {
@@ -41,7 +44,9 @@ export function databaseOptions(settings: DatabaseSettings): DataSourceOptions &
       url: settings.url,
       entities: settings.entities,
       migrations: settings.migrations,
-      migrationsRun: true,
+      // Run by runMigrationsExclusively, under a lock: replicas start together.
+      migrationsRun: false,
+      migrationsTransactionMode: 'all',
       synchronize: false,
       // @nestjs/typeorm retries a failed first connection; 3 tries, then the start fails with the reason.
       retryAttempts: 3,
@@ -61,6 +66,69 @@ export function databaseOptions(settings: DatabaseSettings): DataSourceOptions &
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+/**
+ * PostgreSQL advisory lock key held while migrations run (any 64-bit integer
+ * that nothing else in the database uses; advisory locks are per database).
+ */
+export const MIGRATION_LOCK_KEY = 7_402_113_651;
+
+/**
+ * Runs the pending migrations of an initialised data source, one process at a
+ * time: on PostgreSQL under a session-level advisory lock
+ * (`pg_advisory_lock`), so that replicas started together against an empty
+ * database do not both create the same tables and types (the second would fail
+ * on a unique violation in the catalog). The others wait for the lock, then find
+ * nothing pending. All pending migrations run in one transaction. The lock goes
+ * with its connection if the process dies. SQLite (one process per file) runs
+ * them directly.
+ *
+ * @param dataSource an initialised TypeORM data source with its `migrations`
+ * @returns the names of the migrations this call applied, in order (empty when none were pending)
+ * @throws the migration's own error (the transaction is rolled back, the lock released)
+ */
+export async function runMigrationsExclusively(dataSource: DataSource): Promise<string[]> {
+  const run = async () => (await dataSource.runMigrations({ transaction: 'all' })).map((migration) => migration.name);
+  if (dataSource.options.type !== 'postgres') return run();
+  const lockHolder = dataSource.createQueryRunner();
+  await lockHolder.connect();
+  try {
+    await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await run();
+    } finally {
+      await lockHolder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await lockHolder.release();
+  }
+}
+
+/**
+ * `TypeOrmModule.forRootAsync` options for a service's own database: the
+ * options of {@link databaseOptions}, and a data source factory that connects,
+ * then runs the pending migrations with {@link runMigrationsExclusively}.
+ * `@nestjs/typeorm` retries the whole factory (`retryAttempts`, `retryDelay`
+ * milliseconds) when it fails, and the start fails after the last attempt.
+ *
+ * @param settings see {@link DatabaseSettings}
+ */
+export function databaseModuleOptions(settings: DatabaseSettings): TypeOrmModuleAsyncOptions {
+  const options = databaseOptions(settings);
+  return {
+    useFactory: () => options,
+    dataSourceFactory: async (factoryOptions?: DataSourceOptions) => {
+      const dataSource = await new DataSource(factoryOptions ?? options).initialize();
+      try {
+        await runMigrationsExclusively(dataSource);
+      } catch (error) {
+        await dataSource.destroy();
+        throw error;
+      }
+      return dataSource;
     },
   };
 }
