@@ -26,31 +26,32 @@ build_images() {
 
 # create_secrets: the signing key set and the database passwords, generated here, never committed.
 # Existing Secrets are kept, so re-running does not rotate keys or lock out the database.
-create_secrets() {
+# A subshell, so that its EXIT trap removes the private folder however it ends.
+create_secrets() (
   say "secrets"
+  private=$(mktemp -d) # 0700: the key set and the passwords never sit on a command line or in a log
+  trap 'rm -rf "$private"' EXIT
   if ! kubectl -n "$NAMESPACE" get secret jwt-ms-signing-keys >/dev/null 2>&1; then
-    local keys
-    keys=$(mktemp)
-    npm run -s keys:generate -- --alg ES256 >"$keys"
-    kubectl -n "$NAMESPACE" create secret generic jwt-ms-signing-keys --from-file=signing-jwks.json="$keys"
-    rm -f "$keys"
+    npm run -s keys:generate -- --alg ES256 >"$private/signing-jwks.json"
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-signing-keys --from-file=signing-jwks.json="$private/signing-jwks.json"
   fi
   if ! kubectl -n "$NAMESPACE" get secret jwt-ms-database >/dev/null 2>&1; then
-    local postgres auth users orders
     postgres=$(openssl rand -hex 24)
     auth=$(openssl rand -hex 24)
     users=$(openssl rand -hex 24)
     orders=$(openssl rand -hex 24)
-    kubectl -n "$NAMESPACE" create secret generic jwt-ms-database \
-      --from-literal=postgres-password="$postgres" \
-      --from-literal=auth-password="$auth" \
-      --from-literal=users-password="$users" \
-      --from-literal=orders-password="$orders" \
-      --from-literal=auth-url="postgres://auth:${auth}@postgres:5432/auth" \
-      --from-literal=users-url="postgres://users:${users}@postgres:5432/users" \
-      --from-literal=orders-url="postgres://orders:${orders}@postgres:5432/orders"
+    cat >"$private/database.env" <<ENV
+postgres-password=${postgres}
+auth-password=${auth}
+users-password=${users}
+orders-password=${orders}
+auth-url=postgres://auth:${auth}@postgres:5432/auth
+users-url=postgres://users:${users}@postgres:5432/users
+orders-url=postgres://orders:${orders}@postgres:5432/orders
+ENV
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-database --from-env-file="$private/database.env"
   fi
-}
+)
 
 # install_metrics_server <kind|minikube>: the HPAs read CPU from metrics-server, which neither
 # cluster has by default (without it their targets stay <unknown> and nothing scales).

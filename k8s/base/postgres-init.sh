@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs once, on an empty PostgreSQL data directory (docker-entrypoint-initdb.d): one role and one
-# database per service, each service owning its data. Passwords come from the environment
+# database per service, each service owning its data; no other role may even connect to it
+# (PUBLIC's default CONNECT and TEMP rights are revoked). Passwords come from the environment
 # (AUTH_DB_PASSWORD, USERS_DB_PASSWORD, ORDERS_DB_PASSWORD), set from a Secret.
 set -eu
 
@@ -9,6 +10,7 @@ create() {
     -v role="$1" -v password="$2" <<'SQL'
 CREATE ROLE :"role" LOGIN PASSWORD :'password';
 CREATE DATABASE :"role" OWNER :"role";
+REVOKE ALL ON DATABASE :"role" FROM PUBLIC;
 SQL
 }
 
