@@ -33,7 +33,11 @@ describe('docker/Dockerfile', () => {
   it('runs as a non-root user, in exec form, with a HEALTHCHECK on the live probe', () => {
     const users = keyword(runtime, 'USER').map((i) => i.getArgumentsContent() ?? '');
     expect(users).toHaveLength(1);
-    expect(users[0]).not.toMatch(/^(root|0)(:|$)/);
+    // A numeric uid (and gid), not 0 however it is spelt (`00` is root too): runAsNonRoot needs a number.
+    const [uid, gid] = users[0].split(':');
+    expect(uid).toMatch(/^\d+$/);
+    expect(Number(uid)).toBeGreaterThan(0);
+    if (gid !== undefined) expect(Number(gid)).toBeGreaterThan(0);
     const [cmd] = keyword(runtime, 'CMD');
     expect(JSON.parse(cmd.getArgumentsContent() ?? '')).toEqual(['node', 'main.js']);
     const [healthcheck] = keyword(runtime, 'HEALTHCHECK');
@@ -46,6 +50,12 @@ describe('docker/Dockerfile', () => {
       /curl|wget|https?:\/\/(?!127\.0\.0\.1|example\.invalid)/,
     );
     expect(keyword(runtime, 'RUN')).toEqual([]); // the runtime stage only copies
+    // …and only the bundle and the production dependencies: no sources, no build context.
+    const copied = keyword(runtime, 'COPY').map((i) => i.getTextContent());
+    expect(copied).toEqual([
+      'COPY --from=dependencies /app/node_modules ./node_modules',
+      'COPY --from=build /workspace/dist/apps/${SERVICE}/main.js ./main.js',
+    ]);
     const install = keyword(instructions, 'RUN').map((i) => i.getArgumentsContent() ?? '');
     expect(install.some((command) => command.includes('npm ci --omit=dev'))).toBe(true);
     // No secret in the image: keys and passwords come from the environment at run time.
@@ -58,8 +68,12 @@ describe('docker/Dockerfile', () => {
 
   it('keeps data, keys and node_modules out of the build context', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
-    for (const entry of ['node_modules', 'data', 'dist', '.git', '**/signing-jwks*.json', '.env'])
+    // A pattern without **/ matches only at the root of the context: private files are excluded at any depth.
+    const anyDepth = ['node_modules', 'data', 'signing-jwks*.json', 'keys.json', '*.pem', '*.key', '.env', '.env.*'];
+    for (const entry of [...anyDepth.map((pattern) => `**/${pattern}`), '.git', 'dist'])
       expect(ignored).toContain(entry);
+    // No exception re-admits anything (`!pattern` after an exclusion).
+    expect(ignored.filter((line) => line.trim().startsWith('!'))).toEqual([]);
   });
 });
 
@@ -81,6 +95,17 @@ describe('compose.yaml', () => {
       expect(services[name].ports).toBeUndefined(); // reached only through the gateway
     }
     for (const name of ['users', 'orders']) expect(services[name].depends_on.auth.condition).toBe('service_healthy');
+    for (const name of ['auth', 'users', 'orders']) {
+      expect({ name, read_only: services[name].read_only, cap_drop: services[name].cap_drop }).toEqual({
+        name,
+        read_only: true,
+        cap_drop: ['ALL'],
+      });
+      expect(services[name].security_opt).toContain('no-new-privileges:true');
+    }
+    // Only the gateway publishes a port, and only on loopback.
+    for (const [name, service] of Object.entries(services))
+      if (name !== 'gateway') expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
     expect(services['redis'].healthcheck).toBeDefined();
     // Healthy over TCP, as the services connect: the first start's init runs on the socket only.
     expect(services['postgres'].healthcheck.test).toEqual(expect.arrayContaining(['pg_isready', '-h', '127.0.0.1']));
