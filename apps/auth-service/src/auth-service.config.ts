@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
-import { env, loadConfig, serviceEnvSchema } from '@jwt-ms/service-core';
+import { env, loadConfig, requireProductionDatabase, serviceEnvSchema } from '@jwt-ms/service-core';
 import { revocationEnvShape } from '@jwt-ms/auth-jwt';
 
 /** Passwords that must never guard an admin account in production. */
@@ -74,6 +74,7 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     ADMIN_PASSWORD: z.string().optional(),
   })
   .superRefine((config, context) => {
+    requireProductionDatabase(config, context);
     if (!config.AUTH_AUDIENCE.includes(AUTH_SERVICE_AUDIENCE)) {
       context.addIssue({
         code: 'custom',

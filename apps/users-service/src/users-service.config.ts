@@ -1,10 +1,10 @@
 import { verifierEnvSchema } from '@jwt-ms/auth-jwt';
-import { loadConfig, serviceEnvSchema } from '@jwt-ms/service-core';
+import { loadConfig, requireProductionDatabase, serviceEnvSchema } from '@jwt-ms/service-core';
 import type { z } from 'zod';
 
-const schema = serviceEnvSchema({ port: 3001, name: 'users-service' }).extend(
-  verifierEnvSchema({ audience: 'users-service' }).shape,
-);
+const schema = serviceEnvSchema({ port: 3001, name: 'users-service' })
+  .extend(verifierEnvSchema({ audience: 'users-service' }).shape)
+  .superRefine(requireProductionDatabase);
 
 /** The users service's validated configuration. Times in seconds. */
 export type UsersServiceConfig = z.output<typeof schema>;

@@ -43,7 +43,9 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
    * tokens have expired.
    *
    * @returns what changed, times in seconds since the epoch
-   * @throws ProblemException 409 `conflict` when the keys come from `SIGNING_JWKS` (rotate with the command, then roll out)
+   * @throws ProblemException 409 `conflict` when the keys come from `SIGNING_JWKS`, or the key file cannot be
+   *   written (a read-only Secret mount): rotate with the command, then roll out
+   * @throws ProblemException 503 `dependency_unavailable` when the key file cannot be read
    */
   rotate(): RotationResult {
     if (!this.file) {
@@ -74,7 +76,20 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
       leadSeconds: this.config.SIGNING_KEY_LEAD_SECONDS,
       accessTokenTtlSeconds: this.config.ACCESS_TOKEN_TTL_SECONDS,
     });
-    writeKeySet(this.file, result.set);
+    try {
+      writeKeySet(this.file, result.set);
+    } catch (error) {
+      // A Kubernetes Secret or a compose secret is mounted read-only: the set is rotated where it is kept.
+      throw new ProblemException(
+        {
+          status: 409,
+          code: 'conflict',
+          detail:
+            'The signing key file cannot be written here (a read-only mount, such as a Kubernetes Secret): rotate the set with `npm run keys:rotate` where it is kept, update the Secret, and the running replicas reload it. Nothing was rotated.',
+        },
+        { cause: error },
+      );
+    }
     this.keys.replace(result.set);
     this.lastModifiedMs = this.modifiedMs();
     this.logger.log(`signing key rotated: ${result.kid} signs from ${new Date(result.signsFrom * 1000).toISOString()}`);

@@ -1,5 +1,6 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { jwtVerify, createLocalJWKSet, SignJWT } from 'jose';
 import { ConfigError } from '@jwt-ms/service-core';
@@ -7,6 +8,7 @@ import { loadAuthServiceConfig } from '../auth-service.config';
 import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet } from './signing-key-set';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'auth-keys-'));
+const ROOT = join(__dirname, '../../../..');
 
 describe('signing keys', () => {
   it('generates a key set on first start in development, and reuses it after', () => {
@@ -25,6 +27,46 @@ describe('signing keys', () => {
     const set = loadPrivateSigningKeySet(loadAuthServiceConfig({ DATA_DIR: dir, SIGNING_ALGORITHM: 'EdDSA' }));
     expect(set.keys.map((key) => key.alg)).toEqual(['EdDSA', 'ES256']);
     expect(JSON.parse(readFileSync(join(dir, 'signing-jwks.json'), 'utf8')).keys).toHaveLength(2);
+  });
+
+  it('refuses a key file it cannot read with one clear line, not a stack trace', () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, 'signing-jwks.json')); // a folder where the file should be: EISDIR
+    const config = loadAuthServiceConfig({ SIGNING_JWKS_FILE: join(dir, 'signing-jwks.json') });
+    expect(() => loadPrivateSigningKeySet(config)).toThrow(ConfigError);
+    expect(() => loadPrivateSigningKeySet(config)).toThrow(
+      /SIGNING_JWKS_FILE .*: cannot be read \(EISDIR\); check the path/,
+    );
+  });
+
+  it("names the service's user when the key file's permissions keep it out (a secret mounted for another uid)", () => {
+    // Root reads any file, so the service's side runs as `nobody` in a child process.
+    const dir = freshDir();
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'signing-jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [generateSigningJwk('ES256')] }), { mode: 0o600 });
+    const config = loadAuthServiceConfig({ SIGNING_JWKS_FILE: file });
+    chmodSync(file, 0o000);
+    const asNobody = spawnSync(
+      process.execPath,
+      [
+        '-r',
+        '@swc-node/register',
+        '-e',
+        `const { loadPrivateSigningKeySet } = require(${JSON.stringify(join(__dirname, 'signing-key-set.ts'))});
+         try { loadPrivateSigningKeySet(${JSON.stringify(config)}); console.log('loaded'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }`,
+      ],
+      {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.base.json') },
+        cwd: ROOT,
+      },
+    );
+    expect(asNobody.stdout.trim()).toMatch(
+      /^ConfigError: [\s\S]*SIGNING_JWKS_FILE .*: cannot be read \(EACCES\); the service's user \(uid 65534\) may not read it: give it read access/,
+    );
   });
 
   it('refuses to start in production without keys, saying how to get them', () => {

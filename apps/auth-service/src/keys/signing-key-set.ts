@@ -70,7 +70,7 @@ export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: Pri
       writeKeySet(file, { keys: [generateSigningJwk(config.SIGNING_ALGORITHM)] });
       new Logger('SigningKeys').log(`generated a development ${config.SIGNING_ALGORITHM} signing key set in ${file}`);
     }
-    raw = readFileSync(file, 'utf8');
+    raw = readKeyFile(file, source);
   }
   const set = parseKeySet(raw, source);
   if (!set.keys.some((key) => key.alg === config.SIGNING_ALGORITHM)) {
@@ -84,6 +84,27 @@ export function loadPrivateSigningKeySet(config: AuthServiceConfig): { keys: Pri
     );
   }
   return set;
+}
+
+/**
+ * Reads a key file, turning the operating system's refusal into a configuration
+ * error that says what to do (the usual case: a file mounted into a container
+ * whose user, uid 10001 in the images, may not read it).
+ *
+ * @throws ConfigError when the file cannot be read
+ */
+function readKeyFile(file: string, source: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    const hint =
+      code === 'EACCES'
+        ? `the service's user${uid === undefined ? '' : ` (uid ${uid})`} may not read it: give it read access (chown, or chmod 0640 with its group)`
+        : 'check the path';
+    throw new ConfigError([`${source}: cannot be read (${code}); ${hint}`]);
+  }
 }
 
 /**
@@ -113,13 +134,7 @@ export function writeKeySet(file: string, set: { keys: PrivateSigningJwk[] }): v
  * @throws ConfigError when it is unreadable or malformed
  */
 export function readKeySetFile(file: string): { keys: PrivateSigningJwk[] } {
-  let raw: string;
-  try {
-    raw = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError([`${file}: cannot be read`]);
-  }
-  return parseKeySet(raw, file);
+  return parseKeySet(readKeyFile(file, file), file);
 }
 
 function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] } {

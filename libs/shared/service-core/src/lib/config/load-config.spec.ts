@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, loadConfig, serviceEnvSchema } from './load-config';
+import { ConfigError, env, loadConfig, requireProductionDatabase, serviceEnvSchema } from './load-config';
 
 describe('loadConfig', () => {
   const schema = serviceEnvSchema({ port: 3001, name: 'users-service' }).extend({
@@ -79,5 +79,23 @@ describe('loadConfig: blank and listed values', () => {
     const algorithms = z.object({ ALGS: env.list().pipe(z.array(z.enum(['ES256']))) });
     expect(() => loadConfig(algorithms, { ALGS: 'HS256' })).toThrow(/ALGS: /);
     expect(() => loadConfig(algorithms, { ALGS: 'HS256' })).not.toThrow(/ALGS\.0/);
+  });
+});
+
+describe('requireProductionDatabase', () => {
+  const schema = serviceEnvSchema({ port: 3001, name: 'users-service' }).superRefine(requireProductionDatabase);
+
+  it('refuses production without DATABASE_URL (empty counts as unset), saying what to set', () => {
+    for (const DATABASE_URL of [undefined, '']) {
+      expect(() => loadConfig(schema, { NODE_ENV: 'production', DATABASE_URL })).toThrow(
+        /DATABASE_URL: production needs PostgreSQL: set DATABASE_URL/,
+      );
+    }
+  });
+
+  it('accepts production with PostgreSQL, and development with the embedded SQLite', () => {
+    const url = 'postgres://users@db:5432/users';
+    expect(loadConfig(schema, { NODE_ENV: 'production', DATABASE_URL: url }).DATABASE_URL).toBe(url);
+    expect(loadConfig(schema, { NODE_ENV: 'development' }).SQLITE_PATH).toBe('data/users-service/users-service.sqlite');
   });
 });

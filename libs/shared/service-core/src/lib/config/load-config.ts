@@ -84,6 +84,24 @@ export const env = {
 };
 
 /**
+ * A `superRefine` check every service's schema applies: in production the
+ * database is PostgreSQL (`DATABASE_URL`). The embedded SQLite default is for a
+ * laptop run; the container images do not even ship its driver.
+ */
+export function requireProductionDatabase(
+  config: { NODE_ENV: string; DATABASE_URL?: string },
+  context: { addIssue(issue: { code: 'custom'; path: string[]; message: string }): void },
+): void {
+  if (config.NODE_ENV === 'production' && !config.DATABASE_URL) {
+    context.addIssue({
+      code: 'custom',
+      path: ['DATABASE_URL'],
+      message: 'production needs PostgreSQL: set DATABASE_URL (postgres://user:password@host:5432/database)',
+    });
+  }
+}
+
+/**
  * Variables every service reads: where to listen, Redis, and its own database.
  *
  * @param defaults.port the service's default port

@@ -1,0 +1,48 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProblemException } from '@jwt-ms/service-core';
+import { loadAuthServiceConfig } from '../auth-service.config';
+import { KeyStore } from './key-store';
+import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet } from './signing-key-set';
+
+/** Rotation through the admin endpoint, where the key file lives (`SIGNING_JWKS_FILE`). */
+describe('KeyStore.rotate', () => {
+  function storeOnFile() {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-key-store-'));
+    const file = join(dir, 'signing-jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [generateSigningJwk('ES256')] }), { mode: 0o600 });
+    const config = loadAuthServiceConfig({ SIGNING_JWKS_FILE: file });
+    const keys = new SigningKeys(loadPrivateSigningKeySet(config), 'ES256');
+    return { file, keys, store: new KeyStore(keys, config) };
+  }
+
+  it('writes the rotated set to the file and publishes the new key at once', () => {
+    const { file, keys, store } = storeOnFile();
+    const result = store.rotate();
+    expect(JSON.parse(readFileSync(file, 'utf8')).keys.map((k: { kid: string }) => k.kid)).toContain(result.kid);
+    expect(keys.publicJwks().keys.map((k) => k.kid)).toContain(result.kid);
+  });
+
+  it('answers 409 with what to do when the file cannot be written (a read-only Secret), and changes nothing', () => {
+    const { file, keys, store } = storeOnFile();
+    const before = readFileSync(file, 'utf8');
+    const published = keys.publicJwks().keys.map((k) => k.kid);
+    // The atomic write goes through `<file>.<pid>.tmp`: a folder in its place makes the write fail,
+    // as a read-only mount does (root may write anywhere else).
+    mkdirSync(`${file}.${process.pid}.tmp`);
+    let thrown: unknown;
+    try {
+      store.rotate();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ProblemException);
+    const problem = thrown as ProblemException;
+    expect(problem.getStatus()).toBe(409);
+    expect(problem.code).toBe('conflict');
+    expect(problem.detail).toMatch(/read-only mount.*npm run keys:rotate.*Nothing was rotated/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(keys.publicJwks().keys.map((k) => k.kid)).toEqual(published);
+  });
+});

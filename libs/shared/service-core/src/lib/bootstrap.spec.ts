@@ -1,0 +1,54 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createServiceApp } from './bootstrap';
+
+@Controller()
+class SlowController {
+  /** Answers after 300 ms: a request in flight when the shutdown begins. */
+  @Get('slow')
+  async slow() {
+    await sleep(300);
+    return { done: true };
+  }
+}
+
+@Module({ controllers: [SlowController] })
+class SlowModule {}
+
+/** Opens a connection and sends only part of a request's headers: a client that never finishes. */
+function halfRequest(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ');
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('createServiceApp: shutdown', () => {
+  it('finishes the requests in flight, then closes a connection that never completes its request', async () => {
+    const drainMs = 1000;
+    const app = await createServiceApp(SlowModule, { logger: false, shutdownDrainMs: drainMs });
+    await app.listen(0, '127.0.0.1');
+    const port = Number(new URL(await app.getUrl()).port);
+    const stuck = await halfRequest(port);
+    const stuckClosed = new Promise<void>((resolve) => stuck.on('close', () => resolve()));
+    const inFlight = fetch(`http://127.0.0.1:${port}/slow`).then(async (response) => ({
+      status: response.status,
+      body: await response.json(),
+    }));
+    await sleep(50); // the request has reached the handler
+
+    const started = Date.now();
+    await app.close();
+    const tookMs = Date.now() - started;
+
+    await expect(inFlight).resolves.toEqual({ status: 200, body: { done: true } });
+    await stuckClosed;
+    // Not before the deadline (the drain is real), not much after it (the stuck client does not hold it).
+    expect(tookMs).toBeGreaterThanOrEqual(drainMs - 50);
+    expect(tookMs).toBeLessThan(drainMs + 2000);
+  });
+});
