@@ -24,7 +24,8 @@ build_images() {
   done
 }
 
-# create_secrets: the signing key set and the database passwords, generated here, never committed.
+# create_secrets: the signing key set, the database passwords and the Redis users (ACL file and
+# each service's URL), generated here, never committed.
 # Existing Secrets are kept, so re-running does not rotate keys or lock out the database.
 # A subshell, so that its EXIT trap removes the private folder however it ends.
 create_secrets() (
@@ -50,6 +51,18 @@ users-url=postgres://users:${users}@postgres:5432/users
 orders-url=postgres://orders:${orders}@postgres:5432/orders
 ENV
     kubectl -n "$NAMESPACE" create secret generic jwt-ms-database --from-env-file="$private/database.env"
+  fi
+  if ! kubectl -n "$NAMESPACE" get secret jwt-ms-redis >/dev/null 2>&1; then
+    REDIS_AUTH_PASSWORD=$(openssl rand -hex 24)
+    REDIS_VERIFIER_PASSWORD=$(openssl rand -hex 24)
+    export REDIS_AUTH_PASSWORD REDIS_VERIFIER_PASSWORD
+    scripts/redis-acl.sh >"$private/users.acl"
+    cat >"$private/redis.env" <<ENV
+auth-url=redis://auth:${REDIS_AUTH_PASSWORD}@redis:6379
+verifier-url=redis://verifier:${REDIS_VERIFIER_PASSWORD}@redis:6379
+ENV
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-redis \
+      --from-file=users.acl="$private/users.acl" --from-env-file="$private/redis.env"
   fi
 )
 

@@ -234,6 +234,19 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
     fail "a replica's migrations failed at start"
   fi
   echo "6 replicas started with no restart and no failed migration"
+  # A resource service is read-only on Redis (docker/redis-users.acl): from inside an orders
+  # container, with its own credentials, flushing or overwriting the revocation list is refused.
+  orders_container=$("${compose[@]}" ps -q orders | head -n 1)
+  for command in "['FLUSHALL']" "['SET', 'jwtms:revocation-index', 'x']"; do
+    verdict=$(docker exec "$orders_container" node -e "
+      const client = require('redis').createClient({ url: process.env.REDIS_URL });
+      client.connect()
+        .then(() => client.sendCommand($command))
+        .then(() => console.log('allowed'), (error) => console.log(error.message.split(' ')[0]))
+        .finally(() => client.quit().catch(() => {}));")
+    [[ "$verdict" == NOPERM ]] || fail "orders-service could run $command on Redis ($verdict)"
+  done
+  echo "Redis refuses FLUSHALL and writes from a resource service (NOPERM)"
   say "demo through the compose gateway"
   AUTH_URL="$gateway" USERS_URL="$gateway" ORDERS_URL="$gateway" node scripts/demo.mjs
   say "compose: scale users to 3"

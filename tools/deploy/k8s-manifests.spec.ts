@@ -256,7 +256,25 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(env.find((e) => e.name === 'DATABASE_URL')?.valueFrom).toEqual({
         secretKeyRef: { name: 'jwt-ms-database', key: `${name.replace('-service', '')}-url` },
       });
+      // Redis users (scripts/redis-acl.sh): the issuer writes, the resource services only read.
+      expect(env.find((e) => e.name === 'REDIS_URL')?.valueFrom).toEqual({
+        secretKeyRef: { name: 'jwt-ms-redis', key: name === 'auth-service' ? 'auth-url' : 'verifier-url' },
+      });
     }
+    const config = named('ConfigMap', 'jwt-ms-config') as unknown as { data: Record<string, string> };
+    expect(
+      Object.keys(config.data).filter((key) => /URL|PASSWORD|SECRET/.test(key) && key !== 'AUTH_JWKS_URI'),
+    ).toEqual([]);
+    // Redis loads its users from the same Secret, mounted where --aclfile points.
+    const redis = named('StatefulSet', 'redis').spec.template.spec;
+    const args: string[] = redis.containers[0].args;
+    const aclPath = args[args.indexOf('--aclfile') + 1];
+    const aclVolume = redis.volumes.find(
+      (v: { secret?: { secretName: string } }) => v.secret?.secretName === 'jwt-ms-redis',
+    );
+    const aclMount = redis.containers[0].volumeMounts.find((m: { name: string }) => m.name === aclVolume.name);
+    expect(aclPath).toBe(`${aclMount.mountPath}/${aclVolume.secret.items[0].path}`);
+    expect(aclVolume.secret.items[0].key).toBe('users.acl');
   });
 
   it('lets only the ingress reach the services, the resource services the auth service, and only the services Redis and PostgreSQL', () => {
@@ -300,7 +318,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
 
   it('runs every pod to the "restricted" Pod Security Standard, and the namespace enforces it', () => {
     const namespace = named('Namespace', 'jwt-ms');
-    expect((namespace.metadata as { labels: Record<string, string> }).labels).toEqual(
+    expect((namespace.metadata as unknown as { labels: Record<string, string> }).labels).toEqual(
       expect.objectContaining({ 'pod-security.kubernetes.io/enforce': 'restricted' }),
     );
     for (const workload of workloads()) {

@@ -53,6 +53,9 @@ async function bootProbeApp(issuer: TestTokenIssuer, algorithms: SigningAlgorith
         algorithms,
         clockToleranceSeconds: 5,
         redisUrl: REDIS_URL,
+        // These tests are about verification; the staleness bound has its own (revocation.view.spec).
+        // A wide bound keeps a busy machine's delayed heartbeat from turning their 200s into 503s.
+        revocationMaxStalenessMs: 15_000,
       }),
     ],
     controllers: [ProbeController],
