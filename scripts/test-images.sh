@@ -2,19 +2,22 @@
 # npm run test:images: builds the three service images for real and drives the demo through them.
 #
 #   1. starts a Docker engine (dockerd) if none answers, and stops it again at the end;
-#   2. makes a local Node 20 base image once (debootstrap of Debian bookworm + this machine's node
-#      and npm, imported with `docker import`), because no registry can be reached here; elsewhere
-#      NODE_IMAGE=node:20.19.5-bookworm-slim (the Dockerfile's default) is used as is;
+#   2. makes a local Node 20 base image once (debootstrap of Debian bookworm with a compiler + this
+#      machine's node, its headers and npm, imported with `docker import`), because no registry can
+#      be reached here; elsewhere NODE_IMAGE=node:20.19.5-bookworm-slim (the Dockerfile's default)
+#      can be given and is used as is;
 #   3. builds jwt-ms/{auth,users,orders}-service:local from docker/Dockerfile;
 #   4. runs them read-only, non-root, without capabilities, on the host network against the local
 #      Redis and PostgreSQL (fresh jwtms_test_images_* databases), waits for their HEALTHCHECKs;
 #   5. runs scripts/demo.mjs against them, then removes the containers and the databases;
 #   6. runs compose.yaml (docker compose, or Debian's docker-compose 1.29) with two replicas of each
-#      service behind the HAProxy gateway, the demo through the gateway, and a third users replica
-#      that the gateway must find. With the local base,
+#      service behind the HAProxy gateway: round-robin, 404s for unrouted paths, clean starts (no
+#      restart, no failed migration), Redis refusing a resource service's writes, the demo through
+#      the gateway, and a third users replica that the gateway must find. With the local base,
 #      docker/standins/compose.standins.yaml swaps the official redis, postgres and haproxy images
 #      (not reachable here) for Debian's packages of the same servers; everything else is as is.
 #      TEST_IMAGES_COMPOSE=0 skips this step.
+# Ports: TEST_IMAGES_PORT_BASE (4301-4303) and TEST_IMAGES_GATEWAY_PORT (4380).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
