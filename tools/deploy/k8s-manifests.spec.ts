@@ -121,6 +121,8 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
       expect(container.ports).toContainEqual(expect.objectContaining({ name: 'http', containerPort: 3000 }));
       expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      // The startup window covers the database connection retries (6 × (5 s timeout + 2 s), service-core).
+      expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(45);
       expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
       expect(container.resources.requests).toEqual(
