@@ -4,7 +4,8 @@
 #
 #   default   no password, PING only: the health checks (redis-cli ping).
 #   auth      the issuer: reads and writes its own keys and channels (jwtms:*), runs the revocation
-#             script; no dangerous command (FLUSHALL, KEYS, CONFIG, DEBUG…), no other key.
+#             script; no dangerous command (FLUSHALL, KEYS, CONFIG, DEBUG…), no server-wide one
+#             (FUNCTION, SCRIPT FLUSH, MEMORY), no moving keys to another database, no other key.
 #   verifier  the resource services: read-only on jwtms:* (GET, MGET, PTTL, ZRANGE), SUBSCRIBE to
 #             jwtms:* channels, PING; nothing else. A compromised resource service can neither
 #             forget a revocation nor flush the list.
@@ -15,6 +16,6 @@ set -euo pipefail
 sha256() { printf '%s' "$1" | sha256sum | cut -d ' ' -f 1; }
 cat <<ACL
 user default on nopass resetkeys resetchannels -@all +ping
-user auth on #$(sha256 "$REDIS_AUTH_PASSWORD") resetkeys ~jwtms:* resetchannels &jwtms:* +@all -@dangerous
+user auth on #$(sha256 "$REDIS_AUTH_PASSWORD") resetkeys ~jwtms:* resetchannels &jwtms:* +@all -@dangerous -function -script|flush -move -copy -memory -client|tracking -randomkey -scan -object -wait -swapdb
 user verifier on #$(sha256 "$REDIS_VERIFIER_PASSWORD") resetkeys %R~jwtms:* resetchannels &jwtms:* -@all +ping +select +get +mget +pttl +zrange +subscribe +unsubscribe +hello +client|setname
 ACL

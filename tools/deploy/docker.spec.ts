@@ -107,6 +107,7 @@ describe('compose.yaml', () => {
     for (const [name, service] of Object.entries(services))
       if (name !== 'gateway') expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
     expect(services['redis'].healthcheck).toBeDefined();
+    expect(services['redis'].healthcheck.test).toEqual(['CMD-SHELL', 'redis-cli ping | grep -qx PONG']);
     // Healthy over TCP, as the services connect: the first start's init runs on the socket only.
     expect(services['postgres'].healthcheck.test).toEqual(expect.arrayContaining(['pg_isready', '-h', '127.0.0.1']));
     expect(services['gateway'].ports).toEqual(['127.0.0.1:${GATEWAY_PORT:-8080}:8080']);

@@ -56,6 +56,12 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(object.metadata.namespace).toBe('jwt-ms');
   });
 
+  it("judges Redis by its reply (redis-cli exits 0 on BUSY and LOADING too)", () => {
+    const [container] = named('StatefulSet', 'redis').spec.template.spec.containers;
+    expect(container.readinessProbe.exec.command.join(' ')).toMatch(/redis-cli ping \| grep -qx PONG/);
+    expect(container.livenessProbe.exec.command.join(' ')).toMatch(/redis-cli ping \| grep -qE '\^\(PONG\|LOADING\)'/);
+  });
+
   it('calls PostgreSQL ready only when it answers over TCP, as the services connect to it', () => {
     const [container] = named('StatefulSet', 'postgres').spec.template.spec.containers;
     expect(container.readinessProbe.exec.command).toEqual(['pg_isready', '-h', '127.0.0.1', '-U', 'postgres']);

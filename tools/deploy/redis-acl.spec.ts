@@ -105,7 +105,18 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
       ),
     ).toBe('allowed');
     expect(await attempt(() => auth.set('someone-else:key', '1'))).toBe('NOPERM');
-    for (const command of [['FLUSHALL'], ['FLUSHDB'], ['KEYS', '*'], ['CONFIG', 'SET', 'appendonly', 'no']])
+    for (const command of [
+      ['FLUSHALL'],
+      ['FLUSHDB'],
+      ['KEYS', '*'],
+      ['CONFIG', 'SET', 'appendonly', 'no'],
+      ['FUNCTION', 'FLUSH'],
+      ['SCRIPT', 'FLUSH'],
+      ['MOVE', 'jwtms:revoked:jti:a', '3'],
+      ['SWAPDB', '0', '1'],
+      ['MEMORY', 'PURGE'],
+      ['SHUTDOWN', 'NOSAVE'],
+    ])
       expect({ command, result: await attempt(() => auth.sendCommand(command)) }).toEqual({
         command,
         result: 'NOPERM',

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProblemException } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig } from '../auth-service.config';
 import { KeyStore } from './key-store';
-import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet } from './signing-key-set';
+import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet, writeKeySet } from './signing-key-set';
 
 /** Rotation through the admin endpoint, where the key file lives (`SIGNING_JWKS_FILE`). */
 describe('KeyStore.rotate', () => {
@@ -44,5 +44,13 @@ describe('KeyStore.rotate', () => {
     expect(problem.detail).toMatch(/read-only mount.*npm run keys:rotate.*Nothing was rotated/);
     expect(readFileSync(file, 'utf8')).toBe(before);
     expect(keys.publicJwks().keys.map((k) => k.kid)).toEqual(published);
+  });
+
+  it('leaves no private key behind in a temporary file when the final rename fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-key-store-'));
+    const target = join(dir, 'signing-jwks.json');
+    mkdirSync(join(target, 'occupied'), { recursive: true }); // a non-empty folder cannot be renamed over
+    expect(() => writeKeySet(target, { keys: [generateSigningJwk('ES256')] })).toThrow();
+    expect(existsSync(`${target}.${process.pid}.tmp`)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
@@ -123,9 +123,19 @@ export function signingKeySetFile(config: AuthServiceConfig): string | undefined
 export function writeKeySet(file: string, set: { keys: PrivateSigningJwk[] }): void {
   mkdirSync(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, file);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, file);
+  } catch (error) {
+    // Never leave a private key set behind in a temporary file.
+    try {
+      if (statSync(temporary).isFile()) rmSync(temporary);
+    } catch {
+      // nothing was written
+    }
+    throw error;
+  }
 }
 
 /**

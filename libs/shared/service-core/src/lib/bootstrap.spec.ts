@@ -1,4 +1,5 @@
 import { Controller, Get, Module } from '@nestjs/common';
+import { Agent, get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceApp } from './bootstrap';
@@ -50,5 +51,28 @@ describe('createServiceApp: shutdown', () => {
     // Not before the deadline (the drain is real), not much after it (the stuck client does not hold it).
     expect(tookMs).toBeGreaterThanOrEqual(drainMs - 50);
     expect(tookMs).toBeLessThan(drainMs + 2000);
+  });
+
+  it('answers the requests in flight with Connection: close, so a keep-alive client does not hold the close', async () => {
+    const drainMs = 5000;
+    const app = await createServiceApp(SlowModule, { logger: false, shutdownDrainMs: drainMs });
+    await app.listen(0, '127.0.0.1');
+    const port = Number(new URL(await app.getUrl()).port);
+    const agent = new Agent({ keepAlive: true });
+    const inFlight = new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: '/slow', agent }, (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode, connection: response.headers.connection }));
+      }).on('error', reject);
+    });
+    await sleep(50);
+
+    const started = Date.now();
+    await app.close();
+    const tookMs = Date.now() - started;
+
+    await expect(inFlight).resolves.toEqual({ status: 200, connection: 'close' });
+    expect(tookMs).toBeLessThan(drainMs / 2); // the connection went with its last answer, not at the deadline
+    agent.destroy();
   });
 });

@@ -95,7 +95,15 @@ export async function createServiceApp(
   });
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
+  // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
+  // that is going away (it would hold the process until the deadline, then lose its next request).
+  let closing = false;
+  adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
   adapter.getInstance().addHook('preClose', (done) => {
+    closing = true;
     const server = adapter.getInstance().server;
     setTimeout(() => server.closeAllConnections(), options.shutdownDrainMs ?? SHUTDOWN_DRAIN_MS).unref();
     done();

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleAsyncOptions } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions, type EntitySchema, type MixedList } from 'typeorm';
 
@@ -84,8 +85,10 @@ export const MIGRATION_LOCK_KEY = 7_402_113_651;
  * (`pg_advisory_lock`), so that replicas started together against an empty
  * database do not both create the same tables and types (the second would fail
  * on a unique violation in the catalog). The others wait for the lock, then find
- * nothing pending. All pending migrations run in one transaction. The lock goes
- * with its connection if the process dies. SQLite (one process per file) runs
+ * nothing pending, logging that they wait. All pending migrations run in one
+ * transaction. The lock goes with its connection if the process dies. (A
+ * session-level lock needs a direct connection or session pooling, not
+ * PgBouncer's transaction pooling.) SQLite (one process per file) runs
  * them directly.
  *
  * @param dataSource an initialised TypeORM data source with its `migrations`
@@ -98,7 +101,12 @@ export async function runMigrationsExclusively(dataSource: DataSource): Promise<
   const lockHolder = dataSource.createQueryRunner();
   await lockHolder.connect();
   try {
-    await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const [{ locked }] = await lockHolder.query('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY]);
+    if (!locked) {
+      // Say why the start pauses: another replica migrates (or a session holds the lock and is stuck).
+      new Logger('Migrations').log(`waiting for another process's migrations (advisory lock ${MIGRATION_LOCK_KEY})`);
+      await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    }
     try {
       return await run();
     } finally {
