@@ -19,7 +19,7 @@ require openssl "apt-get install openssl"
 docker info >/dev/null 2>&1 || fail "docker does not answer: start the Docker engine"
 
 say "kind cluster jwt-ms"
-if ! kind get clusters | grep -qx jwt-ms; then
+if ! kind get clusters | grep -x jwt-ms >/dev/null; then
   kind create cluster --config k8s/kind-config.yaml --wait 120s
 fi
 kubectl config use-context kind-jwt-ms

@@ -178,7 +178,7 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
   else
     fail "no compose: apt-get install docker-compose (.ci/run does), or TEST_IMAGES_COMPOSE=0"
   fi
-  say "compose: $("${compose_cli[@]}" version --short 2>/dev/null || "${compose_cli[@]}" version | head -n 1)"
+  say "compose: $("${compose_cli[@]}" version --short 2>/dev/null || "${compose_cli[@]}" version | sed -n 1p)"
   files=(-f compose.yaml)
   if [[ "$node_image" == "$LOCAL_BASE" ]]; then
     started=$SECONDS
@@ -239,7 +239,7 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
   echo "6 replicas started with no restart and no failed migration"
   # A resource service is read-only on Redis (docker/redis-users.acl): from inside an orders
   # container, with its own credentials, flushing or overwriting the revocation list is refused.
-  orders_container=$("${compose[@]}" ps -q orders | head -n 1)
+  orders_container=$("${compose[@]}" ps -q orders | sed -n 1p)
   for command in "['FLUSHALL']" "['SET', 'jwtms:revocation-index', 'x']"; do
     verdict=$(docker exec "$orders_container" node -e "
       const client = require('redis').createClient({ url: process.env.REDIS_URL });
