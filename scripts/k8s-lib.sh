@@ -77,7 +77,7 @@ install_metrics_server() {
     kubectl apply -f "https://github.com/kubernetes-sigs/metrics-server/releases/download/${METRICS_SERVER_VERSION}/components.yaml"
     # kind's kubelets serve self-signed certificates.
     kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}' |
-      grep -q -- --kubelet-insecure-tls ||
+      grep -- --kubelet-insecure-tls >/dev/null ||
       kubectl -n kube-system patch deployment metrics-server --type=json \
         -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]'
   fi
