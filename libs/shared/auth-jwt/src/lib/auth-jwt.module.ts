@@ -17,7 +17,11 @@ const PROVIDERS: Provider[] = [
   SigningKeyResolver,
   RevocationView,
   RevocationStore,
-  { provide: READINESS_PROBES, useFactory: (view: RevocationView) => [view], inject: [RevocationView] },
+  {
+    provide: READINESS_PROBES,
+    useFactory: (view: RevocationView, keys: SigningKeyResolver) => [view, keys],
+    inject: [RevocationView, SigningKeyResolver],
+  },
   AccessTokenVerifier,
   AccessTokenStrategy,
   AccessTokenGuard,
@@ -51,7 +55,7 @@ export class AuthJwtModule extends ConfigurableModuleClass {
           ];
     return {
       ...base,
-      // Global so that HealthModule sees READINESS_PROBES (the revocation list's freshness).
+      // Global so that HealthModule sees READINESS_PROBES (the revocation list's freshness, the keys).
       global: true,
       imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl })],
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],

@@ -108,6 +108,30 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     expect(endpoint.fetches).toBe(1);
   });
 
+  it('is not ready until the keys have loaded; each probe asks again (once a second at most), then ready', async () => {
+    endpoint.status = 503; // the issuer is not up yet
+    const resolver = await resolverFor();
+    await sleep(50);
+    expect(resolver.probe()).toEqual({
+      up: false,
+      details: { source: 'jwks_uri', message: "the issuer's public keys have not been loaded yet" },
+    });
+    await sleep(50); // the fetch that probe started has reached the issuer
+    const afterFirstProbe = endpoint.fetches;
+    expect(afterFirstProbe).toBe(2); // the one at start, and the probe's
+    for (let i = 0; i < 20; i++) resolver.probe(); // a burst of probes: no burst of fetches
+    await sleep(50);
+    expect(endpoint.fetches).toBe(afterFirstProbe);
+    endpoint.status = 200; // the issuer comes up
+    await sleep(1000);
+    resolver.probe();
+    await sleep(100);
+    expect(resolver.probe()).toEqual({ up: true, details: { source: 'jwks_uri' } });
+    // Ready from then on, even if the issuer goes away (the keys are kept).
+    endpoint.status = 503;
+    expect(resolver.probe().up).toBe(true);
+  });
+
   it('empties the verified-token cache when the key set changes', async () => {
     const cache = new VerifiedTokenCache({
       issuer: 'i',

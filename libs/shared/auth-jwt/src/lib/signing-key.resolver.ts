@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { KeyObject } from 'node:crypto';
+import type { ReadinessProbe } from '@jwt-ms/service-core';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -49,8 +50,11 @@ export class VerificationKeysUnavailableError extends Error {
  * and the conversion is cached.
  */
 @Injectable()
-export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
+export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnApplicationShutdown {
+  /** `signing-keys` in `GET /health/ready`: down until the issuer's key set has been loaded once. */
+  readonly name = 'signing-keys';
   private readonly logger = new Logger('SigningKeyResolver');
+  private lastProbeFetchAt = Number.NEGATIVE_INFINITY;
   private readonly options: ResolvedAuthJwtOptions;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
   /** jose's selection, remembered per `alg` and `kid` for the key set in use (emptied when it changes). */
@@ -89,6 +93,25 @@ export class SigningKeyResolver implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Readiness: a replica that has never loaded the issuer's keys can only
+   * answer 503, so it is not ready (a load balancer sends it nothing). Once
+   * loaded, the keys are kept even if the issuer goes away: still ready. While
+   * not loaded, each probe asks the issuer again, at most once a second.
+   *
+   * @returns up, and where the keys come from (`jwks_uri` or `local`)
+   */
+  probe(): { up: boolean; details: Record<string, unknown> } {
+    const source = this.fetcher ? 'jwks_uri' : 'local';
+    if (!this.fetcher && !this.current) void this.refresh(); // in-process keys install at once
+    if (this.current) return { up: true, details: { source } };
+    if (Date.now() - this.lastProbeFetchAt >= 1000) {
+      this.lastProbeFetchAt = Date.now();
+      void this.refresh(true);
+    }
+    return { up: false, details: { source, message: "the issuer's public keys have not been loaded yet" } };
   }
 
   /**
