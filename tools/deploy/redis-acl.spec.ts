@@ -1,11 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { parse } from 'yaml';
-import { ROOT, freePort } from '../cluster/service-processes';
+import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
+import { ROOT } from '../cluster/service-processes';
 
 /**
  * The Redis users of compose and the cluster (scripts/redis-acl.sh), enforced
@@ -33,14 +34,13 @@ async function attempt(command: () => Promise<unknown>): Promise<string> {
 }
 
 describe('scripts/redis-acl.sh on a real redis-server', () => {
-  let server: ChildProcess;
-  let port: number;
+  let server: PrivateRedis;
   let dir: string;
   const clients: { isOpen: boolean; quit(): Promise<unknown> }[] = [];
   const connect = async (user?: 'auth' | 'verifier') => {
     const credentials = user ? `${user}:${PASSWORDS[user]}@` : '';
     const client = createClient({
-      url: `redis://${credentials}127.0.0.1:${port}`,
+      url: `redis://${credentials}127.0.0.1:${server.port}`,
       socket: { reconnectStrategy: false },
     });
     clients.push(client);
@@ -51,39 +51,13 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'redis-acl-'));
     writeFileSync(join(dir, 'users.acl'), aclFile(PASSWORDS));
-    port = await freePort();
-    server = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--aclfile',
-        join(dir, 'users.acl'),
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 50; i++) {
-      try {
-        await (await connect()).ping();
-        return;
-      } catch {
-        await sleep(100);
-      }
-    }
-    throw new Error('redis-server did not start with the ACL file');
+    server = new PrivateRedis(['--dir', dir, '--aclfile', join(dir, 'users.acl')]);
+    await server.start();
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.isOpen && client.quit().catch(() => undefined)));
-    server.kill();
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

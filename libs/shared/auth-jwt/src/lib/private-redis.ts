@@ -10,6 +10,9 @@ export class PrivateRedis {
   private process?: ChildProcess;
   port = 0;
 
+  /** @param extraArgs more redis-server options, e.g. `['--aclfile', path]` (anonymous PING must still answer) */
+  constructor(private readonly extraArgs: string[] = []) {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -18,7 +21,7 @@ export class PrivateRedis {
     if (!this.port) this.port = await freePort();
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs],
       {
         stdio: 'ignore',
       },

@@ -87,6 +87,10 @@ export const env = {
  * A `superRefine` check every service's schema applies: in production the
  * database is PostgreSQL (`DATABASE_URL`). The embedded SQLite default is for a
  * laptop run; the container images do not even ship its driver.
+ *
+ * @param config the parsed variables (`NODE_ENV`, `DATABASE_URL`)
+ * @param context zod's refinement context: an issue on `DATABASE_URL` is added, nothing is thrown here
+ *   (`loadConfig` then throws ConfigError listing it)
  */
 export function requireProductionDatabase(
   config: { NODE_ENV: string; DATABASE_URL?: string },
