@@ -7,10 +7,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Haproxy, type Backend } from './haproxy';
+import type { Server } from 'node:net';
+import { Haproxy, bindListener, portOf, type Backend } from './haproxy';
 import {
   Databases,
-  freePort,
   launchService,
   stopProcess,
   type RunningService,
@@ -23,11 +23,11 @@ const SERVICES: ServiceName[] = ['auth-service', 'users-service', 'orders-servic
 export interface ClusterOptions {
   /** Replicas per service. Default 3. */
   replicas?: number;
-  /** Balancer ports per service; 0 or absent picks a free port. */
+  /** Balancer ports per service; 0 or absent: the kernel chooses one as the socket is bound. */
   ports?: Partial<Record<ServiceName, number>>;
-  /** HAProxy's stats page port; 0 or absent picks a free port. */
+  /** HAProxy's stats page port; 0 or absent: the kernel chooses. */
   statsPort?: number;
-  /** The ingress port (one address, routed by path); 0 or absent picks a free port. */
+  /** The ingress port (one address, routed by path); 0 or absent: the kernel chooses. */
   ingressPort?: number;
   /** Folder for the shared signing key file and HAProxy's config and socket (created). */
   dataDir: string;
@@ -77,12 +77,15 @@ export interface Cluster {
 }
 
 /**
- * Starts the cluster: databases, then one auth replica (it runs the
- * migrations and, outside production, writes the shared signing key file),
- * then the other auth replicas, then users and orders replicas (they fetch
- * the JWKS through the balancer), then HAProxy in front of them all.
+ * Starts the cluster: the balancer's listening sockets first (so every URL,
+ * the issuer's included, is known and no port can be taken meanwhile), the
+ * databases, then one auth replica (it runs the migrations and, outside
+ * production, writes the shared signing key file), then the other auth
+ * replicas, then HAProxy on those sockets, then users and orders replicas
+ * (they fetch the JWKS through the balancer). Every replica listens on a port
+ * the kernel chose (`PORT=0`) and reports it.
  *
- * @throws Error when a replica or HAProxy fails to start (everything started is stopped first)
+ * @throws Error when a port is in use, or a replica or HAProxy fails to start (everything started is stopped first)
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const replicasPerService = options.replicas ?? 3;
@@ -90,14 +93,24 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const databases = new Databases(options.postgresAdminUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   mkdirSync(options.dataDir, { recursive: true });
 
-  const ports = {} as Record<ServiceName, number>;
-  for (const service of SERVICES) ports[service] = options.ports?.[service] || (await freePort());
-  const statsPort = options.statsPort || (await freePort());
-  const ingressPort = options.ingressPort || (await freePort());
-  const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<
-    ServiceName,
-    string
-  >;
+  const listeners: Server[] = [];
+  const listen = async (port: number | undefined): Promise<Server> => {
+    try {
+      const server = await bindListener(port ?? 0);
+      listeners.push(server);
+      return server;
+    } catch (error) {
+      for (const server of listeners) server.close();
+      throw error;
+    }
+  };
+  const serviceListeners = {} as Record<ServiceName, Server>;
+  for (const service of SERVICES) serviceListeners[service] = await listen(options.ports?.[service]);
+  const statsListener = await listen(options.statsPort);
+  const ingressListener = await listen(options.ingressPort);
+  const urls = Object.fromEntries(
+    SERVICES.map((service) => [service, `http://127.0.0.1:${portOf(serviceListeners[service])}`]),
+  ) as Record<ServiceName, string>;
   const issuer = options.issuer ?? urls['auth-service'];
 
   const databaseOf = (service: ServiceName) => `${prefix}_${service.replace('-service', '')}`;
@@ -110,13 +123,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const counters: Record<ServiceName, number> = { 'auth-service': 0, 'users-service': 0, 'orders-service': 0 };
   let haproxy: Haproxy | undefined;
 
-  const envOf = (service: ServiceName, id: string, port: number): Record<string, string> => ({
+  const envOf = (service: ServiceName, id: string): Record<string, string> => ({
     NODE_ENV: 'development',
     // Behind HAProxy, which appends the client's address to X-Forwarded-For: the per-IP limits see clients.
     TRUST_PROXY_HOPS: '1',
     ...options.env,
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0', // the replica binds a port the kernel chooses and logs it
     INSTANCE_ID: id,
     REDIS_URL: options.redisUrl ?? 'redis://127.0.0.1:6379',
     DATABASE_URL: databases.urlOf(databaseOf(service)),
@@ -130,17 +143,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const startReplica = async (service: ServiceName): Promise<Replica> => {
     counters[service] += 1;
     const id = `${service.replace('-service', '')}-${counters[service]}`;
-    const port = await freePort();
-    const running = await launchService(service, envOf(service, id, port), (line) => options.onLine?.(id, line));
-    const replica: Replica = { ...running, id, port };
+    const running = await launchService(service, envOf(service, id), (line) => options.onLine?.(id, line));
+    const replica: Replica = { ...running, id, port: Number(new URL(running.url).port) };
     replicas.push(replica);
     return replica;
   };
 
   const cluster: Cluster = {
     urls,
-    statsUrl: `http://127.0.0.1:${statsPort}/`,
-    ingressUrl: `http://127.0.0.1:${ingressPort}`,
+    statsUrl: `http://127.0.0.1:${portOf(statsListener)}/`,
+    ingressUrl: `http://127.0.0.1:${portOf(ingressListener)}`,
     replicas,
     get haproxy(): Haproxy {
       if (!haproxy) throw new Error('HAProxy is not running');
@@ -155,6 +167,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       return replica;
     },
     close: async () => {
+      for (const server of listeners) if (server.listening) server.close(); // HAProxy never took them
       await haproxy?.stop();
       await Promise.all(replicas.map((replica) => stopProcess(replica.process)));
       if (options.freshDatabases) for (const service of SERVICES) await databases.drop(databaseOf(service));
@@ -165,7 +178,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await startReplica('auth-service'); // alone: migrations, signing key file
     await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica('auth-service')));
     // The verifiers load the JWKS at start-up, through the balancer: it must be up before them.
-    haproxy = await Haproxy.start(options.dataDir, backends(), statsPort, ingressPort);
+    haproxy = await Haproxy.start(options.dataDir, backends(), statsListener, ingressListener);
     for (const service of ['users-service', 'orders-service'] as const) {
       const first = await startReplica(service); // alone: migrations
       const rest = await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica(service)));
@@ -182,7 +195,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   function backends(): Backend[] {
     return SERVICES.map((service) => ({
       service,
-      port: ports[service],
+      listener: serviceListeners[service],
       servers: replicas.filter((r) => r.name === service).map((r) => ({ id: r.id, port: r.port })),
     }));
   }

@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceName } from './service-processes';
 
@@ -22,12 +22,63 @@ const NO_REPLICA_PROBLEM =
   '{\\"type\\":\\"about:blank\\",\\"title\\":\\"Service Unavailable\\",\\"status\\":503,' +
   '\\"detail\\":\\"No replica of this service is ready.\\",\\"code\\":\\"dependency_unavailable\\"}';
 
-/** One balanced service: its public port and its replicas' addresses. */
+/** One balanced service: the socket its clients reach, and its replicas' addresses. */
 export interface Backend {
   service: ServiceName;
-  /** Port the balancer listens on for this service (127.0.0.1). */
-  port: number;
+  /** The listening socket the balancer takes over for this service ({@link bindListener}). */
+  listener: Server;
   servers: Array<{ id: string; port: number }>;
+}
+
+/** HAProxy `bind` addresses of one config: `fd@3` (an inherited socket) or `127.0.0.1:8080`. */
+export interface Binds {
+  stats: string;
+  ingress?: string;
+  services: Partial<Record<ServiceName, string>>;
+}
+
+/**
+ * Binds a listening TCP socket for HAProxy to take over (`bind fd@N`), so the
+ * port is never "chosen free" here and bound later by HAProxy, a gap in which
+ * any outgoing connection may take it (ports in the kernel's ephemeral range).
+ * Until HAProxy has it, a client that connects is disconnected at once.
+ *
+ * @param port the TCP port; 0 lets the kernel choose one (read it back with {@link portOf})
+ * @param host the address to bind, default 127.0.0.1
+ * @returns the listening server
+ * @throws Error naming the address when it is already in use or cannot be bound
+ */
+export async function bindListener(port: number, host = '127.0.0.1'): Promise<Server> {
+  const server = createServer({ pauseOnConnect: true }, (socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `${host}:${port} is already in use`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen({ port, host, exclusive: true }, resolve);
+  });
+  return server;
+}
+
+/** @returns the port a server from {@link bindListener} listens on */
+export function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The file descriptor of a listening socket, to hand to a child process.
+ * Node has no public accessor: a TCP handle's `fd` is the libuv descriptor on
+ * POSIX systems (absent on Windows, where HAProxy does not run either).
+ */
+function descriptorOf(server: Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('cannot hand a listening socket to haproxy on this platform');
+  return fd;
 }
 
 /** @returns the HAProxy version line, or null when `haproxy` is not installed */
@@ -46,10 +97,9 @@ export function haproxyVersion(): string | null {
  * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders).
  */
 export function haproxyConfig(
-  backends: Backend[],
+  backends: Array<Omit<Backend, 'listener'>>,
   socketPath: string,
-  statsPort: number,
-  ingressPort?: number,
+  binds: Binds,
 ): string {
   const lines = [
     'global',
@@ -72,17 +122,17 @@ export function haproxyConfig(
     `  http-error status 503 content-type application/problem+json string "${NO_REPLICA_PROBLEM}"`,
     '',
     'listen stats',
-    `  bind 127.0.0.1:${statsPort}`,
+    `  bind ${binds.stats}`,
     '  stats enable',
     '  stats uri /',
     '  stats refresh 2s',
   ];
-  if (ingressPort) {
+  if (binds.ingress) {
     // One address for the whole system, routed by path: what the Kubernetes Ingress does.
     lines.push(
       '',
       'frontend ingress_in',
-      `  bind 127.0.0.1:${ingressPort}`,
+      `  bind ${binds.ingress}`,
       '  acl to_auth path /auth /oauth /.well-known',
       '  acl to_auth path_beg /auth/ /oauth/ /.well-known/',
       '  acl to_users path /users',
@@ -97,10 +147,12 @@ export function haproxyConfig(
   }
   for (const backend of backends) {
     const name = backend.service.replace('-service', '');
+    const bind = binds.services[backend.service];
+    if (!bind) throw new Error(`no bind address for ${backend.service}`);
     lines.push(
       '',
       `frontend ${name}_in`,
-      `  bind 127.0.0.1:${backend.port}`,
+      `  bind ${bind}`,
       `  default_backend ${name}`,
       '',
       `backend ${name}`,
@@ -124,16 +176,38 @@ export class Haproxy {
   ) {}
 
   /**
-   * Writes the config into `dir` and starts `haproxy -db` (foreground).
+   * Writes the config into `dir` and starts `haproxy -db` (foreground) on the
+   * listening sockets given (from {@link bindListener}): HAProxy inherits them
+   * as file descriptors 3, 4, … (`bind fd@N`) and this process closes its own
+   * copies, so no port is ever free between choosing it and serving on it.
    *
-   * @throws Error when haproxy is not installed, or exits at once (bad config, port taken)
+   * @param dir folder for the config and the admin socket
+   * @param backends the services, each with its listening socket and replicas
+   * @param stats the socket for the stats page
+   * @param ingress the socket for the path-routed ingress, if any
+   * @throws Error when haproxy is not installed, exits at once (bad config), or does not answer within 10 s
    */
-  static async start(dir: string, backends: Backend[], statsPort: number, ingressPort?: number): Promise<Haproxy> {
+  static async start(dir: string, backends: Backend[], stats: Server, ingress?: Server): Promise<Haproxy> {
     const socketPath = join(dir, 'haproxy.sock');
     const configPath = join(dir, 'haproxy.cfg');
     rmSync(socketPath, { force: true }); // a stale socket from an earlier run must not pass for this one
-    writeFileSync(configPath, haproxyConfig(backends, socketPath, statsPort, ingressPort));
-    const child = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const inherited: Server[] = [stats, ...(ingress ? [ingress] : []), ...backends.map((backend) => backend.listener)];
+    const fdIn = (server: Server) => `fd@${3 + inherited.indexOf(server)}`;
+    const binds: Binds = {
+      stats: fdIn(stats),
+      ingress: ingress && fdIn(ingress),
+      services: Object.fromEntries(backends.map((backend) => [backend.service, fdIn(backend.listener)])),
+    };
+    writeFileSync(configPath, haproxyConfig(backends, socketPath, binds));
+    let child: ChildProcess;
+    try {
+      child = spawn('haproxy', ['-db', '-f', configPath], {
+        stdio: ['ignore', 'pipe', 'pipe', ...inherited.map(descriptorOf)],
+      });
+    } finally {
+      // The child holds its own copies from here on; ours would compete with it for connections.
+      for (const server of inherited) server.close();
+    }
     const output: string[] = [];
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -4,7 +4,6 @@
  * local cluster (`npm run cluster`) and the end-to-end suite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -104,18 +103,6 @@ export async function stopProcess(child: ChildProcess | undefined, signal: NodeJ
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** PostgreSQL databases on one server, reached through an admin URL (`postgres://postgres@127.0.0.1:5432/postgres`). */

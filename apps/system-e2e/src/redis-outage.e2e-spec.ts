@@ -1,6 +1,6 @@
 import { startStack, type Stack } from './support/stack';
 import { call, expectProblem } from './support/http';
-import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
+import { PrivateRedis, waitUntil } from '@jwt-ms/auth-jwt/testing';
 
 const PASSWORD = 'correct horse battery staple';
 /** The verifiers' staleness bound in this suite, in milliseconds. */
@@ -99,12 +99,11 @@ describe('Redis stopping or hanging: the revocation policy holds, nothing hangs,
       expect(outage.every((s) => s.orders === 200)).toBe(true);
 
       // Redis back: node-redis reconnects (backing off up to 2 s), the list is re-read, requests pass again.
-      let recovered = await call('GET', `${stack.users}/users/me`, { token: tokens.access_token });
-      for (let attempt = 0; attempt < 40 && recovered.status !== 200; attempt += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        recovered = await call('GET', `${stack.users}/users/me`, { token: tokens.access_token });
-      }
-      expect(recovered.status).toBe(200);
+      await waitUntil(
+        async () => (await call('GET', `${stack.users}/users/me`, { token: tokens.access_token })).status === 200,
+        'users to accept the token again',
+        20_000,
+      );
       expect((await call('GET', `${stack.users}/health/ready`)).status).toBe(200);
     },
   );
@@ -122,7 +121,8 @@ describe('Redis stopping or hanging: the revocation policy holds, nothing hangs,
     }
     // node-redis reconnects on its own, backing off up to 2 s.
     let retried = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } });
-    for (let attempt = 0; attempt < 20 && retried.status === 503; attempt += 1) {
+    const deadline = Date.now() + 20_000;
+    while (retried.status === 503 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       retried = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } });
     }

@@ -260,9 +260,18 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
 describe('refresh-token family lifetimes', () => {
   let stack: Stack;
 
+  // Seconds, in another process: the suite cannot move its clock, so it times each step from the right
+  // instant. A refresh expected to work is sent at most so long after the *request* that made its token (the
+  // token is younger than that); one expected to fail, at least so long after the *answer* (the token is older).
+  const IDLE_S = 4;
+  const ABSOLUTE_S = 7;
+
   beforeAll(async () => {
     stack = await startStack('sqlite', {
-      'auth-service': { REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: '3', REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: '5' },
+      'auth-service': {
+        REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: String(IDLE_S),
+        REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: String(ABSOLUTE_S),
+      },
     });
   });
 
@@ -270,29 +279,36 @@ describe('refresh-token family lifetimes', () => {
     await stack?.close();
   });
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 
   it('an unused refresh token expires after the idle timeout; no session outlives its absolute lifetime', async () => {
     const email = `lifetimes.${Date.now().toString(36)}@example.test`;
     await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } });
-    const login = async () =>
-      (await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } })).body.refresh_token;
-    const use = (token: string) => call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: token } });
+    /** Logs in; `sent` and `answered` bracket the instant the server issued the token (ms since the epoch). */
+    const login = async () => {
+      const sent = Date.now();
+      const { body } = await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } });
+      return { token: body.refresh_token as string, sent, answered: Date.now() };
+    };
+    const use = async (token: string) => {
+      const sent = Date.now();
+      const response = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: token } });
+      return { response, sent };
+    };
 
     const idle = await login();
-    await sleep(3300);
-    expectProblem(await use(idle), 400, 'invalid_grant');
+    await sleepUntil(idle.answered + IDLE_S * 1000 + 300);
+    expectProblem((await use(idle.token)).response, 400, 'invalid_grant');
 
-    let token = await login();
-    await sleep(2000);
-    const first = await use(token); // 2 s: within idle (3 s) and absolute (5 s)
-    expect(first.status).toBe(200);
-    token = first.body.refresh_token;
-    await sleep(2000);
-    const second = await use(token); // 4 s: a fresh token each time, still within 5 s of the login
-    expect(second.status).toBe(200);
-    token = second.body.refresh_token;
-    await sleep(1300);
-    expectProblem(await use(token), 400, 'invalid_grant'); // 5.3 s: the family is over, though used 1.3 s ago
+    const session = await login();
+    await sleepUntil(session.sent + 2000);
+    const first = await use(session.token); // ≤ 2 s + its own latency old: within idle (4 s) and absolute (7 s)
+    expect(first.response.status).toBe(200);
+    await sleepUntil(first.sent + 2500);
+    const second = await use(first.response.body.refresh_token); // a fresh token each time, ≈ 4.5 s into the session
+    expect(second.response.status).toBe(200);
+    const token = second.response.body.refresh_token;
+    await sleepUntil(session.answered + ABSOLUTE_S * 1000 + 300);
+    expectProblem((await use(token)).response, 400, 'invalid_grant'); // past 7 s: the family is over, though used ≈ 2.8 s ago
   });
 });

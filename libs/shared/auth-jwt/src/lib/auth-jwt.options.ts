@@ -55,6 +55,11 @@ export interface AuthJwtModuleOptions {
   revocationHeartbeatMs?: number;
   /** Interval of the full re-read of the revocation list from Redis, in milliseconds. Default 60000. */
   revocationResyncMs?: number;
+  /**
+   * The clock of the time-bounded caches, in milliseconds since the epoch.
+   * Default `Date.now`; tests pass one they move instead of sleeping.
+   */
+  now?: () => number;
   /** Register the guards globally (`APP_GUARD`) so every route is protected unless `@Public()`. Default true. */
   global?: boolean;
 }
@@ -78,6 +83,7 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
     revocationHeartbeatMs: 500,
     revocationResyncMs: 60_000,
     global: true,
+    now: Date.now,
     ...options,
   };
   if (!resolved.issuer) throw new TypeError('AuthJwtModule: "issuer" is required');

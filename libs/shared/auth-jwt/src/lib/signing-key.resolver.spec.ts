@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TestTokenIssuer, generateTestSigningKey } from '../testing';
+import { TestTokenIssuer, generateTestSigningKey, waitUntil } from '../testing';
 import type { AuthJwtModuleOptions } from './auth-jwt.options';
 import { SigningKeyResolver, VerificationKeysUnavailableError } from './signing-key.resolver';
 import { TokenRejectedError } from './token-rejection';
@@ -80,21 +80,26 @@ describe('SigningKeyResolver with a remote JWKS', () => {
   });
 
   it('picks up a rotated key on its first unknown kid after the cooldown', async () => {
-    const resolver = await resolverFor({ jwksCooldownMs: 50 });
+    let now = Date.now();
+    const resolver = await resolverFor({ jwksCooldownMs: 30_000, now: () => now });
     await resolver.resolve(header(issuer.keys[0].kid));
     const next = await generateTestSigningKey('ES256');
-    endpoint.body = { keys: [issuer.keys[0].publicJwk, next.publicJwk] };
-    await sleep(60);
-    await expect(resolver.resolve(header(next.kid))).resolves.toBeDefined();
+    await resolver.resolve(header(next.kid)).catch(() => undefined); // an unknown kid: one fetch, the cooldown starts
     expect(endpoint.fetches).toBe(2);
+    endpoint.body = { keys: [issuer.keys[0].publicJwk, next.publicJwk] };
+    now += 29_999;
+    await expect(resolver.resolve(header(next.kid))).rejects.toBeInstanceOf(TokenRejectedError); // within it: no fetch
+    expect(endpoint.fetches).toBe(2);
+    now += 1;
+    await expect(resolver.resolve(header(next.kid))).resolves.toBeDefined();
+    expect(endpoint.fetches).toBe(3);
   });
 
   it('keeps the last good keys when the issuer fails, through scheduled refreshes', async () => {
     const resolver = await resolverFor({ jwksCacheMaxAgeMs: 30 });
     await resolver.resolve(header(issuer.keys[0].kid));
     endpoint.status = 503;
-    await sleep(120);
-    expect(endpoint.fetches).toBeGreaterThan(1); // the background refreshes ran, and failed
+    await waitUntil(() => endpoint.fetches > 2, 'two background refreshes'); // they ran, and failed
     await expect(resolver.resolve(header(issuer.keys[0].kid))).resolves.toBeDefined();
   });
 
@@ -110,22 +115,31 @@ describe('SigningKeyResolver with a remote JWKS', () => {
 
   it('is not ready until the keys have loaded; each probe asks again (once a second at most), then ready', async () => {
     endpoint.status = 503; // the issuer is not up yet
-    const resolver = await resolverFor();
-    await sleep(50);
+    let now = Date.now();
+    const resolver = await resolverFor({ now: () => now });
     expect(resolver.probe()).toEqual({
       up: false,
       details: { source: 'jwks_uri', message: "the issuer's public keys have not been loaded yet" },
     });
-    await sleep(50); // the fetch that probe started has reached the issuer
-    const afterFirstProbe = endpoint.fetches;
-    expect(afterFirstProbe).toBe(2); // the one at start, and the probe's
-    for (let i = 0; i < 20; i++) resolver.probe(); // a burst of probes: no burst of fetches
-    await sleep(50);
-    expect(endpoint.fetches).toBe(afterFirstProbe);
-    endpoint.status = 200; // the issuer comes up
-    await sleep(1000);
+    // A probe asks again unless a fetch is under way (the one at start may still be): a second later each time.
+    await waitUntil(() => {
+      if (endpoint.fetches >= 2) return true;
+      now += 1000;
+      resolver.probe();
+      return false;
+    }, "a probe's fetch");
+    expect(endpoint.fetches).toBe(2); // the one at start, and one probe's
+    for (let i = 0; i < 20; i++) resolver.probe(); // a burst of probes within the second: no burst of fetches
+    now += 999;
     resolver.probe();
-    await sleep(100);
+    await sleep(50);
+    expect(endpoint.fetches).toBe(2);
+    endpoint.status = 200; // the issuer comes up
+    await waitUntil(() => {
+      now += 1000;
+      return resolver.probe().up;
+    }, 'the keys loaded by a probe');
+    expect(endpoint.fetches).toBe(3);
     expect(resolver.probe()).toEqual({ up: true, details: { source: 'jwks_uri' } });
     // Ready from then on, even if the issuer goes away (the keys are kept).
     endpoint.status = 503;
@@ -157,8 +171,7 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     await sleep(80); // scheduled refreshes, same key set: the entry stays
     expect(cache.get('some-token')).toBeDefined();
     endpoint.body = { keys: [(await generateTestSigningKey('ES256')).publicJwk] }; // the old key withdrawn
-    await sleep(80);
-    expect(cache.get('some-token')).toBeUndefined();
+    await waitUntil(() => cache.get('some-token') === undefined, 'the cache emptied by the next refresh');
   });
 
   it('remembers the key chosen for an alg and kid, and forgets it when the key set changes', async () => {
@@ -171,8 +184,7 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     // The same kid now names another key (a withdrawn key, reissued): the old choice must not survive.
     const replacement = await generateTestSigningKey('ES256', kid);
     endpoint.body = { keys: [replacement.publicJwk] };
-    await sleep(80);
-    expect(resolver.keyFor(header(kid))).toBeUndefined();
+    await waitUntil(() => resolver.keyFor(header(kid)) === undefined, 'the choice forgotten at the next refresh');
     const fresh = await resolver.resolve(header(kid));
     expect(fresh).not.toBe(key);
     expect(fresh.export({ format: 'jwk' })).toMatchObject({ x: replacement.publicJwk.x, y: replacement.publicJwk.y });

@@ -107,8 +107,8 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     const source = this.fetcher ? 'jwks_uri' : 'local';
     if (!this.fetcher && !this.current) void this.refresh(); // in-process keys install at once
     if (this.current) return { up: true, details: { source } };
-    if (Date.now() - this.lastProbeFetchAt >= 1000) {
-      this.lastProbeFetchAt = Date.now();
+    if (this.options.now() - this.lastProbeFetchAt >= 1000) {
+      this.lastProbeFetchAt = this.options.now();
       void this.refresh(true);
     }
     return { up: false, details: { source, message: "the issuer's public keys have not been loaded yet" } };
@@ -179,8 +179,8 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     }
     if (this.pendingFetch) return this.pendingFetch;
     if (!scheduled) {
-      if (Date.now() - this.lastOnDemandFetchAt < this.options.jwksCooldownMs) return Promise.resolve();
-      this.lastOnDemandFetchAt = Date.now();
+      if (this.options.now() - this.lastOnDemandFetchAt < this.options.jwksCooldownMs) return Promise.resolve();
+      this.lastOnDemandFetchAt = this.options.now();
     }
     const fetcher = this.fetcher;
     this.pendingFetch = fetcher

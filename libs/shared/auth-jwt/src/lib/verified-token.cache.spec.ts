@@ -19,12 +19,18 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('token-c')).toBeUndefined();
   });
 
-  it('never keeps an entry past the token expiry, nor past its own TTL', async () => {
-    const cache = new VerifiedTokenCache({ ...options, verifiedTokenCacheTtlMs: 150 });
-    cache.set('short-lived', principal(0.1));
-    cache.set('long-lived', principal(900));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  it('never keeps an entry past the token expiry, nor past its own TTL', () => {
+    let now = Date.now();
+    const cache = new VerifiedTokenCache({ ...options, verifiedTokenCacheTtlMs: 150, now: () => now });
+    const expiresAt = (seconds: number) => testPrincipal({ expiresAt: now / 1000 + seconds });
+    cache.set('short-lived', expiresAt(0.1));
+    cache.set('long-lived', expiresAt(900));
+    now += 99;
+    expect(cache.get('short-lived')).toBeDefined();
+    now += 2; // 101 ms: past the token's exp, within the TTL
     expect(cache.get('short-lived')).toBeUndefined();
+    expect(cache.get('long-lived')).toBeDefined();
+    now += 50; // 151 ms: past the cache's own TTL
     expect(cache.get('long-lived')).toBeUndefined();
   });
 

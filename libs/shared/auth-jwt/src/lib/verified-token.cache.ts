@@ -21,12 +21,21 @@ import type { Principal } from './principal';
 export class VerifiedTokenCache {
   private readonly cache?: LRUCache<string, Principal>;
   private readonly ttlMs: number;
+  private readonly now: () => number;
 
   constructor(@Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions) {
     const options = resolveOptions(rawOptions);
     this.ttlMs = options.verifiedTokenCacheTtlMs;
+    this.now = options.now;
     if (options.verifiedTokenCacheSize > 0 && this.ttlMs > 0) {
-      this.cache = new LRUCache({ max: options.verifiedTokenCacheSize, ttl: this.ttlMs, ttlAutopurge: false });
+      this.cache = new LRUCache({
+        max: options.verifiedTokenCacheSize,
+        ttl: this.ttlMs,
+        ttlAutopurge: false,
+        // The same clock for the entry's TTL and the token's `exp`; read on every lookup, never cached.
+        perf: { now: this.now },
+        ttlResolution: 0,
+      });
     }
   }
 
@@ -34,13 +43,13 @@ export class VerifiedTokenCache {
   get(token: string): Principal | undefined {
     if (!this.cache) return undefined;
     const principal = this.cache.get(digest(token));
-    return principal && principal.expiresAt * 1000 > Date.now() ? principal : undefined;
+    return principal && principal.expiresAt * 1000 > this.now() ? principal : undefined;
   }
 
   /** Remembers a verified token's principal until min(now + TTL, `exp`). */
   set(token: string, principal: Principal): void {
     if (!this.cache) return;
-    const ttl = Math.min(this.ttlMs, principal.expiresAt * 1000 - Date.now());
+    const ttl = Math.min(this.ttlMs, principal.expiresAt * 1000 - this.now());
     if (ttl > 0) this.cache.set(digest(token), principal, { ttl });
   }
 

@@ -4,11 +4,19 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceApp } from './bootstrap';
 
+/** Resolves when a request has reached the handler: the shutdown must begin with it in flight, however slow the machine. */
+let handlerEntered: Promise<void>;
+let enterHandler: () => void;
+function expectRequest(): void {
+  handlerEntered = new Promise((resolve) => (enterHandler = resolve));
+}
+
 @Controller()
 class SlowController {
-  /** Answers after 300 ms: a request in flight when the shutdown begins. */
+  /** Answers 300 ms after it was reached: a request in flight when the shutdown begins. */
   @Get('slow')
   async slow() {
+    enterHandler();
     await sleep(300);
     return { done: true };
   }
@@ -34,13 +42,14 @@ describe('createServiceApp: shutdown', () => {
     const app = await createServiceApp(SlowModule, { logger: false, shutdownDrainMs: drainMs });
     await app.listen(0, '127.0.0.1');
     const port = Number(new URL(await app.getUrl()).port);
+    expectRequest();
     const stuck = await halfRequest(port);
     const stuckClosed = new Promise<void>((resolve) => stuck.on('close', () => resolve()));
     const inFlight = fetch(`http://127.0.0.1:${port}/slow`).then(async (response) => ({
       status: response.status,
       body: await response.json(),
     }));
-    await sleep(50); // the request has reached the handler
+    await handlerEntered;
 
     const started = Date.now();
     await app.close();
@@ -59,13 +68,14 @@ describe('createServiceApp: shutdown', () => {
     await app.listen(0, '127.0.0.1');
     const port = Number(new URL(await app.getUrl()).port);
     const agent = new Agent({ keepAlive: true });
+    expectRequest();
     const inFlight = new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path: '/slow', agent }, (response) => {
         response.resume();
         response.on('end', () => resolve({ status: response.statusCode, connection: response.headers.connection }));
       }).on('error', reject);
     });
-    await sleep(50);
+    await handlerEntered;
 
     const started = Date.now();
     await app.close();
