@@ -9,13 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { Haproxy, bindListener, portOf, type Backend } from './haproxy';
-import {
-  Databases,
-  launchService,
-  stopProcess,
-  type RunningService,
-  type ServiceName,
-} from './service-processes';
+import { Databases, launchService, stopProcess, type RunningService, type ServiceName } from './service-processes';
 
 const SERVICES: ServiceName[] = ['auth-service', 'users-service', 'orders-service'];
 

@@ -96,11 +96,7 @@ export function haproxyVersion(): string | null {
  * for adding replicas, and optionally an ingress: one port routing by path
  * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders).
  */
-export function haproxyConfig(
-  backends: Array<Omit<Backend, 'listener'>>,
-  socketPath: string,
-  binds: Binds,
-): string {
+export function haproxyConfig(backends: Array<Omit<Backend, 'listener'>>, socketPath: string, binds: Binds): string {
   const lines = [
     'global',
     `  stats socket ${socketPath} mode 600 level admin`,
