@@ -279,6 +279,54 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     );
   });
 
+  it('takes the Content-Type many clients always send; says what is wrong with a body; 405 with Allow', async () => {
+    const json = { 'content-type': 'application/json' };
+    const carol = { email: `carol.${Date.now().toString(36)}@example.test`, password: PASSWORD };
+    expect((await call('POST', `${stack.auth}/auth/register`, { body: carol })).status).toBe(201);
+    const login = async () => (await call('POST', `${stack.auth}/auth/login`, { body: carol })).body;
+    // A POST with no body but the JSON header (k6's, axios', many SDKs'), on endpoints that take no body.
+    const session = await login();
+    expect(
+      (await call('POST', `${stack.auth}/auth/logout`, { token: session.access_token, headers: json })).status,
+    ).toBe(204);
+    const everywhere = await login();
+    expect(
+      (await call('POST', `${stack.auth}/auth/logout-all`, { token: everywhere.access_token, body: {} })).status,
+    ).toBe(204);
+    const owner = (await login()).access_token;
+    const order = await call('POST', `${stack.orders}/orders`, {
+      token: owner,
+      body: { items: [{ sku: 'PEN-1', quantity: 1, unitPriceCents: 100 }] },
+    });
+    expect(
+      (await call('POST', `${stack.orders}/orders/${order.body.id}/cancel`, { token: owner, headers: json })).status,
+    ).toBe(200);
+
+    const missing = await call('POST', `${stack.auth}/auth/login`, { headers: json });
+    expectProblem(missing, 400, 'invalid_request');
+    expect(missing.body.detail).toBe('The request body is missing: this endpoint takes a JSON object.');
+    const unparsable = await call('POST', `${stack.auth}/auth/login`, { body: '{"email": "a@b.test",' });
+    expectProblem(unparsable, 400, 'invalid_request');
+    expect(unparsable.body.detail).toBe('The request body is not valid JSON.');
+    const empty = await call('POST', `${stack.auth}/auth/login`, { body: {} });
+    expectProblem(empty, 400, 'validation_failed');
+    expect(empty.body.errors).toEqual([
+      { field: 'email', message: 'email is required' },
+      { field: 'password', message: 'password is required' },
+    ]);
+
+    for (const [method, url, allow] of [
+      ['GET', `${stack.auth}/auth/login`, 'POST'],
+      ['DELETE', `${stack.users}/users/me`, 'GET, HEAD, PATCH'],
+      ['PUT', `${stack.orders}/orders`, 'GET, HEAD, POST'],
+    ]) {
+      const wrong = await call(method, url, { token: owner });
+      expectProblem(wrong, 405, 'method_not_allowed');
+      expect(wrong.headers.get('allow')).toBe(allow);
+    }
+    expectProblem(await call('GET', `${stack.orders}/nothing-here`, { token: owner }), 404, 'not_found');
+  });
+
   it('resource services answer a missing token with a bare Bearer challenge (RFC 6750 §3.1)', async () => {
     for (const [url, realm] of [
       [`${stack.users}/users/me`, 'users-service'],

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'validation_failed',
   'email_taken',
   'not_found',
+  /** RFC 9110 §15.5.6: the path exists, the method does not (the answer lists the others in `Allow`). */
+  'method_not_allowed',
   'conflict',
   'payload_too_large',
   'unsupported_media_type',

@@ -8,6 +8,7 @@ import { problemClientErrorHandler } from './problem/client-error.handler';
 import { jsonBodyProblem } from './problem/json-body';
 import { ProblemException } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
+import FindMyWay from 'find-my-way';
 import { STATUS_CODES } from 'node:http';
 import { hostname } from 'node:os';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -89,6 +90,7 @@ export async function createServiceApp(
     bodyParser: false,
   });
   acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
+  const allowedMethods = recordRoutes(adapter);
   adapter.getInstance().addHook('onRequest', (_request, reply, done) => {
     reply.header('x-instance-id', INSTANCE_ID);
     done();
@@ -122,16 +124,41 @@ export async function createServiceApp(
       strictPreflight: false,
     });
   }
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(allowedMethods));
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   return app;
+}
+
+/** The HTTP methods a route may be asked for by another name, for `Allow`. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Keeps a copy of the route table (every route, as Fastify registers it) in
+ * find-my-way, the router Fastify itself uses, so that a request whose path
+ * exists under other methods can be told from one whose path exists nowhere:
+ * Fastify's router answers both with "not found".
+ *
+ * @returns for a concrete path (`/orders/42`), the methods some route serves it with (HEAD with GET), else []
+ */
+function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
+  const routes = FindMyWay();
+  const noop = () => undefined;
+  adapter.getInstance().addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method).filter((method) => method !== 'HEAD');
+    for (const method of methods) routes.on(method as FindMyWay.HTTPMethod, route.url, noop);
+    if (methods.includes('GET') && !routes.hasRoute('HEAD', route.url)) routes.on('HEAD', route.url, noop);
+  });
+  return (path) => METHODS.filter((method) => routes.find(method, path) !== null);
 }
 
 /**
  * Every API here takes `application/json`: any other body media type is a 415 (Fastify's
  * FST_ERR_CTP_INVALID_MEDIA_TYPE, rendered by the filter). JSON keeps
  * Fastify's own parser, which refuses `__proto__` and `constructor` keys.
+ * An empty body is no body, whatever its `Content-Type` says: many clients
+ * send `Content-Type: application/json` on every request, also a POST
+ * without a body. An endpoint that needs one says so (the validation pipe).
  */
 function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: string[]): void {
   const fastify = adapter.getInstance();
@@ -179,14 +206,20 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
+      if ((body as string).length === 0) return done(null, undefined);
       parseJson(request, body as string, (error, value) => {
-        if (error) return done(error, undefined);
+        // Said here: Nest turns Fastify's parser errors into plain HttpExceptions, losing which one it was.
+        if (error) return done(problem400('The request body is not valid JSON.'), undefined);
         const problem = unacceptableBody(value);
         if (problem) return done(problem, undefined);
         done(null, value);
       });
     },
   );
+}
+
+function problem400(detail: string): ProblemException {
+  return new ProblemException({ status: 400, code: 'invalid_request', detail });
 }
 
 /** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null. */

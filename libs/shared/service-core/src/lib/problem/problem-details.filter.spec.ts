@@ -46,6 +46,12 @@ class ProbeController {
   count(@Body() body: CountDto) {
     return body;
   }
+
+  /** An action that takes no body, like logout. */
+  @Post('act')
+  act() {
+    return { acted: true };
+  }
 }
 
 @Module({ controllers: [ProbeController] })
@@ -62,7 +68,12 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
 
   afterAll(() => app.close());
 
-  const request = (method: 'GET' | 'POST', url: string, payload?: string, headers: Record<string, string> = {}) =>
+  const request = (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: string,
+    headers: Record<string, string> = {},
+  ) =>
     app.inject({
       method,
       url,
@@ -110,6 +121,64 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
     const text = JSON.stringify(body);
     for (const leak of ['/srv/secret', 'Unexpected token', 'Cannot read properties', 'TypeError', 'at '])
       expect(text).not.toContain(leak);
+  });
+
+  it.each([
+    ['no body', undefined, undefined],
+    ['Content-Type: application/json and no body', '', undefined],
+    ['an empty object', '{}', undefined],
+    ['a charset parameter and no body', '', 'application/json; charset=utf-8'],
+  ])('takes a POST with %s on an endpoint that takes no body', async (_name, payload, type) => {
+    const response = await request('POST', '/act', payload, type ? { 'content-type': type } : {});
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({ acted: true });
+  });
+
+  it.each([
+    ['no body at all', undefined, 'The request body is missing: this endpoint takes a JSON object.'],
+    ['an empty JSON body', '', 'The request body is missing: this endpoint takes a JSON object.'],
+    ['JSON that does not parse', '{"count": ', 'The request body is not valid JSON.'],
+    ['a JSON array', '[1]', 'The request body must be a JSON object.'],
+    ['JSON null', 'null', 'The request body must be a JSON object.'],
+    ['a JSON number', '3', 'The request body must be a JSON object.'],
+  ])('says what is wrong with %s where a body is required', async (_name, payload, detail) => {
+    const response = await request('POST', '/count', payload);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail,
+      code: 'invalid_request',
+      instance: '/count',
+    });
+  });
+
+  it('reports a missing field once, as required', async () => {
+    const response = await request('POST', '/count', '{}');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([{ field: 'count', message: 'count is required' }]);
+  });
+
+  it.each<['GET' | 'POST' | 'PUT' | 'DELETE', string, string]>([
+    ['GET', '/count', 'POST'],
+    ['DELETE', '/act', 'POST'],
+    ['PUT', '/item/42', 'GET, HEAD'],
+    ['POST', '/problem', 'GET, HEAD'],
+  ])('answers %s %s, a path served with other methods, with 405 and Allow', async (method, url, allow) => {
+    const response = await request(method, url);
+    expect(response.statusCode).toBe(405);
+    expect(response.headers['allow']).toBe(allow);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ status: 405, code: 'method_not_allowed', instance: url });
+  });
+
+  it('keeps a 404 for a path no route serves, and for a route that answers 404 itself', async () => {
+    for (const url of ['/nowhere', '/count/1', '/nest-404']) {
+      const response = await request('GET', url);
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['allow']).toBeUndefined();
+    }
   });
 
   it('names the invalid field of a failed validation', async () => {

@@ -10,6 +10,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   401: 'unauthenticated',
   403: 'insufficient_scope',
   404: 'not_found',
+  405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
@@ -34,17 +35,36 @@ interface FastifyLikeError {
  *   their 4xx status with a generic detail.
  * - Anything else: 500 `internal_error`, logged here with its stack; the client
  *   gets no stack trace and no library message.
+ * - A 404 for a path that some route serves with another method is a 405
+ *   `method_not_allowed` with `Allow` listing them (RFC 9110 §15.5.6).
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemDetailsFilter.name);
 
+  /**
+   * @param allowedMethods the methods the routes serve for a path (`/orders/42`
+   *   → `['GET', 'HEAD']`); empty when no route has the path. Default: none known.
+   */
+  constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const { problem, headers } = this.toProblem(exception);
+    let { problem, headers } = this.toProblem(exception);
     problem.instance = pathOf(request?.url);
+    if (problem.status === 404 && problem.instance && request?.method) {
+      const allowed = this.allowedMethods(problem.instance);
+      // A route for this very method answered 404 itself (no such order): that stays a 404.
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        problem = {
+          ...base(405, 'method_not_allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
+          instance: problem.instance,
+        };
+        headers = { allow: allowed.join(', ') };
+      }
+    }
     if (problem.status >= 500 && problem.code === 'internal_error') {
       this.logger.error(
         `${request?.method} ${problem.instance} failed`,
@@ -126,7 +146,6 @@ function genericDetail(status: number): string {
 function fastifyDetail(code: string, status: number): string {
   switch (code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'The request body is not valid JSON.';
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'The request body is too large.';

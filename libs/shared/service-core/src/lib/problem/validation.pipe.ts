@@ -36,9 +36,25 @@ class ProblemValidationPipe extends ValidationPipe {
   }
 
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && metadata.data === undefined && isDto(metadata.metatype)) {
+      // Checked before class-validator, which would turn a missing body into an empty object and
+      // report every field of it.
+      if (value === undefined) throw bodyProblem('The request body is missing: this endpoint takes a JSON object.');
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw bodyProblem('The request body must be a JSON object.');
+    }
     const lenient = metadata.metatype && Reflect.getMetadata(IGNORES_UNKNOWN, metadata.metatype);
     return lenient ? this.lenient.transform(value, metadata) : super.transform(value, metadata);
   }
+}
+
+/** A DTO class, as opposed to a primitive wrapper (`String`, `Number`…) or no type at all. */
+function isDto(metatype: ArgumentMetadata['metatype']): boolean {
+  return typeof metatype === 'function' && ![String, Number, Boolean, Array, Object].includes(metatype as never);
+}
+
+function bodyProblem(detail: string): ProblemException {
+  return new ProblemException({ status: 400, code: 'invalid_request', detail });
 }
 
 function pipeOptions(forbidUnknown: boolean): ConstructorParameters<typeof ValidationPipe>[0] {
@@ -46,7 +62,8 @@ function pipeOptions(forbidUnknown: boolean): ConstructorParameters<typeof Valid
     whitelist: true,
     forbidNonWhitelisted: forbidUnknown,
     transform: true,
-    validationError: { target: false, value: false },
+    // The value is kept to tell a missing field from a wrong one; it never reaches the answer.
+    validationError: { target: false, value: true },
     exceptionFactory: (errors) =>
       new ProblemException({
         status: 400,
@@ -57,9 +74,15 @@ function pipeOptions(forbidUnknown: boolean): ConstructorParameters<typeof Valid
   };
 }
 
+/**
+ * One entry per broken rule of each field, except a field that is missing
+ * altogether: one entry saying it is required, not one per rule it would
+ * have had to meet (an optional field that is absent has no error at all).
+ */
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
+    if (error.value === undefined && error.constraints) return [{ field, message: `${field} is required` }];
     const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
     return [...own, ...flatten(error.children ?? [], field)];
   });
