@@ -295,7 +295,8 @@ await step('the logged-out access token is rejected by users-service and orders-
       res,
     );
     lines.push(`401 ${method} ${url}  WWW-Authenticate: ${www}`);
-    if (res.propagatedMs > 0) lines.push(`    (refused ${res.propagatedMs} ms after the logout answer: the pub/sub delivery)`);
+    if (res.propagatedMs > 0)
+      lines.push(`    (refused ${res.propagatedMs} ms after the logout answer: the pub/sub delivery)`);
   }
   lines.push('revoked on every service, although its signature and exp are still valid');
   return lines;

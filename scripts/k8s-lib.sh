@@ -15,6 +15,37 @@ require() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed: $2"
 }
 
+# The node the overlays are sized for (docs/kind.md, "Node size"; tools/deploy checks that the
+# rendered requests fit it beside the system pods).
+MIN_NODE_CPUS=2
+MIN_NODE_MEMORY_MIB=4096
+
+# require_free_port <port>: nothing may listen on 127.0.0.1:<port> (kind maps the ingress there).
+require_free_port() {
+  if node -e "require('net').connect($1, '127.0.0.1').on('connect', () => process.exit(1)).on('error', () => process.exit(0))"; then
+    return 0
+  fi
+  fail "port $1 on 127.0.0.1 is in use by another program; kind's ingress needs it (stop that program, or see docs/kind.md)"
+}
+
+# require_ingress_name: the demo and the k6 scripts reach the ingress as ${INGRESS_HOST}, a public
+# DNS name for 127.0.0.1. Some resolvers (a router's DNS-rebinding protection) drop such answers.
+require_ingress_name() {
+  if ! node -e "require('dns').lookup('${INGRESS_HOST}', { family: 4 }, (e, a) => process.exit(!e && a === '127.0.0.1' ? 0 : 1))"; then
+    fail "${INGRESS_HOST} does not resolve to 127.0.0.1 here (a resolver that drops answers for 127.0.0.1?): add the line '127.0.0.1 ${INGRESS_HOST}' to /etc/hosts"
+  fi
+}
+
+# require_node_size <cpus> <memory MiB> <what>: the overlays need MIN_NODE_CPUS and MIN_NODE_MEMORY_MIB.
+require_node_size() {
+  if (($1 < MIN_NODE_CPUS)); then
+    fail "$3 has $1 CPUs; the system needs at least ${MIN_NODE_CPUS} (docs/kind.md, \"Node size\")"
+  fi
+  if (($2 < MIN_NODE_MEMORY_MIB)); then
+    fail "$3 has $2 MiB of memory; the system needs at least ${MIN_NODE_MEMORY_MIB} (docs/kind.md, \"Node size\")"
+  fi
+}
+
 # build_images: one image per service from docker/Dockerfile, tagged jwt-ms/<service>:local.
 build_images() {
   local service
@@ -24,8 +55,8 @@ build_images() {
   done
 }
 
-# create_secrets: the signing key set, the database passwords and the Redis users (ACL file and
-# each service's URL), generated here, never committed.
+# create_secrets: the signing key set, the database passwords, the Redis users (ACL file and
+# each service's URL) and the admin account, generated here, never committed.
 # Existing Secrets are kept, so re-running does not rotate keys or lock out the database.
 # A subshell, so that its EXIT trap removes the private folder however it ends.
 create_secrets() (
@@ -64,7 +95,45 @@ ENV
     kubectl -n "$NAMESPACE" create secret generic jwt-ms-redis \
       --from-file=users.acl="$private/users.acl" --from-env-file="$private/redis.env"
   fi
+  # The admin account (key rotation, revoking a user's tokens): a random password, shown by
+  # print_admin_hint, never printed here.
+  if ! kubectl -n "$NAMESPACE" get secret jwt-ms-admin >/dev/null 2>&1; then
+    cat >"$private/admin.env" <<ENV
+email=${ADMIN_ACCOUNT}
+password=$(openssl rand -hex 16)
+ENV
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-admin --from-env-file="$private/admin.env"
+  fi
 )
+
+# The admin account's email (its password is generated into the jwt-ms-admin Secret).
+ADMIN_ACCOUNT=admin@jwt.localtest.me
+
+# print_admin_hint: how to read the admin password (not the password itself).
+print_admin_hint() {
+  printf 'admin: %s; password: kubectl -n %s get secret jwt-ms-admin -o jsonpath={.data.password} | base64 -d\n' \
+    "$ADMIN_ACCOUNT" "$NAMESPACE"
+}
+
+# Settings of the auth service an operator may raise for a load test, from the environment of the up
+# script (e.g. AUTH_RATE_LIMIT_PER_IP=1000000: every k6 virtual user comes from one address).
+AUTH_OVERRIDES=(AUTH_RATE_LIMIT_PER_IP AUTH_RATE_LIMIT_PER_ACCOUNT AUTH_RATE_LIMIT_WINDOW_SECONDS)
+
+# apply_auth_overrides: the ConfigMap jwt-ms-auth-overrides holds the AUTH_OVERRIDES that are set,
+# and is deleted when none is (the base settings apply again). The auth Deployment reads it last.
+apply_auth_overrides() {
+  local name args=()
+  for name in "${AUTH_OVERRIDES[@]}"; do
+    if [[ -n "${!name:-}" ]]; then args+=("--from-literal=${name}=${!name}"); fi
+  done
+  if ((${#args[@]})); then
+    say "auth-service overrides: ${args[*]#--from-literal=}"
+    kubectl -n "$NAMESPACE" create configmap jwt-ms-auth-overrides "${args[@]}" --dry-run=client -o yaml |
+      kubectl -n "$NAMESPACE" apply -f -
+  else
+    kubectl -n "$NAMESPACE" delete configmap jwt-ms-auth-overrides --ignore-not-found
+  fi
+}
 
 # install_metrics_server <kind|minikube>: the HPAs read CPU from metrics-server, which neither
 # cluster has by default (without it their targets stay <unknown> and nothing scales).
@@ -110,6 +179,7 @@ deploy() {
   say "applying k8s/overlays/$1"
   kubectl apply -f k8s/base/namespace.yaml
   create_secrets
+  apply_auth_overrides
   local service existing=()
   for service in "${SERVICES[@]}"; do
     if kubectl -n "$NAMESPACE" get "deployment/${service}" >/dev/null 2>&1; then existing+=("deployment/${service}"); fi

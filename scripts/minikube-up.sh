@@ -19,6 +19,22 @@ MINIKUBE_CPUS=${MINIKUBE_CPUS:-2}
 MINIKUBE_MEMORY=${MINIKUBE_MEMORY:-6g}
 DEMO_PORT=${MINIKUBE_DEMO_PORT:-18080}
 
+# minikube's memory: 6g, 6144m, 6144mb or 6144 (MiB).
+memory_mib() {
+  local value=${1,,}
+  case "$value" in
+    *gb) echo $((${value%gb} * 1024)) ;;
+    *g) echo $((${value%g} * 1024)) ;;
+    *mb) echo "${value%mb}" ;;
+    *m) echo "${value%m}" ;;
+    *) echo "$value" ;;
+  esac
+}
+[[ "$MINIKUBE_CPUS" =~ ^[0-9]+$ ]] || fail "MINIKUBE_CPUS must be a whole number"
+[[ "$(memory_mib "$MINIKUBE_MEMORY")" =~ ^[0-9]+$ ]] || fail "MINIKUBE_MEMORY must look like 6g or 6144m"
+require_node_size "$MINIKUBE_CPUS" "$(memory_mib "$MINIKUBE_MEMORY")" "the minikube VM (MINIKUBE_CPUS, MINIKUBE_MEMORY)"
+require_ingress_name
+
 say "minikube profile jwt-ms"
 minikube status -p jwt-ms >/dev/null 2>&1 ||
   minikube start -p jwt-ms --cni=calico --cpus="$MINIKUBE_CPUS" --memory="$MINIKUBE_MEMORY"
@@ -45,5 +61,6 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 demo "http://${INGRESS_HOST}:${DEMO_PORT}"
+print_admin_hint
 ip=$(minikube ip -p jwt-ms)
 say "done. The ingress itself answers on ${ip}: add '${ip} ${INGRESS_HOST}' to /etc/hosts to use http://${INGRESS_HOST}"

@@ -1,6 +1,6 @@
 import http from 'k6/http';
 import { check, fail } from 'k6';
-import { AUTH_URL, ORDERS_URL, PASSWORD, USERS_URL } from './config';
+import { AUTH_URL, ORDERS_URL, PASSWORD, USERS_URL } from './config.ts';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
@@ -11,12 +11,29 @@ export interface Tokens {
   expires_in: number;
 }
 
-/** `setup()` helper: every service must be ready, or the run stops with a clear message. */
+/**
+ * `setup()` helper: every service must answer, or the run stops with a clear
+ * message. Only public paths the Ingress routes are used (`/health/*` is not
+ * routed: each service has its own), so the same check works against
+ * `npm start`, `npm run cluster` and a kind cluster's ingress:
+ * the issuer's JWKS (200 with keys), and a protected route of each resource
+ * service asked without a token (401 with a Bearer challenge: it runs and
+ * verifies; a 404 or 503 would say it is not routed or not up).
+ */
 export function requireHealthy(): void {
-  for (const url of [AUTH_URL, USERS_URL, ORDERS_URL]) {
-    const response = http.get(`${url}/health/ready`);
-    if (response.status !== 200)
-      fail(`${url}/health/ready answered ${response.status}: start the system first (npm start)`);
+  const probes = [
+    { url: `${AUTH_URL}/.well-known/jwks.json`, status: 200, service: 'auth-service' },
+    { url: `${USERS_URL}/users/me`, status: 401, service: 'users-service' },
+    { url: `${ORDERS_URL}/orders`, status: 401, service: 'orders-service' },
+  ];
+  for (const probe of probes) {
+    const response = http.get(probe.url);
+    const challenged = probe.status !== 401 || String(response.headers['Www-Authenticate'] ?? '').startsWith('Bearer');
+    if (response.status !== probe.status || !challenged)
+      fail(
+        `${probe.service} is not answering: GET ${probe.url} gave ${response.status}, expected ${probe.status}; ` +
+          'start the system first (npm start, npm run cluster or scripts/kind-up.sh) and check the *_URL variables',
+      );
   }
 }
 

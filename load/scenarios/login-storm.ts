@@ -6,9 +6,9 @@
  */
 import { check } from 'k6';
 import http from 'k6/http';
-import { AUTH_URL, PASSWORD, PROFILE } from '../lib/config';
-import { registerUser, requireHealthy } from '../lib/auth';
-import { optionsFor } from '../lib/profiles';
+import { AUTH_URL, PASSWORD, PROFILE } from '../lib/config.ts';
+import { registerUser, requireHealthy } from '../lib/auth.ts';
+import { optionsFor } from '../lib/profiles.ts';
 
 export const options = optionsFor(PROFILE, { http_req_duration: ['p(95)<1500', 'p(99)<3000'] });
 

@@ -4,9 +4,9 @@
  */
 import { check } from 'k6';
 import http from 'k6/http';
-import { AUTH_URL, ORDERS_URL, PROFILE, USERS_URL } from '../lib/config';
-import { bearer, login, registerUser, requireHealthy } from '../lib/auth';
-import { optionsFor } from '../lib/profiles';
+import { AUTH_URL, ORDERS_URL, PROFILE, USERS_URL } from '../lib/config.ts';
+import { bearer, login, registerUser, requireHealthy } from '../lib/auth.ts';
+import { optionsFor } from '../lib/profiles.ts';
 
 export const options = optionsFor(PROFILE, {
   // The refusals are expected 401s, not failures of the system.

@@ -4,9 +4,9 @@
  */
 import { check } from 'k6';
 import http from 'k6/http';
-import { ORDERS_URL, PROFILE, USERS_URL } from '../lib/config';
-import { bearer, login, registerUser, requireHealthy } from '../lib/auth';
-import { optionsFor } from '../lib/profiles';
+import { ORDERS_URL, PROFILE, USERS_URL } from '../lib/config.ts';
+import { bearer, login, registerUser, requireHealthy } from '../lib/auth.ts';
+import { optionsFor } from '../lib/profiles.ts';
 
 export const options = optionsFor(PROFILE);
 

@@ -1,10 +1,17 @@
 /**
  * Replica kill: read-heavy load through the load balancer or ingress while
  * one replica of orders and one of users are killed mid-run. k6 cannot kill
- * a pod itself; do it from another terminal about 30 s in:
+ * a pod itself; against kind, start the run:
  *
- *   k6 run -e ORDERS_URL=http://jwt.localtest.me -e USERS_URL=http://jwt.localtest.me load/scenarios/replica-kill.ts
- *   kubectl delete pod -l app.kubernetes.io/name=orders-service --wait=false   # one of them, mid-run
+ *   k6 run -e AUTH_URL=http://jwt.localtest.me -e USERS_URL=http://jwt.localtest.me \
+ *     -e ORDERS_URL=http://jwt.localtest.me load/scenarios/replica-kill.ts
+ *
+ * and about 30 s in, from another terminal, delete one pod of each (the first the
+ * label finds; `delete pod -l` would delete every replica at once):
+ *
+ *   kubectl -n jwt-ms delete pod --wait=false \
+ *     "$(kubectl -n jwt-ms get pod -l app.kubernetes.io/name=orders-service -o jsonpath='{.items[0].metadata.name}')" \
+ *     "$(kubectl -n jwt-ms get pod -l app.kubernetes.io/name=users-service -o jsonpath='{.items[0].metadata.name}')"
  *
  * (`npm run load -- replica-kill` does both against the local cluster.)
  * Only the requests in flight on the killed replica may fail: the threshold
@@ -13,8 +20,8 @@
 import { check } from 'k6';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
-import { ORDERS_URL, USERS_URL } from '../lib/config';
-import { bearer, login, registerUser, requireHealthy } from '../lib/auth';
+import { ORDERS_URL, USERS_URL } from '../lib/config.ts';
+import { bearer, login, registerUser, requireHealthy } from '../lib/auth.ts';
 
 export const options: Options = {
   scenarios: {
