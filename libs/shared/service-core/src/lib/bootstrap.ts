@@ -145,6 +145,8 @@ function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
   const routes = FindMyWay();
   const noop = () => undefined;
   adapter.getInstance().addHook('onRoute', (route) => {
+    // A catch-all (CORS's `OPTIONS *`) serves every path, real or not: it says nothing of which exist.
+    if (route.url === '*' || route.url === '/*') return;
     const methods = ([] as string[]).concat(route.method).filter((method) => method !== 'HEAD');
     for (const method of methods) routes.on(method as FindMyWay.HTTPMethod, route.url, noop);
     if (methods.includes('GET') && !routes.hasRoute('HEAD', route.url)) routes.on('HEAD', route.url, noop);

@@ -208,6 +208,25 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
   });
 });
 
+describe('405 with CORS open (its OPTIONS catch-all serves every path)', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await createServiceApp(ProbeModule, { logger: false, corsOrigins: ['https://app.example.test'] });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(() => app.close());
+
+  it('still answers 404 for a path no route serves, and 405 naming only the real methods', async () => {
+    expect((await app.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(404);
+    const wrong = await app.inject({ method: 'DELETE', url: '/item/1' });
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers['allow']).toBe('GET, HEAD');
+  });
+});
+
 describe('requests refused by the HTTP parser', () => {
   let app: NestFastifyApplication;
   let url: URL;
