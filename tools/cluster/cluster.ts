@@ -108,10 +108,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const issuer = options.issuer ?? urls['auth-service'];
 
   const databaseOf = (service: ServiceName) => `${prefix}_${service.replace('-service', '')}`;
-  for (const service of SERVICES) {
-    if (options.freshDatabases) await databases.recreate(databaseOf(service));
-    else await databases.ensure(databaseOf(service));
-  }
 
   const replicas: Replica[] = [];
   const counters: Record<ServiceName, number> = { 'auth-service': 0, 'users-service': 0, 'orders-service': 0 };
@@ -169,6 +165,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
+    for (const service of SERVICES) {
+      if (options.freshDatabases) await databases.recreate(databaseOf(service));
+      else await databases.ensure(databaseOf(service));
+    }
     await startReplica('auth-service'); // alone: migrations, signing key file
     await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica('auth-service')));
     // The verifiers load the JWKS at start-up, through the balancer: it must be up before them.
@@ -182,7 +182,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
     return cluster;
   } catch (error) {
-    await cluster.close();
+    // Everything started is stopped, the listening sockets included; the first error is the one to report.
+    await cluster.close().catch(() => undefined);
     throw error;
   }
 

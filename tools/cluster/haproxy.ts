@@ -184,24 +184,25 @@ export class Haproxy {
    * @throws Error when haproxy is not installed, exits at once (bad config), or does not answer within 10 s
    */
   static async start(dir: string, backends: Backend[], stats: Server, ingress?: Server): Promise<Haproxy> {
+    const inherited: Server[] = [stats, ...(ingress ? [ingress] : []), ...backends.map((backend) => backend.listener)];
     const socketPath = join(dir, 'haproxy.sock');
     const configPath = join(dir, 'haproxy.cfg');
-    rmSync(socketPath, { force: true }); // a stale socket from an earlier run must not pass for this one
-    const inherited: Server[] = [stats, ...(ingress ? [ingress] : []), ...backends.map((backend) => backend.listener)];
-    const fdIn = (server: Server) => `fd@${3 + inherited.indexOf(server)}`;
-    const binds: Binds = {
-      stats: fdIn(stats),
-      ingress: ingress && fdIn(ingress),
-      services: Object.fromEntries(backends.map((backend) => [backend.service, fdIn(backend.listener)])),
-    };
-    writeFileSync(configPath, haproxyConfig(backends, socketPath, binds));
     let child: ChildProcess;
     try {
+      rmSync(socketPath, { force: true }); // a stale socket from an earlier run must not pass for this one
+      const fdIn = (server: Server) => `fd@${3 + inherited.indexOf(server)}`;
+      const binds: Binds = {
+        stats: fdIn(stats),
+        ingress: ingress && fdIn(ingress),
+        services: Object.fromEntries(backends.map((backend) => [backend.service, fdIn(backend.listener)])),
+      };
+      writeFileSync(configPath, haproxyConfig(backends, socketPath, binds));
       child = spawn('haproxy', ['-db', '-f', configPath], {
         stdio: ['ignore', 'pipe', 'pipe', ...inherited.map(descriptorOf)],
       });
     } finally {
-      // The child holds its own copies from here on; ours would compete with it for connections.
+      // The child holds its own copies from here on; ours would compete with it for connections. On a
+      // failure before the spawn, nobody will serve them: closed all the same.
       for (const server of inherited) server.close();
     }
     const output: string[] = [];

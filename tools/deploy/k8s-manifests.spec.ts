@@ -56,7 +56,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       expect(object.metadata.namespace).toBe('jwt-ms');
   });
 
-  it("judges Redis by its reply (redis-cli exits 0 on BUSY and LOADING too)", () => {
+  it('judges Redis by its reply (redis-cli exits 0 on BUSY and LOADING too)', () => {
     const [container] = named('StatefulSet', 'redis').spec.template.spec.containers;
     expect(container.readinessProbe.exec.command.join(' ')).toMatch(/redis-cli ping \| grep -qx PONG/);
     expect(container.livenessProbe.exec.command.join(' ')).toMatch(/redis-cli ping \| grep -qE '\^\(PONG\|LOADING\)'/);

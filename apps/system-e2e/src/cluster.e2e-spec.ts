@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startCluster, type Cluster, type Replica, type ServiceName } from '@jwt-ms/tools/cluster';
 import { POSTGRES_ADMIN_URL, REDIS_URL } from './support/stack';
 import { call } from './support/http';
+import { waitUntil } from '@jwt-ms/auth-jwt/testing';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -166,5 +167,30 @@ describe('a cluster of 3 replicas per service behind a round-robin balancer', ()
       if (!seen) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(seen).toBe(true);
+  });
+});
+
+describe('a cluster that cannot start', () => {
+  /** Listening TCP sockets this process holds (Node's resource names, a public API). */
+  const listeningSockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
+
+  it('stops what it started and leaves no listening socket behind', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jwtms-cluster-'));
+    const before = listeningSockets();
+    try {
+      await expect(
+        startCluster({
+          replicas: 1,
+          dataDir,
+          redisUrl: REDIS_URL,
+          postgresAdminUrl: 'postgres://postgres@127.0.0.1:1/postgres', // nothing listens on port 1
+          databasePrefix: `jwtms_test_nocluster_${process.pid}`,
+        }),
+      ).rejects.toThrow(/ECONNREFUSED/);
+      // A closed server's handle goes once libuv has closed it, a turn or two of the event loop later.
+      await waitUntil(() => listeningSockets() === before, 'the listening sockets closed', 5000);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

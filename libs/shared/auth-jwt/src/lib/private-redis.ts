@@ -103,7 +103,8 @@ export class PrivateRedis {
         clearTimeout(timer);
         reject(new Error(`could not run redis-server: ${error.message}`));
       });
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': only then has all it printed been read (the "in use" line may come last).
+      child.once('close', (code, signal) => {
         clearTimeout(timer);
         if (/Address already in use/.test(log)) resolve('in-use');
         else reject(new Error(`redis-server exited (${signal ?? `code ${code}`}) before it was ready:\n${log}`));

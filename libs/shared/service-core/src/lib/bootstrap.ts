@@ -91,8 +91,14 @@ export async function createServiceApp(
   });
   acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
   const allowedMethods = recordRoutes(adapter);
-  adapter.getInstance().addHook('onRequest', (_request, reply, done) => {
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.header('x-instance-id', INSTANCE_ID);
+    // An empty body is no body, whatever its Content-Type says (curl -d '' sends a form type, fetch with
+    // body '' text/plain): without the header, Fastify reads it as a request with no body, not a 415.
+    // No Content-Length and no Transfer-Encoding also means no body (RFC 9112 §6.3).
+    const length = request.headers['content-length'];
+    if (length === '0' || (length === undefined && request.headers['transfer-encoding'] === undefined))
+      delete request.headers['content-type'];
     done();
   });
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
@@ -139,26 +145,33 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
  * exists under other methods can be told from one whose path exists nowhere:
  * Fastify's router answers both with "not found".
  *
- * @returns for a concrete path (`/orders/42`), the methods some route serves it with (HEAD with GET), else []
+ * @returns for a request target as received (`/orders/42?x=1`), the methods some route serves it with (HEAD with
+ *   GET), else []
  */
 function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
+  // Fastify's router defaults: no duplicate-slash folding, no `;` delimiter, case-sensitive.
   const routes = FindMyWay();
   const noop = () => undefined;
+  const add = (method: string, url: string) => {
+    if (!routes.hasRoute(method as FindMyWay.HTTPMethod, url)) routes.on(method as FindMyWay.HTTPMethod, url, noop);
+  };
   adapter.getInstance().addHook('onRoute', (route) => {
     // A catch-all (CORS's `OPTIONS *`) serves every path, real or not: it says nothing of which exist.
     if (route.url === '*' || route.url === '/*') return;
-    const methods = ([] as string[]).concat(route.method).filter((method) => method !== 'HEAD');
-    for (const method of methods) routes.on(method as FindMyWay.HTTPMethod, route.url, noop);
-    if (methods.includes('GET') && !routes.hasRoute('HEAD', route.url)) routes.on('HEAD', route.url, noop);
+    const methods = ([] as string[]).concat(route.method);
+    for (const method of methods) add(method, route.url);
+    if (methods.includes('GET')) add('HEAD', route.url); // Fastify serves HEAD for every GET route
   });
-  return (path) => METHODS.filter((method) => routes.find(method, path) !== null);
+  // find-my-way reads the target as Fastify's router does: query string, percent-decoding, absolute form.
+  return (target) => METHODS.filter((method) => routes.find(method, target) !== null);
 }
 
 /**
  * Every API here takes `application/json`: any other body media type is a 415 (Fastify's
  * FST_ERR_CTP_INVALID_MEDIA_TYPE, rendered by the filter). JSON keeps
  * Fastify's own parser, which refuses `__proto__` and `constructor` keys.
- * An empty body is no body, whatever its `Content-Type` says: many clients
+ * An empty body is no body, whatever its `Content-Type` says (see the
+ * `onRequest` hook; here, an empty or blank chunked JSON body): many clients
  * send `Content-Type: application/json` on every request, also a POST
  * without a body. An endpoint that needs one says so (the validation pipe).
  */
@@ -208,16 +221,32 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
     (request, body, done) => {
-      if ((body as string).length === 0) return done(null, undefined);
+      // Nothing but whitespace is no JSON value either: no body (a chunked request may send an empty one).
+      if ((body as string).trim().length === 0) return done(null, undefined);
       parseJson(request, body as string, (error, value) => {
         // Said here: Nest turns Fastify's parser errors into plain HttpExceptions, losing which one it was.
-        if (error) return done(problem400('The request body is not valid JSON.'), undefined);
+        if (error) return done(problem400(jsonParseProblem(body as string)), undefined);
         const problem = unacceptableBody(value);
         if (problem) return done(problem, undefined);
         done(null, value);
       });
     },
   );
+}
+
+/**
+ * Why Fastify's JSON parser refused a body: not JSON at all, or JSON that
+ * sets `__proto__` or `constructor.prototype`, which it refuses (prototype
+ * poisoning). Runs only on the refusal path, so the second parse costs a
+ * valid request nothing.
+ */
+function jsonParseProblem(body: string): string {
+  try {
+    JSON.parse(body);
+  } catch {
+    return 'The request body is not valid JSON.';
+  }
+  return 'The request body must not set "__proto__" or "constructor.prototype".';
 }
 
 function problem400(detail: string): ProblemException {

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Module, NotFoundException, Post } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { request as httpRequest } from 'node:http';
 import { IsInt, Min } from 'class-validator';
 import { createServiceApp } from '../bootstrap';
 import { ProblemException } from './problem.exception';
@@ -128,6 +129,9 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
     ['Content-Type: application/json and no body', '', undefined],
     ['an empty object', '{}', undefined],
     ['a charset parameter and no body', '', 'application/json; charset=utf-8'],
+    ['a form Content-Type and no body (curl -d "")', '', 'application/x-www-form-urlencoded'],
+    ['text/plain and no body (fetch with body "")', '', 'text/plain;charset=UTF-8'],
+    ['a body of whitespace', ' \r\n', undefined],
   ])('takes a POST with %s on an endpoint that takes no body', async (_name, payload, type) => {
     const response = await request('POST', '/act', payload, type ? { 'content-type': type } : {});
     expect(response.statusCode).toBe(201);
@@ -135,12 +139,17 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
   });
 
   it.each([
-    ['no body at all', undefined, 'The request body is missing: this endpoint takes a JSON object.'],
-    ['an empty JSON body', '', 'The request body is missing: this endpoint takes a JSON object.'],
+    ['no body at all', undefined, 'The request body is missing.'],
+    ['an empty JSON body', '', 'The request body is missing.'],
     ['JSON that does not parse', '{"count": ', 'The request body is not valid JSON.'],
     ['a JSON array', '[1]', 'The request body must be a JSON object.'],
     ['JSON null', 'null', 'The request body must be a JSON object.'],
     ['a JSON number', '3', 'The request body must be a JSON object.'],
+    [
+      'JSON that sets __proto__',
+      '{"count": 1, "__proto__": {"admin": true}}',
+      'The request body must not set "__proto__" or "constructor.prototype".',
+    ],
   ])('says what is wrong with %s where a body is required', async (_name, payload, detail) => {
     const response = await request('POST', '/count', payload);
     expect(response.statusCode).toBe(400);
@@ -175,8 +184,8 @@ describe('ProblemDetailsFilter: every error is RFC 9457 problem+json', () => {
 
   it('keeps a 404 for a path no route serves, and for a route that answers 404 itself', async () => {
     for (const url of ['/nowhere', '/count/1', '/nest-404']) {
-      const response = await request('GET', url);
-      expect(response.statusCode).toBe(404);
+      const response = await request(url === '/nest-404' ? 'GET' : 'DELETE', url);
+      expect({ url, status: response.statusCode }).toEqual({ url, status: 404 });
       expect(response.headers['allow']).toBeUndefined();
     }
   });
@@ -238,6 +247,25 @@ describe('requests refused by the HTTP parser', () => {
   });
 
   afterAll(() => app.close());
+
+  it('answers 404, not 405, for targets the router does not resolve (dot segments, backslashes, a leading //)', async () => {
+    // Sent as they are (fetch and inject would normalise them first): the router matches the raw path.
+    const statusOf = (path: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        const outgoing = httpRequest(
+          { host: '127.0.0.1', port: Number(url.port), path, method: 'DELETE' },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode);
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
+    for (const path of ['/x/../problem', '/x/%2e%2e/problem', '/item/./1', '/item\\1', '//x/problem'])
+      expect({ path, status: await statusOf(path) }).toEqual({ path, status: 404 });
+    expect(await statusOf('/problem')).toBe(405); // the same method on the real path
+  });
 
   it('answers headers over 16 KiB with a 431 problem', async () => {
     const response = await fetch(`http://127.0.0.1:${url.port}/problem`, {

@@ -43,8 +43,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemDetailsFilter.name);
 
   /**
-   * @param allowedMethods the methods the routes serve for a path (`/orders/42`
-   *   → `['GET', 'HEAD']`); empty when no route has the path. Default: none known.
+   * @param allowedMethods the methods the routes serve for a request target as
+   *   received (`/orders/42?x=1` → `['GET', 'HEAD']`); empty when no route has
+   *   its path. Default: none known.
    */
   constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
 
@@ -54,8 +55,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     let { problem, headers } = this.toProblem(exception);
     problem.instance = pathOf(request?.url);
-    if (problem.status === 404 && problem.instance && request?.method) {
-      const allowed = this.allowedMethods(problem.instance);
+    if (problem.status === 404 && request?.url && request.method) {
+      // The request target as the router saw it: `instance` is normalised (dot segments, `\`), the router's is not.
+      const allowed = this.allowedMethods(request.url);
       // A route for this very method answered 404 itself (no such order): that stays a 404.
       if (allowed.length > 0 && !allowed.includes(request.method)) {
         problem = {

@@ -39,7 +39,7 @@ class ProblemValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && metadata.data === undefined && isDto(metadata.metatype)) {
       // Checked before class-validator, which would turn a missing body into an empty object and
       // report every field of it.
-      if (value === undefined) throw bodyProblem('The request body is missing: this endpoint takes a JSON object.');
+      if (value === undefined) throw bodyProblem('The request body is missing.');
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw bodyProblem('The request body must be a JSON object.');
     }
