@@ -95,6 +95,12 @@ export function haproxyVersion(): string | null {
  * so even a POST is safe to send elsewhere), a stats page, an admin socket
  * for adding replicas, and optionally an ingress: one port routing by path
  * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders).
+ *
+ * @param backends each service with its replicas (`{id, port}`)
+ * @param socketPath the admin socket's path
+ * @param binds where each frontend listens (an inherited `fd@N`, or `host:port`); no `ingress`, no ingress
+ * @returns the config text
+ * @throws Error when a backend's service has no bind address
  */
 export function haproxyConfig(backends: Array<Omit<Backend, 'listener'>>, socketPath: string, binds: Binds): string {
   const lines = [

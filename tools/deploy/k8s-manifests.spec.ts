@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../cluster/service-processes';
+import { renderOverlay, type K8sObject } from './kustomize';
 
 /**
  * The Kubernetes manifests, checked offline: each overlay renders with
@@ -14,19 +14,7 @@ import { ROOT } from '../cluster/service-processes';
 const OVERLAYS = ['kind', 'minikube'];
 const SERVICES = ['auth-service', 'users-service', 'orders-service'];
 
-/** A rendered object: typed at the top, and walked freely below (the schema checks vouch for its shape). */
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  spec?: any;
-};
-
-function render(overlay: string): K8sObject[] {
-  const text = execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' });
-  return parseAllDocuments(text).map((document) => document.toJS() as K8sObject);
-}
+const render = renderOverlay;
 
 /** The kubernetes-models module of an object, e.g. `kubernetes-models/apps/v1/Deployment` (core: `v1/ConfigMap`). */
 function modelPath(object: K8sObject): string {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../cluster/service-processes';
+import { renderOverlay, type K8sObject } from './kustomize';
 
 /**
  * What the docs and scripts promise a newcomer deploying to kind, checked
@@ -24,12 +24,7 @@ function repositoryFiles(...pathspecs: string[]): string[] {
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
-type Manifest = { kind: string; metadata: { name: string }; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function render(overlay: string): Manifest[] {
-  const text = execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' });
-  return parseAllDocuments(text).map((document) => document.toJS() as Manifest);
-}
+const render = renderOverlay;
 
 describe('the k6 scripts (load/)', () => {
   const scripts = repositoryFiles('load/*.ts', 'load/**/*.ts');
@@ -56,7 +51,7 @@ describe('the k6 scripts (load/)', () => {
     ORDERS_URL: 'orders-service',
   };
 
-  let kindObjects: Manifest[] | undefined;
+  let kindObjects: K8sObject[] | undefined;
   /** The kind Ingress's paths: which service a request path reaches, by ingress-nginx's matching. */
   function ingressRoute(path: string): string | undefined {
     kindObjects ??= render('kind');

@@ -4,7 +4,7 @@
  * users-service, verifying with the issuer's JWKS), each expected to get 401
  * `invalid_token` as RFC 9457 problem+json with the RFC 6750 challenge, in
  * normal time, with no library name or message in the answer, and the service
- * healthy afterwards. The README's security section lists these kinds.
+ * healthy afterwards. docs/security.md lists these kinds.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
