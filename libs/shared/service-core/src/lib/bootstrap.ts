@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
 import { problemClientErrorHandler } from './problem/client-error.handler';
 import { jsonBodyProblem } from './problem/json-body';
-import { ProblemException } from './problem/problem.exception';
+import { ProblemException, invalidRequest } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
 import FindMyWay from 'find-my-way';
 import { STATUS_CODES } from 'node:http';
@@ -200,14 +200,7 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
         for (const [name, value] of params) {
           // RFC 6749 §3.2: a parameter must not appear more than once.
           if (Object.hasOwn(form, name)) {
-            return done(
-              new ProblemException({
-                status: 400,
-                code: 'invalid_request',
-                detail: `The parameter "${name}" appears more than once.`,
-              }),
-              undefined,
-            );
+            return done(invalidRequest(`The parameter "${name}" appears more than once.`), undefined);
           }
           form[name] = value;
         }
@@ -225,7 +218,7 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
       if ((body as string).trim().length === 0) return done(null, undefined);
       parseJson(request, body as string, (error, value) => {
         // Said here: Nest turns Fastify's parser errors into plain HttpExceptions, losing which one it was.
-        if (error) return done(problem400(jsonParseProblem(body as string)), undefined);
+        if (error) return done(invalidRequest(jsonParseProblem(body as string)), undefined);
         const problem = unacceptableBody(value);
         if (problem) return done(problem, undefined);
         done(null, value);
@@ -249,20 +242,10 @@ function jsonParseProblem(body: string): string {
   return 'The request body must not set "__proto__" or "constructor.prototype".';
 }
 
-function problem400(detail: string): ProblemException {
-  return new ProblemException({ status: 400, code: 'invalid_request', detail });
-}
-
 /** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null. */
 function unacceptableBody(value: unknown): ProblemException | null {
   const problem = jsonBodyProblem(value);
-  return problem
-    ? new ProblemException({
-        status: 400,
-        code: 'invalid_request',
-        detail: `The request body is not acceptable: ${problem}.`,
-      })
-    : null;
+  return problem ? invalidRequest(`The request body is not acceptable: ${problem}.`) : null;
 }
 
 /**

@@ -41,6 +41,11 @@ export class ProblemException extends HttpException {
   }
 }
 
+/** 400 with code `invalid_request` (RFC 6749 §5.2's name): the request itself is malformed; `detail` says how. */
+export function invalidRequest(detail: string): ProblemException {
+  return new ProblemException({ status: 400, code: 'invalid_request', detail });
+}
+
 /** 404 with code `not_found`; `what` names the resource, e.g. `order`. */
 export function notFound(what: string): ProblemException {
   return new ProblemException({ status: 404, code: 'not_found', detail: `${what} not found` });

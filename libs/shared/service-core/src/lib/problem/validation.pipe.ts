@@ -1,6 +1,6 @@
 import { ParseUUIDPipe, ValidationError, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import type { FieldError } from '@jwt-ms/contracts';
-import { ProblemException } from './problem.exception';
+import { ProblemException, invalidRequest } from './problem.exception';
 
 /**
  * The request-body validation pipe every service installs: class-validator
@@ -39,9 +39,9 @@ class ProblemValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' && metadata.data === undefined && isDto(metadata.metatype)) {
       // Checked before class-validator, which would turn a missing body into an empty object and
       // report every field of it.
-      if (value === undefined) throw bodyProblem('The request body is missing.');
+      if (value === undefined) throw invalidRequest('The request body is missing.');
       if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw bodyProblem('The request body must be a JSON object.');
+        throw invalidRequest('The request body must be a JSON object.');
     }
     const lenient = metadata.metatype && Reflect.getMetadata(IGNORES_UNKNOWN, metadata.metatype);
     return lenient ? this.lenient.transform(value, metadata) : super.transform(value, metadata);
@@ -51,10 +51,6 @@ class ProblemValidationPipe extends ValidationPipe {
 /** A DTO class, as opposed to a primitive wrapper (`String`, `Number`…) or no type at all. */
 function isDto(metatype: ArgumentMetadata['metatype']): boolean {
   return typeof metatype === 'function' && ![String, Number, Boolean, Array, Object].includes(metatype as never);
-}
-
-function bodyProblem(detail: string): ProblemException {
-  return new ProblemException({ status: 400, code: 'invalid_request', detail });
 }
 
 function pipeOptions(forbidUnknown: boolean): ConstructorParameters<typeof ValidationPipe>[0] {
