@@ -16,6 +16,7 @@
  * Plain Node 20, no dependencies.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { serviceEnv } from './service-env.mjs';
 import { accessSync, constants, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -220,7 +221,7 @@ for (const s of services) {
 }
 for (const s of services) {
   startChild(`${s.app}`, s.tag, process.execPath, [s.main], {
-    ...process.env,
+    ...serviceEnv(s.app, process.env),
     PORT: String(s.port),
     REDIS_URL,
     ...s.env,

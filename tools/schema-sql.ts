@@ -18,7 +18,11 @@ async function main(): Promise<void> {
       const { Account } = await import('../apps/auth-service/src/accounts/account.entity');
       // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
       const { RefreshToken } = await import('../apps/auth-service/src/tokens/refresh-token.entity');
-      return [Account, RefreshToken];
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities
+      const { RevocationGenerationRecord } = await import(
+        '../apps/auth-service/src/revocation/revocation-generation.entity'
+      );
+      return [Account, RefreshToken, RevocationGenerationRecord];
     },
     'users-service': async () => {
       // eslint-disable-next-line @nx/enforce-module-boundaries -- a dev tool that reads the apps' entities

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
+import { TestTokenIssuer, establishRevocationList } from '@jwt-ms/auth-jwt/testing';
+import { createRedisClient } from '@jwt-ms/service-core';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
 import { installed, runLoad, type LoadFigures } from './http-load';
@@ -59,6 +60,11 @@ async function serveJwks(issuer: TestTokenIssuer): Promise<{ url: string; server
  */
 export async function benchThroughput(options: Options): Promise<ThroughputFigures> {
   const scratchDir = mkdtempSync(join(tmpdir(), 'jwtms-bench-'));
+  // No issuer runs here: do its first-start step, or the verifiers would not load the revocation list.
+  const redis = createRedisClient(options.redisUrl);
+  if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
+  await establishRevocationList(redis);
+  redis.destroy();
   const pin = installed('taskset', ['-V']) ? ['taskset', '-c', '0'] : [];
   const issuers = {
     ES256: await TestTokenIssuer.create({ algorithms: ['ES256'], audience: ['users-service'] }),

@@ -75,7 +75,7 @@ export async function benchVerification(iterations: number, log: (line: string) 
         if (error) throw error;
         payload = claims;
       });
-      return toPrincipal(payload, 5);
+      return toPrincipal(payload, { clockToleranceSeconds: 5, maxTokenLifetimeSeconds: 900 });
     };
     await viaLibrary(); // proves the token verifies before it is timed
 

@@ -9,7 +9,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { Haproxy, bindListener, portOf, type Backend } from './haproxy';
-import { Databases, launchService, stopProcess, type RunningService, type ServiceName } from './service-processes';
+import {
+  Databases,
+  launchService,
+  serviceEnv,
+  stopProcess,
+  type RunningService,
+  type ServiceName,
+} from './service-processes';
 
 const SERVICES: ServiceName[] = ['auth-service', 'users-service', 'orders-service'];
 
@@ -117,7 +124,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     NODE_ENV: 'development',
     // Behind HAProxy, which appends the client's address to X-Forwarded-For: the per-IP limits see clients.
     TRUST_PROXY_HOPS: '1',
-    ...options.env,
+    ...serviceEnv(service, options.env),
     HOST: '127.0.0.1',
     PORT: '0', // the replica binds a port the kernel chooses and logs it
     INSTANCE_ID: id,

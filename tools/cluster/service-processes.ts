@@ -4,6 +4,7 @@
  * local cluster (`npm run cluster`) and the end-to-end suite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -12,6 +13,21 @@ export const ROOT = resolve(__dirname, '../..');
 
 /** The three deployable services. */
 export type ServiceName = 'auth-service' | 'users-service' | 'orders-service';
+
+/** Variables only auth-service receives: the admin password, client secrets, signing keys (shared with `npm start`). */
+export const ISSUER_ONLY_ENV: readonly string[] = JSON.parse(
+  readFileSync(join(ROOT, 'scripts/issuer-only-env.json'), 'utf8'),
+);
+
+/**
+ * @param service the service the environment is for
+ * @param env the caller's environment
+ * @returns `env` without {@link ISSUER_ONLY_ENV} unless `service` is auth-service: a resource service never needs them
+ */
+export function serviceEnv(service: ServiceName, env: Record<string, string> = {}): Record<string, string> {
+  if (service === 'auth-service') return { ...env };
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !ISSUER_ONLY_ENV.includes(name)));
+}
 
 /** One running service process. */
 export interface RunningService {

@@ -20,6 +20,9 @@ import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
 import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
 import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-refresh-family-lifetime';
+import { RevocationGenerations1764500000000 } from './migrations/1764500000000-revocation-generations';
+import { RevocationGenerationRecord } from './revocation/revocation-generation.entity';
+import { RevocationGenerationKeeper } from './revocation/revocation-generation.keeper';
 
 /**
  * The issuer. Owns credentials and refresh tokens; signs access tokens; serves
@@ -42,17 +45,22 @@ export class AuthServiceModule {
           databaseModuleOptions({
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
-            entities: [Account, RefreshToken],
-            migrations: [AuthSchema1764480000000, RefreshFamilyLifetime1764490000000],
+            entities: [Account, RefreshToken, RevocationGenerationRecord],
+            migrations: [
+              AuthSchema1764480000000,
+              RefreshFamilyLifetime1764490000000,
+              RevocationGenerations1764500000000,
+            ],
           }),
         ),
-        TypeOrmModule.forFeature([Account, RefreshToken]),
+        TypeOrmModule.forFeature([Account, RefreshToken, RevocationGenerationRecord]),
         AuthJwtModule.forRoot({
           issuer: config.AUTH_ISSUER,
           audience: AUTH_SERVICE_AUDIENCE,
           keys: { localJwks: () => keys.publicJwks() },
           algorithms: [config.SIGNING_ALGORITHM],
           redisUrl: config.REDIS_URL,
+          maxTokenLifetimeSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
           ...revocationOptionsFromEnv(config),
         }),
         HealthModule,
@@ -69,6 +77,7 @@ export class AuthServiceModule {
         CredentialsRateLimitGuard,
         ClientAuthenticator,
         OAuthService,
+        RevocationGenerationKeeper,
       ],
     };
   }

@@ -7,7 +7,8 @@ const PASSWORD = 'correct horse battery staple';
 const MAX_STALENESS_MS = 1000;
 
 describe('Redis stopping or hanging: the revocation policy holds, nothing hangs, nothing is lost', () => {
-  const redis = new PrivateRedis();
+  // Persistent, as production Redis must be: a restart that lost the list is another test (revocation-loss).
+  const redis = new PrivateRedis([], { persist: true });
   let stack: Stack;
 
   beforeAll(async () => {

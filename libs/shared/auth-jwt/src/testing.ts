@@ -5,10 +5,41 @@
  */
 import { KeyObject, randomUUID, sign } from 'node:crypto';
 import { SignJWT, base64url, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import { ACCESS_TOKEN_TYPE, SCOPES_BY_ROLE, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
+import {
+  ACCESS_TOKEN_TYPE,
+  REVOCATION_GENERATION_KEY,
+  SCOPES_BY_ROLE,
+  parseRevocationGeneration,
+  type Role,
+  type SigningAlgorithm,
+} from '@jwt-ms/contracts';
 import type { Principal } from './lib/principal';
 
 export { PrivateRedis } from './lib/private-redis';
+
+/**
+ * Does the issuer's first-start step for a test that runs verifiers without
+ * an issuer: writes an established revocation-list generation marker
+ * (`REVOCATION_GENERATION_KEY`) unless one is there, so that a RevocationView
+ * on this Redis database loads. A test of the loss itself deletes the marker.
+ *
+ * @param redis a connected client on the database the verifiers use
+ * @param tokenLifetimeSeconds the token lifetime the list covers, in seconds (default 900)
+ * @returns the marker's id
+ */
+export async function establishRevocationList(
+  redis: {
+    get(key: string): Promise<string | null>;
+    set(key: string, value: string, options: { NX: true }): Promise<unknown>;
+  },
+  tokenLifetimeSeconds = 900,
+): Promise<string> {
+  const value = JSON.stringify({ id: randomUUID(), established: true, tokenLifetimeSeconds });
+  await redis.set(REVOCATION_GENERATION_KEY, value, { NX: true });
+  const stored = parseRevocationGeneration(await redis.get(REVOCATION_GENERATION_KEY));
+  if (!stored?.established) throw new Error('the revocation list is being re-established by an issuer here');
+  return stored.id;
+}
 
 /**
  * Waits until `condition` holds, checking every 10 ms: for a test that waits

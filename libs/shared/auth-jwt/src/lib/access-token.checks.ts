@@ -69,14 +69,28 @@ function isAccessTokenType(typ: unknown): boolean {
   return value === ACCESS_TOKEN_TYPE || value === `application/${ACCESS_TOKEN_TYPE}`;
 }
 
+/** The limits {@link toPrincipal} applies to a token's times, in seconds. */
+export interface ClaimLimits {
+  /** Clock skew allowed for `iat` (and, in the lifetime check, for `exp`), in seconds. */
+  clockToleranceSeconds: number;
+  /**
+   * Longest lifetime `exp − iat` accepted, in seconds. Revocation by session and
+   * by subject watermark lasts one access-token lifetime (see RevocationStore):
+   * a token that lived longer would outlive its revocation and come back.
+   */
+  maxTokenLifetimeSeconds: number;
+}
+
 /**
- * Step 5: the claims a verified token must carry, with their types.
+ * Step 5: the claims a verified token must carry, with their types, and a
+ * lifetime no longer than the revocation entries last.
  *
  * @param payload claims set already checked for signature, `iss`, `aud`, `exp`, `nbf`
- * @param toleranceSeconds clock skew allowed for `iat`, in seconds
+ * @param limits clock tolerance and longest lifetime, in seconds
  * @throws TokenRejectedError naming the first bad claim
  */
-export function toPrincipal(payload: unknown, toleranceSeconds: number): Principal {
+export function toPrincipal(payload: unknown, limits: ClaimLimits): Principal {
+  const toleranceSeconds = limits.clockToleranceSeconds;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new TokenRejectedError('payload must be a JSON object');
   }
@@ -99,6 +113,10 @@ export function toPrincipal(payload: unknown, toleranceSeconds: number): Princip
     throw new TokenRejectedError('"auth_time" claim is later than "iat"');
   const expiresAt = time('exp');
   if (issuedAt > Date.now() / 1000 + toleranceSeconds) throw new TokenRejectedError('"iat" claim is in the future');
+  // RFC 7519 §4.1.4 bounds nothing, but here revocation by session and watermark lasts one lifetime: an `exp` in
+  // milliseconds, or far away (an issuer bug, a misused key), would make a token that outlives its revocation.
+  if (expiresAt - issuedAt > limits.maxTokenLifetimeSeconds + toleranceSeconds)
+    throw new TokenRejectedError('lifetime ("exp" − "iat") is longer than the issuer\'s access-token lifetime');
   const roles = claims['roles'];
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
     throw new TokenRejectedError('missing or invalid "roles" claim');

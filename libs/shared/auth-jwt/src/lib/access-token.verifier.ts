@@ -49,11 +49,18 @@ export class AccessTokenVerifier {
    * The strategy's `validate` step: claims (RFC 9068 §2.2) and revocation.
    *
    * @param payload claims of a token whose signature, `iss`, `aud`, `exp`, `nbf` are valid
-   * @throws TokenRejectedError on a missing or ill-typed claim, a future `iat`, or revocation
+   * @throws TokenRejectedError on a missing or ill-typed claim, a future `iat`, a lifetime longer than
+   *   `maxTokenLifetimeSeconds` (or than the issuer's revocations cover), or revocation
    * @throws ProblemException 503 when the revocation list is stale (fail closed)
    */
   acceptClaims(payload: unknown): Principal {
-    return this.assertNotRevoked(toPrincipal(payload, this.settings.clockToleranceSeconds));
+    const published = this.revocations.coveredTokenLifetimeSeconds();
+    return this.assertNotRevoked(
+      toPrincipal(payload, {
+        clockToleranceSeconds: this.settings.clockToleranceSeconds,
+        maxTokenLifetimeSeconds: Math.min(this.settings.maxTokenLifetimeSeconds, published ?? Infinity),
+      }),
+    );
   }
 
   /**

@@ -3,9 +3,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, base64url } from 'jose';
-import { createServiceApp } from '@jwt-ms/service-core';
+import { createRedisClient, createServiceApp } from '@jwt-ms/service-core';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
-import { TestTokenIssuer, generateTestSigningKey, type TestSigningKey } from '../testing';
+import { TestTokenIssuer, establishRevocationList, generateTestSigningKey, type TestSigningKey } from '../testing';
 import { AuthJwtModule } from './auth-jwt.module';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { RequireRoles, RequireScopes } from './decorators/access-policy.decorator';
@@ -61,6 +61,10 @@ async function bootProbeApp(issuer: TestTokenIssuer, algorithms: SigningAlgorith
     controllers: [ProbeController],
   })
   class ProbeModule {}
+  const redis = createRedisClient(REDIS_URL);
+  if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
+  await establishRevocationList(redis); // the issuer's first start, as no issuer runs here
+  redis.destroy();
   const app = await createServiceApp(ProbeModule, { logger: false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -78,6 +82,12 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     strangerKey = await generateTestSigningKey('ES256', issuer.keys[0].kid); // same kid, key not in the JWKS
     app = await bootProbeApp(issuer, ['ES256']);
     revocations = app.get(RevocationStore);
+  });
+
+  it('accepts a token that lives exactly the maximum lifetime, plus the clock tolerance', async () => {
+    const iat = now();
+    const response = await get('/whoami', await issuer.mint({ claims: { iat, exp: iat + 905 } }));
+    expect(response.statusCode).toBe(200);
   });
 
   afterAll(async () => {
@@ -159,6 +169,10 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
       () => issuer.mint({ claims: { iat: now() + 600, exp: now() + 1200 } }),
       '"iat" claim is in the future',
     ],
+    // The issuer's key, a lifetime no revocation covers (the verifier's maximum: 900 s, tolerance 5 s).
+    ['exp in milliseconds', () => issuer.mint({ claims: { iat: now(), exp: Date.now() + 600_000 } }), 'lifetime'],
+    ['exp 1e20', () => issuer.mint({ claims: { iat: now(), exp: 1e20 } }), 'lifetime'],
+    ['lifetime just past the maximum', () => issuer.mint({ claims: { iat: now(), exp: now() + 906 } }), 'lifetime'],
     ['wrong issuer', () => issuer.mint({ claims: { iss: 'https://evil.test' } }), 'unexpected "iss"'],
     ['wrong audience', () => issuer.mint({ claims: { aud: 'orders-service' } }), 'unexpected "aud"'],
     ['audience array without this service', () => issuer.mint({ claims: { aud: ['a', 'b'] } }), 'unexpected "aud"'],

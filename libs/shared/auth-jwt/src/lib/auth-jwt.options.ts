@@ -28,6 +28,14 @@ export interface AuthJwtModuleOptions {
   algorithms?: SigningAlgorithm[];
   /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
+  /**
+   * Longest accepted token lifetime `exp − iat`, in seconds: the issuer's
+   * access-token lifetime. Longer tokens are refused, since a session's or a
+   * subject's revocation lasts only that long. The issuer publishes the
+   * lifetime its revocations cover with the revocation list; when that is
+   * shorter, the shorter one applies. Default 900.
+   */
+  maxTokenLifetimeSeconds?: number;
   /** Redis URL of the revocation blacklist (`redis://host:6379`). */
   redisUrl: string;
   /** Largest accepted token, in bytes; larger ones are refused before parsing. Default 4096. */
@@ -72,6 +80,7 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
   const resolved: ResolvedAuthJwtOptions = {
     algorithms: ['ES256'],
     clockToleranceSeconds: 5,
+    maxTokenLifetimeSeconds: 900,
     maxTokenBytes: 4096,
     jwksCooldownMs: 30_000,
     jwksCacheMaxAgeMs: 600_000,
@@ -88,6 +97,9 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
   };
   if (!resolved.issuer) throw new TypeError('AuthJwtModule: "issuer" is required');
   if (!resolved.audience) throw new TypeError('AuthJwtModule: "audience" is required');
+  if (!(Number.isInteger(resolved.maxTokenLifetimeSeconds) && resolved.maxTokenLifetimeSeconds > 0)) {
+    throw new TypeError('AuthJwtModule: "maxTokenLifetimeSeconds" must be a positive whole number of seconds');
+  }
   if (resolved.algorithms.length === 0) throw new TypeError('AuthJwtModule: "algorithms" must not be empty');
   if (!(resolved.revocationHeartbeatMs > 0 && resolved.revocationHeartbeatMs < resolved.revocationMaxStalenessMs)) {
     throw new TypeError('AuthJwtModule: "revocationHeartbeatMs" must be positive and below "revocationMaxStalenessMs"');

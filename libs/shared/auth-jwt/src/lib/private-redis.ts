@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** How long a redis-server may take to say it is ready, in milliseconds: a loaded 2-core machine is slow to fork. */
 const START_TIMEOUT_MS = 20_000;
@@ -25,8 +27,21 @@ export class PrivateRedis {
   /** The TCP port, 0 until the first {@link start}. */
   port = 0;
 
-  /** @param extraArgs more redis-server options, e.g. `['--aclfile', path]` */
-  constructor(private readonly extraArgs: string[] = []) {}
+  private readonly persistence: string[];
+
+  /**
+   * @param extraArgs more redis-server options, e.g. `['--aclfile', path]`
+   * @param options.persist keep the data across a stop and start (an append-only file, fsync on every
+   *   write, in a temporary directory), as a production Redis does; by default a restart starts empty
+   */
+  constructor(
+    private readonly extraArgs: string[] = [],
+    options: { persist?: boolean } = {},
+  ) {
+    this.persistence = options.persist
+      ? ['--dir', mkdtempSync(join(tmpdir(), 'private-redis-')), '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--save', '', '--appendonly', 'no'];
+  }
 
   /** `redis://127.0.0.1:<port>` (valid once started). */
   get url(): string {
@@ -76,7 +91,7 @@ export class PrivateRedis {
   private launch(deadline: number): Promise<'ready' | 'in-use'> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs],
+      ['--port', String(this.port), '--bind', '127.0.0.1', ...this.persistence, ...this.extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.process = child;

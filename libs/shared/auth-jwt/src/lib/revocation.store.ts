@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import {
+  REVOCATION_GENERATION_KEY,
   REVOCATION_INDEX_KEY,
   revocationChannel,
   revokedJtiKey,
@@ -105,6 +106,32 @@ export class RevocationStore {
     );
   }
 
+  /**
+   * Reads the list's generation marker ({@link REVOCATION_GENERATION_KEY}) as stored.
+   *
+   * @returns the raw value, or null when absent
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async readGeneration(): Promise<string | null> {
+    return this.bounded(() => this.redis.get(REVOCATION_GENERATION_KEY));
+  }
+
+  /**
+   * Replaces the generation marker, only if it still holds `expected`
+   * (compare-and-set, so of two issuers acting on the same observation one
+   * wins and the other sees its write).
+   *
+   * @param next the new value (a RevocationGeneration as JSON)
+   * @param expected the raw value read before, or null for "absent"
+   * @returns the value stored afterwards: `next` when the swap happened, else what another writer left
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async replaceGeneration(next: string, expected: string | null): Promise<string | null> {
+    return (await this.bounded(() =>
+      this.redis.eval(COMPARE_AND_SET, { keys: [REVOCATION_GENERATION_KEY], arguments: [next, expected ?? ''] }),
+    )) as string | null;
+  }
+
   /** Stores and announces one entry (WRITE_AND_ANNOUNCE), then updates this process's view. */
   private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
     const stored = (await this.bounded(() =>
@@ -151,3 +178,12 @@ redis.call('ZADD', KEYS[2], 'GT', nowMs + ttlMs, KEYS[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowMs)
 redis.call('PUBLISH', ARGV[3], cjson.encode({ key = KEYS[1], value = value, ttlMs = ttlMs }))
 return value`;
+
+/** Sets KEYS[1] to ARGV[1] if it holds ARGV[2] (empty: absent); returns the value it holds afterwards. */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[2] == '') or current == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return current`;

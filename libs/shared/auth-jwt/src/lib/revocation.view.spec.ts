@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { revocationChannel, revokedJtiKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
 import { PrivateRedis } from './private-redis';
+import { establishRevocationList } from '../testing';
 import { RevocationStore } from './revocation.store';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';
 import { RevocationView } from './revocation.view';
@@ -53,6 +54,7 @@ describe('RevocationView (real Redis)', () => {
 
   /** A verifier's view on its own connection, as in another replica. */
   async function startView(overrides: Partial<AuthJwtModuleOptions> = {}, url = REDIS_URL): Promise<RevocationView> {
+    await establishRevocationList(await client(url));
     const view = new RevocationView(options({ ...overrides, redisUrl: url }), await client(url));
     views.push(view);
     await view.onApplicationBootstrap();
@@ -194,18 +196,31 @@ describe('RevocationView (real Redis)', () => {
       expect(failedAfterMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(400 + 200);
       expect(view.probe()).toMatchObject({ up: false, details: { fresh: false, policy: 'fail-closed' } });
 
-      await redis.stop(); // loses every entry and every connection
+      await redis.stop(); // loses every entry and every connection (this one keeps nothing on disk)
       await redis.start();
       const issuer = new RevocationStore(await client(redis.url), null);
       await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+      // The list came back without its generation marker: lost, not merely stale.
+      expect(await within(5000, () => view.probe().details['lost'] === true)).not.toBeNull();
+      expect(view.losses()).toBe(1);
+      expect(() => view.check(token())).toThrow(RevocationUnavailableError);
 
-      // Reconnects, subscribes again and re-reads the list: the entry arrives by one path or the other.
-      expect(await within(5000, () => view.isFresh() && view.check(victim) !== null)).not.toBeNull();
+      await establishRevocationList(await client(redis.url)); // what the issuer does after its wait
+      // Reconnected, subscribed again and re-read the list: the entry arrives by one path or the other.
+      const revokedAgain = () => {
+        try {
+          return view.isFresh() && view.check(victim) !== null;
+        } catch {
+          return false; // still lost, until the view has read the new generation
+        }
+      };
+      expect(await within(5000, revokedAgain)).not.toBeNull();
       expect(view.check(victim)).toBe('token revoked');
       expect(view.probe().up).toBe(true);
     });
 
     it('refuses, and is not ready, until its first full read, even under fail-open: there is no last copy', async () => {
+      await establishRevocationList(await client(redis.url));
       redis.pause(); // connections hang: the first read cannot happen
       const connection = createRedisClient(redis.url);
       clients.push(connection);
@@ -242,5 +257,65 @@ describe('RevocationView (real Redis)', () => {
       expect(view.probe()).toMatchObject({ up: true, details: { fresh: false, policy: 'fail-open' } });
       redis.resume();
     });
+
+    it("never loads a list without the issuer's generation marker, whatever the policy: empty and lost look alike", async () => {
+      const connection = createRedisClient(redis.url);
+      clients.push(connection);
+      const view = new RevocationView(
+        options({ revocationFailurePolicy: 'fail-open', redisUrl: redis.url }),
+        connection,
+      );
+      views.push(view);
+      const booting = view.onApplicationBootstrap();
+      await waitReady(connection);
+      await within(1000, () => false); // a full read and heartbeats have happened meanwhile
+      expect(() => view.check(token())).toThrow(RevocationUnavailableError);
+      expect(view.probe()).toMatchObject({ up: false, details: { loaded: false } });
+
+      await establishRevocationList(await client(redis.url), 600);
+      await booting;
+      expect(view.check(token())).toBeNull();
+      expect(view.coveredTokenLifetimeSeconds()).toBe(600);
+    }, 30_000);
+
+    it.each(['fail-closed', 'fail-open'] as const)(
+      'finds the list lost within a heartbeat when Redis is flushed mid-run (%s), until a new generation is established',
+      async (policy) => {
+        const issuer = new RevocationStore(await client(redis.url), null);
+        const view = await startView({ revocationFailurePolicy: policy }, redis.url);
+        const victim = token();
+        await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+        expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
+
+        await (await client(redis.url)).flushDb();
+        expect(await within(2000, () => view.probe().details['lost'] === true)).not.toBeNull();
+        expect(view.losses()).toBe(1);
+        if (policy === 'fail-closed') {
+          expect(() => view.check(token())).toThrow(RevocationUnavailableError);
+          expect(view.probe().up).toBe(false);
+        } else {
+          expect(view.check(victim)).toBe('token revoked'); // its own copy still holds the entry
+          expect(view.check(token())).toBeNull();
+          expect(view.probe().up).toBe(true);
+        }
+        // A restarted replica would hold no copy at all: it must not load the flushed list.
+        const newcomer = new RevocationView(
+          options({ revocationFailurePolicy: 'fail-open', redisUrl: redis.url }),
+          await client(redis.url),
+        );
+        views.push(newcomer);
+        const booting = newcomer.onApplicationBootstrap();
+        await within(1000, () => false);
+        expect(() => newcomer.check(victim)).toThrow(RevocationUnavailableError);
+
+        await establishRevocationList(await client(redis.url));
+        expect(await within(2000, () => view.probe().details['lost'] === false)).not.toBeNull();
+        expect(view.check(victim)).toBe('token revoked');
+        expect(view.probe().up).toBe(true);
+        await booting;
+        expect(newcomer.check(token())).toBeNull();
+      },
+      30_000,
+    );
   });
 });

@@ -1,12 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import {
+  REVOCATION_GENERATION_KEY,
   REVOCATION_INDEX_KEY,
+  parseRevocationGeneration,
   revocationChannel,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
   type RevocationAnnouncement,
+  type RevocationGeneration,
 } from '@jwt-ms/contracts';
 import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions } from './auth-jwt.options';
 import {
@@ -77,6 +80,18 @@ const monotonic = (): number => performance.now();
  * revocation to take effect on a partitioned replica is the staleness bound
  * (default 2000 ms); otherwise it is one pub/sub delivery.
  *
+ * How it knows the list in Redis is the one the issuer wrote (and not an
+ * empty one after Redis lost its data): the issuer keeps a generation marker
+ * ({@link REVOCATION_GENERATION_KEY}) beside the list. The view loads only an
+ * established generation, re-reads the marker with every heartbeat and every
+ * full read, and when the marker is gone, not established or replaced, the
+ * list is **lost**: an error is logged and counted ({@link losses}) under
+ * either policy, and under `fail-closed` every token is refused (503, not
+ * ready) until the issuer establishes a new generation, which it does only
+ * once every token that could have been revoked before the loss has expired.
+ * Under `fail-open` the view answers from its own copy meanwhile. A view that
+ * starts while the list is lost never loads: 503 whatever the policy.
+ *
  * Entries expire locally when they do in Redis (their PTTL), so the view
  * holds at most the revocations of the last access-token lifetime.
  * Announcements are checked before they count (key layout, id length, a
@@ -114,6 +129,14 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private loaded = false;
   private readonly channel: string;
   private lastResyncError = '';
+  private readonly maxTokenLifetimeSeconds: number;
+  /** The established generation this copy belongs to; null until the first full read. */
+  private generation: RevocationGeneration | null = null;
+  /** The marker's raw value as last read (heartbeat or full read): a change triggers a full read. */
+  private lastMarker: string | null | undefined = undefined;
+  /** Since when the list is lost (monotonic ms), or null. */
+  private lostSince: number | null = null;
+  private lostCount = 0;
   private resyncing: Promise<void> | null = null;
   private pinging = false;
   private reportedStale = false;
@@ -128,6 +151,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     this.heartbeatMs = settings.revocationHeartbeatMs;
     this.resyncMs = settings.revocationResyncMs;
     this.policy = settings.revocationFailurePolicy;
+    this.maxTokenLifetimeSeconds = settings.maxTokenLifetimeSeconds;
     this.channel = revocationChannel(redis.options?.database);
   }
 
@@ -168,11 +192,14 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
    *
    * @param token the token's `jti`, `sid`, `sub` and `auth_time`
    * @returns why the token is revoked, or null
-   * @throws RevocationUnavailableError when the list was never loaded, or is older than `revocationMaxStalenessMs` under `fail-closed`
+   * @throws RevocationUnavailableError when the list was never loaded; under `fail-closed` also when it is
+   *   older than `revocationMaxStalenessMs` or lost (see the class)
    */
   check(token: RevocableToken): RevocationReason {
     const now = monotonic();
     if (now - this.freshAsOf > this.maxStalenessMs) this.onStale(now);
+    if (this.lostSince !== null && this.policy === 'fail-closed')
+      throw new RevocationUnavailableError(new Error('revocation list lost'));
     if (this.tokens.has(token.jti)) return 'token revoked';
     if (this.sessions.has(token.sid)) return 'session revoked';
     const watermark = this.watermarks.get(token.sub);
@@ -220,21 +247,45 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     return true;
   }
 
-  /** `revocation-list` in `GET /health/ready`: down when stale under `fail-closed`. */
+  /**
+   * `revocation-list` in `GET /health/ready`: down when never loaded, and under
+   * `fail-closed` when stale or lost. The route is public, so the details say
+   * nothing about the list's contents (not even its size: see {@link size}).
+   */
   probe(): { up: boolean; details: Record<string, unknown> } {
     const stalenessMs = monotonic() - this.freshAsOf;
     const fresh = stalenessMs <= this.maxStalenessMs;
+    const lost = this.lostSince !== null;
+    const usable = this.loaded && ((fresh && !lost) || this.policy === 'fail-open');
     return {
-      up: fresh || (this.policy === 'fail-open' && this.loaded),
+      up: usable,
       details: {
         fresh,
         loaded: this.loaded,
+        lost,
         stalenessMs: this.loaded ? Math.round(stalenessMs) : null,
         maxStalenessMs: this.maxStalenessMs,
         policy: this.policy,
-        entries: this.tokens.size + this.sessions.size + this.watermarks.size,
       },
     };
+  }
+
+  /** Entries held (tokens, sessions, subject watermarks): for internal views and metrics, not the public probe. */
+  size(): number {
+    return this.tokens.size + this.sessions.size + this.watermarks.size;
+  }
+
+  /** How many times this view found the list lost (marker gone, not established, or replaced). */
+  losses(): number {
+    return this.lostCount;
+  }
+
+  /**
+   * The longest token lifetime the issuer's revocations cover, in seconds, as
+   * published with the list's generation; null before the first full read.
+   */
+  coveredTokenLifetimeSeconds(): number | null {
+    return this.generation?.tokenLifetimeSeconds ?? null;
   }
 
   /** Whether every revocation made up to `revocationMaxStalenessMs` ago is known. */
@@ -302,7 +353,16 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     this.resyncing = (async () => {
       if (!this.subscriber?.isReady || !(await this.ensureSubscribed())) return;
       const startedAt = monotonic();
+      let marker: string | null;
       try {
+        marker = await this.readMarker();
+        const generation = parseRevocationGeneration(marker);
+        if (!generation?.established) {
+          // Nothing to load, or the list is lost: without a generation, an empty list and a lost one look alike.
+          if (this.loaded) this.markLost(generation ? 'being re-established by the issuer' : 'gone');
+          else this.lastResyncError = 'the issuer has not established the revocation list (no generation marker)';
+          if (!this.loaded) return;
+        }
         // One atomic read of the index (entries expiring later than now, in Redis's wall-clock ms: at most
         // one access-token lifetime of revocations), then their values and lifetimes in pipelined batches.
         const keys = await withTimeout(
@@ -312,6 +372,9 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
         for (let start = 0; start < keys.length; start += RESYNC_BATCH) {
           await this.readEntries(keys.slice(start, start + RESYNC_BATCH));
         }
+        // The entries belong to the generation only if the marker did not change while they were read.
+        if ((await this.readMarker()) !== marker) return;
+        if (generation?.established) this.adopt(generation);
       } catch (error) {
         // Redis unreachable, or this connection may not read: the heartbeat tries again; a stale view says why.
         this.lastResyncError = (error as Error).message;
@@ -326,6 +389,47 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       this.resyncing = null;
     });
     return this.resyncing;
+  }
+
+  /** Reads the generation marker (one GET on the command connection). */
+  private async readMarker(): Promise<string | null> {
+    const marker = await withTimeout(this.redis.get(REVOCATION_GENERATION_KEY), REDIS_TIMEOUT_MS);
+    this.lastMarker = marker;
+    return marker;
+  }
+
+  /** Takes an established generation after a full read of its entries. */
+  private adopt(generation: RevocationGeneration): void {
+    if (this.generation && this.generation.id !== generation.id && this.lostSince === null) {
+      // Lost and re-established between two reads: the loss is over, but it happened.
+      this.markLost(`replaced by generation ${generation.id}`);
+    }
+    if (this.lostSince !== null) {
+      this.logger.log(
+        `revocation list re-established by the issuer (generation ${generation.id}) after ` +
+          `${Math.round((monotonic() - this.lostSince) / 1000)} s`,
+      );
+    }
+    if (this.maxTokenLifetimeSeconds > generation.tokenLifetimeSeconds && this.generation?.id !== generation.id) {
+      this.logger.error(
+        `the configured longest token lifetime (${this.maxTokenLifetimeSeconds} s) exceeds what the issuer's ` +
+          `revocations cover (${generation.tokenLifetimeSeconds} s): tokens living longer are refused`,
+      );
+    }
+    this.generation = generation;
+    this.lostSince = null;
+  }
+
+  private markLost(why: string): void {
+    if (this.lostSince !== null) return;
+    this.lostSince = monotonic();
+    this.lostCount += 1;
+    this.logger.error(
+      `revocation list lost in Redis (generation marker ${why}): tokens revoked before the loss could be accepted; ` +
+        (this.policy === 'fail-closed'
+          ? 'refusing every token (fail closed) until the issuer re-establishes it'
+          : "answering from this replica's own copy (fail open)"),
+    );
   }
 
   /** GET and PTTL of each key, pipelined (plain read commands: no script, so a read-only ACL user suffices). */
@@ -351,7 +455,14 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     this.pinging = true;
     const sentAt = monotonic();
     try {
-      await withTimeout(subscriber.ping(), REDIS_TIMEOUT_MS);
+      const seen = this.lastMarker;
+      const [, marker] = await Promise.all([withTimeout(subscriber.ping(), REDIS_TIMEOUT_MS), this.readMarker()]);
+      // A flushed or replaced list shows in the marker within one heartbeat: read it all again.
+      if (marker !== seen) {
+        this.pinging = false;
+        await this.resync(connection);
+        return;
+      }
       if (connection === this.connection) this.markFresh(sentAt);
     } catch {
       /* no PONG: freshness stops advancing; the policy takes over at the bound */

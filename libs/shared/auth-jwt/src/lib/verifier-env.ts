@@ -59,6 +59,11 @@ export function verifierEnvSchema(defaults: { audience: string }) {
       .min(0, 'expected 0..60 s')
       .max(60, 'expected 0..60 s')
       .default(5),
+    /**
+     * Longest accepted token lifetime (`exp − iat`), in seconds: the issuer's ACCESS_TOKEN_TTL_SECONDS. The issuer
+     * publishes what its revocations cover; when that is shorter, it applies (and an error is logged).
+     */
+    AUTH_MAX_TOKEN_LIFETIME_SECONDS: env.seconds(900, 1),
     /** Entries of the verified-token cache; 0 turns it off (every request pays the signature check). */
     AUTH_VERIFIED_TOKEN_CACHE_SIZE: z.coerce
       .number({ message: 'expected a number of entries' })
@@ -81,6 +86,7 @@ export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions
     keys: { jwksUri: config.AUTH_JWKS_URI },
     algorithms: config.AUTH_ALGORITHMS,
     clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
+    maxTokenLifetimeSeconds: config.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     jwksCacheMaxAgeMs: config.AUTH_JWKS_REFRESH_SECONDS * 1000,
     verifiedTokenCacheSize: config.AUTH_VERIFIED_TOKEN_CACHE_SIZE,
     redisUrl: config.REDIS_URL,

@@ -79,3 +79,52 @@ export interface RevocationAnnouncement {
   /** Milliseconds until the entry expires in Redis. */
   ttlMs: number;
 }
+
+/**
+ * Key of the revocation list's generation marker, written by the issuer only.
+ * Its value is a {@link RevocationGeneration} as JSON. It proves that the list
+ * in this Redis database is the one the issuer has been writing: when Redis
+ * loses its data (a restart without persistence, a failover to an empty
+ * replica, a FLUSHDB), the marker goes with it, and every verifier can tell an
+ * empty list from a lost one. While the issuer waits out a loss (see
+ * docs/security.md) the value has `established: false`.
+ */
+export const REVOCATION_GENERATION_KEY = `${REDIS_KEY_PREFIX}revocation-generation`;
+
+/** The value of {@link REVOCATION_GENERATION_KEY}. */
+export interface RevocationGeneration {
+  /** Random id of this generation of the list; a new one after every loss. */
+  id: string;
+  /** false while the issuer waits for every token that may have been revoked before a loss to expire. */
+  established: boolean;
+  /**
+   * The longest access-token lifetime the list's entries cover, in seconds:
+   * session and subject entries live this long (plus a margin). Verifiers refuse
+   * tokens that live longer.
+   */
+  tokenLifetimeSeconds: number;
+  /** While not established: when the issuer will establish it, milliseconds since the epoch. */
+  establishesAt?: number;
+}
+
+/**
+ * Parses a {@link REVOCATION_GENERATION_KEY} value.
+ *
+ * @param value the stored string, or null when the key is absent
+ * @returns the generation, or null when absent or not one (a value nobody but the issuer should write)
+ */
+export function parseRevocationGeneration(value: string | null): RevocationGeneration | null {
+  if (value === null || value.length > 512) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  const { id, established, tokenLifetimeSeconds, establishesAt } = (parsed ?? {}) as Partial<RevocationGeneration>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 64 || typeof established !== 'boolean') return null;
+  if (typeof tokenLifetimeSeconds !== 'number' || !Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds <= 0)
+    return null;
+  if (establishesAt !== undefined && typeof establishesAt !== 'number') return null;
+  return { id, established, tokenLifetimeSeconds, ...(establishesAt === undefined ? {} : { establishesAt }) };
+}

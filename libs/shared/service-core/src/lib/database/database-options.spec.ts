@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { databaseOptions, runMigrationsExclusively } from './database-options';
@@ -111,5 +114,31 @@ describe('runMigrationsExclusively (PostgreSQL)', () => {
     expect(await broken.query('SELECT count(*)::int AS n FROM migrations')).toEqual([{ n: 0 }]);
     await broken.query('DROP TABLE "orders"');
     await expect(runMigrationsExclusively(healthy)).resolves.toHaveLength(2);
+  });
+});
+
+describe('the embedded SQLite database (better-sqlite3, WAL)', () => {
+  it('is readable by its owner only: the database, its -wal and -shm files, and a folder it creates', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'jwtms-sqlite-'));
+    const path = join(root, 'data', 'auth.sqlite');
+    const previous = process.umask(0o022); // the usual default, which makes files 0644
+    try {
+      const source = await new DataSource(
+        databaseOptions({ sqlitePath: path, entities: [], migrations: [] }),
+      ).initialize();
+      await source.query('CREATE TABLE secrets (hash text)');
+      await source.query(`INSERT INTO secrets VALUES ('$argon2id$v=19$m=65536,t=3,p=4$not-a-real-hash')`);
+      const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+      expect({
+        db: mode(path),
+        wal: mode(`${path}-wal`),
+        shm: mode(`${path}-shm`),
+        dir: mode(join(root, 'data')),
+      }).toEqual({ db: '600', wal: '600', shm: '600', dir: '700' });
+      await source.destroy();
+    } finally {
+      process.umask(previous);
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleAsyncOptions } from '@nestjs/typeorm';
@@ -59,7 +59,7 @@ export function databaseOptions(settings: DatabaseSettings): DataSourceOptions &
       extra: { max: 10, connectionTimeoutMillis: 5000 },
     };
   }
-  if (settings.sqlitePath !== ':memory:') mkdirSync(dirname(settings.sqlitePath), { recursive: true });
+  if (settings.sqlitePath !== ':memory:') createPrivateDatabaseFile(settings.sqlitePath);
   return {
     type: 'better-sqlite3',
     database: settings.sqlitePath,
@@ -141,4 +141,18 @@ export function databaseModuleOptions(settings: DatabaseSettings): TypeOrmModule
       return dataSource;
     },
   };
+}
+
+/**
+ * Creates the SQLite file (and its folder) readable by this user only, before
+ * SQLite opens it: the database holds argon2 hashes and refresh-token hashes.
+ * SQLite gives its `-wal` and `-shm` files the database file's mode, so they
+ * are private too. A file left readable by an older version is tightened.
+ *
+ * @param path the database file
+ */
+export function createPrivateDatabaseFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
