@@ -66,6 +66,17 @@ describe('RevocationView (real Redis)', () => {
     for (const created of clients.splice(0)) if (created.isOpen) created.destroy();
   });
 
+  it('tells the public readiness route whether it is usable, not what the list holds', async () => {
+    const issuer = new RevocationStore(await client(), null);
+    const view = await startView();
+    await issuer.revokeToken(randomUUID(), Math.floor(Date.now() / 1000) + 900);
+    await within(1000, () => view.size() > 0);
+    expect(view.size()).toBeGreaterThan(0);
+    expect(Object.keys(view.probe().details).sort()).toEqual(
+      ['fresh', 'loaded', 'lost', 'maxStalenessMs', 'policy', 'stalenessMs'].sort(),
+    );
+  });
+
   it('learns a revocation written by another process from the announcement, without asking Redis per check', async () => {
     const issuer = new RevocationStore(await client(), null);
     const view = await startView();
