@@ -38,7 +38,15 @@ const AUTH_JWKS_URI = process.env.AUTH_JWKS_URI ?? `http://localhost:${AUTH_PORT
 // Verifiers accept what the issuer signs with, unless told otherwise.
 const AUTH_ALGORITHMS = process.env.AUTH_ALGORITHMS || process.env.SIGNING_ALGORITHM || 'ES256';
 const services = [
-  { name: 'auth', app: 'auth-service', port: AUTH_PORT, tag: cyan('[auth]  '), env: { AUTH_ISSUER } },
+  {
+    name: 'auth',
+    app: 'auth-service',
+    port: AUTH_PORT,
+    tag: cyan('[auth]  '),
+    // A laptop's Redis keeps nothing on disk: after it restarts, the demo must not wait 16 minutes for the
+    // revocation list to be re-established (docs/security.md). Never do this in production.
+    env: { AUTH_ISSUER, REVOCATION_LOSS_WAIT_SECONDS: process.env.REVOCATION_LOSS_WAIT_SECONDS ?? '0' },
+  },
   {
     name: 'users',
     app: 'users-service',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
 import { env, loadConfig, requireProductionDatabase, serviceEnvSchema } from '@jwt-ms/service-core';
-import { revocationEnvShape } from '@jwt-ms/auth-jwt';
+import { REVOCATION_TTL_MARGIN_SECONDS, revocationEnvShape } from '@jwt-ms/auth-jwt';
 
 /** Passwords that must never guard an admin account in production. */
 const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'secret', 'admin123', 'password123'];
@@ -69,6 +69,16 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     SIGNING_KEYS_RELOAD_SECONDS: env.seconds(10, 1),
     /** Cache-Control max-age of the JWKS document, in seconds. */
     JWKS_MAX_AGE_SECONDS: env.seconds(300, 0),
+    /**
+     * How long to wait after Redis lost the revocation list before establishing a new one, in seconds. Unset: one
+     * access-token lifetime + 60 s, the only value that never accepts a revoked token (docs/security.md). 0 (never in
+     * production) re-establishes at once: for a laptop whose Redis keeps nothing on disk (`npm start`).
+     */
+    REVOCATION_LOSS_WAIT_SECONDS: z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .int('expected whole seconds')
+      .min(0, 'expected at least 0 s')
+      .optional(),
     DATA_DIR: z.string().default('data/auth-service'),
     ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
     ADMIN_PASSWORD: z.string().optional(),
@@ -95,6 +105,14 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
           message: 'in production it must be at least 12 characters and not a placeholder',
         });
       }
+    }
+    const safeWait = config.ACCESS_TOKEN_TTL_SECONDS + REVOCATION_TTL_MARGIN_SECONDS;
+    if (config.NODE_ENV === 'production' && (config.REVOCATION_LOSS_WAIT_SECONDS ?? safeWait) < safeWait) {
+      context.addIssue({
+        code: 'custom',
+        path: ['REVOCATION_LOSS_WAIT_SECONDS'],
+        message: `in production it must be at least ${safeWait} (ACCESS_TOKEN_TTL_SECONDS + ${REVOCATION_TTL_MARGIN_SECONDS}), or unset`,
+      });
     }
     if (config.NODE_ENV === 'production' && !config.SIGNING_JWKS && !config.SIGNING_JWKS_FILE) {
       context.addIssue({

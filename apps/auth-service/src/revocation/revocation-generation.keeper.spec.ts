@@ -4,7 +4,7 @@ import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/co
 import { RevocationStore } from '@jwt-ms/auth-jwt';
 import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
-import type { AuthServiceConfig } from '../auth-service.config';
+import { loadAuthServiceConfig, type AuthServiceConfig } from '../auth-service.config';
 import { RevocationGenerationRecord } from './revocation-generation.entity';
 import { RevocationGenerationKeeper } from './revocation-generation.keeper';
 
@@ -19,11 +19,11 @@ describe('RevocationGenerationKeeper (real Redis, real SQLite)', () => {
   let clock = 1_800_000_000_000;
   const errors: string[] = [];
 
-  function keeper(): RevocationGenerationKeeper {
+  function keeper(config: Partial<AuthServiceConfig> = {}): RevocationGenerationKeeper {
     return new RevocationGenerationKeeper(
       new RevocationStore(client, null),
       database.getRepository(RevocationGenerationRecord),
-      { ACCESS_TOKEN_TTL_SECONDS: TTL_SECONDS } as AuthServiceConfig,
+      { ACCESS_TOKEN_TTL_SECONDS: TTL_SECONDS, ...config } as AuthServiceConfig,
       () => clock,
     );
   }
@@ -108,5 +108,28 @@ describe('RevocationGenerationKeeper (real Redis, real SQLite)', () => {
     const [stateA, stateB] = await Promise.all([a.reconcile(), b.reconcile()]);
     expect(stateA).toEqual(stateB);
     expect(stateA.state).toBe('established');
+  });
+
+  it('with REVOCATION_LOSS_WAIT_SECONDS=0 (development), establishes again at once, saying what that means', async () => {
+    await client.flushDb();
+    const state = await keeper({ REVOCATION_LOSS_WAIT_SECONDS: 0 }).reconcile();
+    expect(state.state).toBe('established');
+    expect(errors.at(-1)).toContain('tokens revoked before the loss are accepted');
+  });
+
+  it('refuses a shorter wait than one lifetime + 60 s in production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://auth@db/auth',
+      SIGNING_JWKS: '{"keys":[]}',
+      ACCESS_TOKEN_TTL_SECONDS: '900',
+    };
+    expect(() => loadAuthServiceConfig({ ...production, REVOCATION_LOSS_WAIT_SECONDS: '0' })).toThrow(
+      /REVOCATION_LOSS_WAIT_SECONDS.*at least 960/,
+    );
+    expect(
+      loadAuthServiceConfig({ ...production, REVOCATION_LOSS_WAIT_SECONDS: '960' }).REVOCATION_LOSS_WAIT_SECONDS,
+    ).toBe(960);
+    expect(loadAuthServiceConfig(production).REVOCATION_LOSS_WAIT_SECONDS).toBeUndefined();
   });
 });

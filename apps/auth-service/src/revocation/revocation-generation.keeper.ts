@@ -41,7 +41,7 @@ export type GenerationState =
  *   treat the list as lost meanwhile (fail closed by default);
  * - marker waiting and its time reached → a new generation is established.
  *
- * The wait is one access-token lifetime plus {@link REVOCATION_TTL_MARGIN_SECONDS}
+ * The wait (`REVOCATION_LOSS_WAIT_SECONDS`, by default and at least in production) is one access-token lifetime plus {@link REVOCATION_TTL_MARGIN_SECONDS}
  * (the verifiers' clock tolerance) from the moment the loss was seen: a token
  * revoked before the loss was issued before it, so it has expired by then. A
  * second loss during the wait removes the waiting marker too, is seen the same
@@ -115,13 +115,21 @@ export class RevocationGenerationKeeper implements OnApplicationBootstrap, OnApp
       return this.establish(raw, 'the wait after the loss is over');
     }
     if ((await this.records.count()) === 0) return this.establish(raw, 'first start');
-    const establishesAt = this.now() + (lifetime + REVOCATION_TTL_MARGIN_SECONDS) * 1000;
+    const waitSeconds = this.config.REVOCATION_LOSS_WAIT_SECONDS ?? lifetime + REVOCATION_TTL_MARGIN_SECONDS;
+    const establishesAt = this.now() + waitSeconds * 1000;
     const waiting: RevocationGeneration = {
       id: randomUUID(),
       established: false,
       tokenLifetimeSeconds: lifetime,
       establishesAt,
     };
+    if (waitSeconds === 0) {
+      this.logger.error(
+        'Redis has lost the revocation list; REVOCATION_LOSS_WAIT_SECONDS=0, so it is established again at once: ' +
+          'tokens revoked before the loss are accepted until they expire (development only)',
+      );
+      return this.establish(raw, 'after a loss, without waiting (REVOCATION_LOSS_WAIT_SECONDS=0)');
+    }
     const stored = parseRevocationGeneration(await this.swap(waiting, raw));
     if (stored?.id === waiting.id) {
       this.logger.error(
