@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { ProblemException } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
+import { chargeOf } from '../rate-limit/credentials-rate-limiter';
 
 /** Who is calling an OAuth endpoint. */
 export type OAuthClient =
@@ -25,14 +27,21 @@ export class ClientAuthenticator {
   }
 
   /**
-   * @param headers request headers (`Authorization: Basic …`)
+   * @param request the request: its headers (`Authorization: Basic …`); it must have been charged by
+   *   `@CredentialsRateLimit('client_id')`, so that no endpoint compares secrets unthrottled
    * @param body the form parameters
    * @param allowPublic whether the public first-party client may call without a secret
    * @returns the client
    * @throws ProblemException 401 `invalid_client` (RFC 6749 §5.2), with a Basic challenge
+   * @throws Error when the route lacks `@CredentialsRateLimit('client_id')` (a wiring bug, caught by any test of the route)
    */
-  authenticate(headers: IncomingHttpHeaders, body: Record<string, unknown>, allowPublic: boolean): OAuthClient {
-    const { id, secret } = presentedClientCredentials(headers, body);
+  authenticate(request: FastifyRequest, body: Record<string, unknown>, allowPublic: boolean): OAuthClient {
+    if (chargeOf(request)?.pool !== 'client') {
+      throw new Error(
+        `${request.routeOptions.url ?? 'this route'} authenticates clients: it needs @CredentialsRateLimit('client_id')`,
+      );
+    }
+    const { id, secret } = presentedClientCredentials(request.headers, body);
     if (id !== undefined && secret !== undefined) {
       const expected = this.clients.get(id);
       // Compare against something even for an unknown id, so timing says nothing about which ids exist.

@@ -62,7 +62,7 @@ export class OAuthController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async revoke(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<void> {
-    const client = this.clients.authenticate(request.headers, { ...body }, true);
+    const client = this.clients.authenticate(request, { ...body }, true);
     await this.oauth.revoke(client, body.token, hintOf(body.token_type_hint));
   }
 
@@ -77,7 +77,7 @@ export class OAuthController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {
-    this.clients.authenticate(request.headers, { ...body }, false);
+    this.clients.authenticate(request, { ...body }, false);
     return this.oauth.introspect(body.token, hintOf(body.token_type_hint));
   }
 }

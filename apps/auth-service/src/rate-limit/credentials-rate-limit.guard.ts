@@ -18,7 +18,13 @@ import type { Principal } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { normaliseEmail } from '../accounts/accounts.service';
 import { presentedClientCredentials } from '../oauth/client-authenticator';
-import { CredentialsRateLimiter, type CredentialsCharge, type CredentialsPool } from './credentials-rate-limiter';
+import {
+  CredentialsRateLimiter,
+  chargeOf,
+  recordCharge,
+  type CredentialsCharge,
+  type CredentialsPool,
+} from './credentials-rate-limiter';
 
 /**
  * What an endpoint's "account" is, for its per-account limit:
@@ -38,9 +44,7 @@ const POOL_OF: Record<RateLimitedAccount, CredentialsPool> = {
 };
 
 const ACCOUNT_METADATA = 'jwtms:credentials-rate-limit:account';
-const CHARGE = Symbol('credentials-rate-limit-charge');
-
-type ChargedRequest = FastifyRequest & { user?: Principal; [CHARGE]?: CredentialsCharge };
+type ChargedRequest = FastifyRequest & { user?: Principal };
 
 /**
  * Puts an endpoint that checks a password or a client secret under the
@@ -101,7 +105,7 @@ export class CredentialsRateLimitGuard implements CanActivate {
       account: this.accountKey(account, request),
     };
     await this.limiter.charge(charge);
-    request[CHARGE] = charge;
+    recordCharge(request, charge);
     return true;
   }
 
@@ -133,7 +137,7 @@ export class CredentialsRefundInterceptor implements NestInterceptor {
   constructor(private readonly limiter: CredentialsRateLimiter) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const charge = context.switchToHttp().getRequest<ChargedRequest>()[CHARGE];
+    const charge = chargeOf(context.switchToHttp().getRequest<ChargedRequest>());
     return next.handle().pipe(
       mergeMap(async (value: unknown) => {
         if (charge) await this.limiter.refund(charge);

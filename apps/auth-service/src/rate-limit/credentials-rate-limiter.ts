@@ -25,6 +25,21 @@ export interface CredentialsCharge {
   account: string | null;
 }
 
+const CHARGE = Symbol('credentials-rate-limit-charge');
+
+/** Marks a request as charged (by the guard), for the refund and for {@link chargeOf}. */
+export function recordCharge(request: object, charge: CredentialsCharge): void {
+  (request as { [CHARGE]?: CredentialsCharge })[CHARGE] = charge;
+}
+
+/**
+ * @param request the Fastify request
+ * @returns what the request was charged, or undefined when no `@CredentialsRateLimit` guard ran for it
+ */
+export function chargeOf(request: object): CredentialsCharge | undefined {
+  return (request as { [CHARGE]?: CredentialsCharge })[CHARGE];
+}
+
 /**
  * The per-IP and per-account counters of every endpoint that checks a
  * password or a client secret, in Redis (rate-limiter-flexible, fixed windows
