@@ -29,12 +29,31 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     SIGNING_ALGORITHM: z
       .enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` })
       .default('ES256'),
-    /** Window of the login/register rate limits, in seconds. */
+    /** Window of the credential rate limits (passwords and client secrets), in seconds. */
     AUTH_RATE_LIMIT_WINDOW_SECONDS: env.seconds(60, 1),
-    /** Login and register attempts per client IP per window. */
+    /**
+     * Attempts per client IP per window: password checks (login, register,
+     * password change) share one count; failed client authentications
+     * (introspection, revocation) have their own count of the same size.
+     */
     AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
-    /** Login and register attempts per account (email) per window. */
+    /**
+     * Attempts per account per window: per email (login, register), per
+     * subject (password change), per failed `client_id` (introspection, revocation).
+     */
     AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+    /**
+     * RFC 7009 revocations of single access tokens one login session may list
+     * (one `jti` entry each) within one access-token lifetime; the next one
+     * revokes the whole session instead (one `sid` entry).
+     */
+    REVOCATION_TOKENS_PER_SESSION: z.coerce.number().int().min(1).default(5),
+    /**
+     * The same bound across all sessions of one subject, within one
+     * access-token lifetime; past it, each revocation of an access token
+     * revokes that token's session.
+     */
+    REVOCATION_TOKENS_PER_SUBJECT: z.coerce.number().int().min(1).default(20),
     /**
      * Confidential OAuth clients (the resource servers) allowed to introspect
      * (RFC 7662) and revoke (RFC 7009) tokens: `id:secret` pairs, comma-separated.

@@ -11,7 +11,9 @@ import { AuthService } from './auth/auth.service';
 import { ClientAuthenticator } from './oauth/client-authenticator';
 import { OAuthController } from './oauth/oauth.controller';
 import { OAuthService } from './oauth/oauth.service';
-import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
+import { CredentialsRateLimitGuard, CredentialsRefundInterceptor } from './rate-limit/credentials-rate-limit.guard';
+import { CredentialsRateLimiter } from './rate-limit/credentials-rate-limiter';
+import { RevocationBudget } from './rate-limit/revocation-budget';
 import { SigningKeys, type PrivateSigningJwk } from './keys/signing-key-set';
 import { WellKnownController } from './keys/well-known.controller';
 import { KeyStore } from './keys/key-store';
@@ -74,7 +76,10 @@ export class AuthServiceModule {
         AccountsService,
         RefreshTokensService,
         AuthService,
+        CredentialsRateLimiter,
         CredentialsRateLimitGuard,
+        CredentialsRefundInterceptor,
+        RevocationBudget,
         ClientAuthenticator,
         OAuthService,
         RevocationGenerationKeeper,

@@ -1,9 +1,9 @@
-import { Body, Controller, Header, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import type { TokenResponse } from '@jwt-ms/contracts';
 import { CurrentUser, Public, type Principal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
-import { CredentialsRateLimitGuard } from '../rate-limit/credentials-rate-limit.guard';
+import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
 
 /**
@@ -20,7 +20,7 @@ export class AuthController {
   /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password; 429 `rate_limited`. */
   @Post('register')
   @Public()
-  @UseGuards(CredentialsRateLimitGuard)
+  @CredentialsRateLimit('email')
   async register(@Body() body: RegisterDto): Promise<{ id: string; email: string }> {
     const account = await this.accounts.register(body.email, body.password);
     return { id: account.id, email: account.email };
@@ -29,7 +29,7 @@ export class AuthController {
   /** `POST /auth/login` → 200 token response (RFC 6749 §5.1); 401 `invalid_credentials`; 429 `rate_limited`. */
   @Post('login')
   @Public()
-  @UseGuards(CredentialsRateLimitGuard)
+  @CredentialsRateLimit('email')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   login(@Body() body: LoginDto): Promise<TokenResponse> {
@@ -61,9 +61,11 @@ export class AuthController {
 
   /**
    * `POST /auth/password` (Bearer) `{current_password, new_password}` → 204;
-   * every token of the caller is revoked: log in again. 403 `invalid_credentials`.
+   * every token of the caller is revoked: log in again. 403 `invalid_credentials`;
+   * 429 `rate_limited` (per IP and per caller, as login: each attempt checks a password).
    */
   @Post('password')
+  @CredentialsRateLimit('subject')
   @HttpCode(204)
   changePassword(@CurrentUser() principal: Principal, @Body() body: ChangePasswordDto): Promise<void> {
     return this.auth.changePassword(principal, body.current_password, body.new_password);

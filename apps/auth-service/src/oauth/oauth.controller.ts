@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { IsOptional, IsString, Length } from 'class-validator';
 import { Public } from '@jwt-ms/auth-jwt';
 import { IgnoreUnknownProperties } from '@jwt-ms/service-core';
+import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { ClientAuthenticator } from './client-authenticator';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
 
@@ -53,26 +54,30 @@ export class OAuthController {
    * `POST /oauth/revoke` (RFC 7009): 200 with an empty body whether or not the
    * token was valid (§2.2). The first-party public client identifies itself
    * with `client_id`; resource servers authenticate (HTTP Basic). 401
-   * `invalid_client` otherwise.
+   * `invalid_client` otherwise. Failed client authentications are limited
+   * per IP and per `client_id` (429 `rate_limited`, `error: "invalid_request"`).
    */
   @Post('revoke')
+  @CredentialsRateLimit('client_id')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async revoke(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<void> {
-    const client = this.clients.authenticate(request.headers, { ...body }, true);
+    const client = this.clients.authenticate(request, { ...body }, true);
     await this.oauth.revoke(client, body.token, hintOf(body.token_type_hint));
   }
 
   /**
    * `POST /oauth/introspect` (RFC 7662): for authenticated resource servers
    * only (HTTP Basic with an `OAUTH_CLIENTS` secret; 401 `invalid_client`
-   * otherwise). `{active: false}` for anything not valid.
+   * otherwise). `{active: false}` for anything not valid. Failed client
+   * authentications are limited per IP and per `client_id` (429 `rate_limited`).
    */
   @Post('introspect')
+  @CredentialsRateLimit('client_id')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {
-    this.clients.authenticate(request.headers, { ...body }, false);
+    this.clients.authenticate(request, { ...body }, false);
     return this.oauth.introspect(body.token, hintOf(body.token_type_hint));
   }
 }

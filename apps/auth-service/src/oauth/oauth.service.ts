@@ -5,6 +5,7 @@ import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.con
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from '../auth/auth.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { RevocationBudget } from '../rate-limit/revocation-budget';
 import type { OAuthClient } from './client-authenticator';
 
 /** RFC 7662 §2.2 introspection response. Times in seconds since the epoch. */
@@ -43,6 +44,7 @@ export class OAuthService {
     private readonly refreshTokens: RefreshTokensService,
     private readonly accounts: AccountsService,
     private readonly auth: AuthService,
+    private readonly budget: RevocationBudget,
     @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
   ) {}
 
@@ -50,7 +52,10 @@ export class OAuthService {
    * RFC 7009 §2.1: revokes an access token (its `jti`) or a refresh token (its
    * whole session, access tokens included, as §2.1 recommends). An unknown,
    * invalid or already revoked token is not an error (§2.2). A public client
-   * may revoke only tokens issued to it.
+   * may revoke only tokens issued to it. Once a session or subject has spent
+   * its {@link RevocationBudget}, an access token's revocation revokes its
+   * whole session instead (§2.1: the server MAY revoke the refresh token too),
+   * so one user cannot grow the list every verifier holds at their own pace.
    *
    * @param hint `token_type_hint`: where to look first; unknown values are ignored
    * @throws ProblemException 503 when Redis cannot be reached
@@ -61,6 +66,10 @@ export class OAuthService {
         const principal = await this.verifiedAccessToken(token);
         if (!principal) continue;
         if (client.kind === 'public' && principal.clientId !== client.id) return;
+        if ((await this.budget.admit(principal)) === 'session') {
+          await this.auth.endSession(principal.sessionId);
+          return;
+        }
         await failClosed(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
         return;
       }

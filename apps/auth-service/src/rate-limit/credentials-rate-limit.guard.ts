@@ -1,71 +1,152 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+  UseInterceptors,
+  applyDecorators,
+  type CallHandler,
+  type CanActivate,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { mergeMap, type Observable } from 'rxjs';
 import type { FastifyRequest } from 'fastify';
-import { REDIS_CLIENT, ProblemException, withTimeout, type RedisClient } from '@jwt-ms/service-core';
-import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
-import { REDIS_TIMEOUT_MS } from '@jwt-ms/auth-jwt';
+import type { Principal } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { normaliseEmail } from '../accounts/accounts.service';
+import { presentedClientCredentials } from '../oauth/client-authenticator';
+import {
+  CredentialsRateLimiter,
+  chargeOf,
+  recordCharge,
+  type CredentialsCharge,
+  type CredentialsPool,
+} from './credentials-rate-limiter';
 
 /**
- * Throttles the endpoints that take a password (login, register): per client
- * IP and per account (the email in the body), with the counters in Redis
- * (rate-limiter-flexible), so the limits hold across every auth replica.
- * Over a limit → 429 `rate_limited` with `Retry-After` (seconds).
+ * What an endpoint's "account" is, for its per-account limit:
+ * - `email`: the body's `email`, normalised (login, register, later the authorize form);
+ * - `subject`: the authenticated caller's `sub` (password change: the route must not be `@Public()`);
+ * - `client_id`: the client id the request presents, HTTP Basic or body (RFC 6749 §2.3.1:
+ *   introspection, revocation, later the token endpoint). The public first-party client
+ *   (`AUTH_CLIENT_ID`) has no secret to guess and is shared by every user, so it gets no
+ *   per-account count, which would let one caller hold everyone's revocations back.
+ */
+export type RateLimitedAccount = 'email' | 'subject' | 'client_id';
+
+const POOL_OF: Record<RateLimitedAccount, CredentialsPool> = {
+  email: 'password',
+  subject: 'password',
+  client_id: 'client',
+};
+
+const ACCOUNT_METADATA = 'jwtms:credentials-rate-limit:account';
+type ChargedRequest = FastifyRequest & { user?: Principal };
+
+/**
+ * Puts an endpoint that checks a password or a client secret under the
+ * credential limits, in one line: per client IP and per account
+ * (`AUTH_RATE_LIMIT_PER_IP`, `AUTH_RATE_LIMIT_PER_ACCOUNT` per
+ * `AUTH_RATE_LIMIT_WINDOW_SECONDS`), charged by a guard, so before the body is
+ * validated and before any argon2 or secret comparison: a flood is cut before
+ * its work. Over a limit → 429 `rate_limited` (RFC 9457 problem+json) with
+ * `Retry-After` in seconds; Redis unreachable → 503.
  *
- * The per-account limit slows password guessing against one account from many
- * IPs; the price is that someone can hold a known email's logins back for one
- * window: the usual trade-off (Keycloak's brute-force detection makes it too).
- * Redis unreachable → 503: the limit is never silently off.
+ * - `email` and `subject` endpoints share one per-IP count (the `password`
+ *   pool) and count every attempt, successful or not: each one costs an argon2
+ *   computation.
+ * - `client_id` endpoints count failed client authentications only (a
+ *   request whose handler succeeds is given back), in counts of their own, so
+ *   a resource server that introspects often is never throttled while a
+ *   secret guesser is; their 429 also carries RFC 6749 §5.2
+ *   `error: "invalid_request"`.
+ *
+ * Every new endpoint that checks a password or a secret takes it, e.g. the
+ * token endpoint `@CredentialsRateLimit('client_id')` and an authorize form
+ * `@CredentialsRateLimit('email')`.
+ *
+ * @param account where the endpoint's account key comes from (see {@link RateLimitedAccount})
+ */
+export function CredentialsRateLimit(account: RateLimitedAccount): MethodDecorator & ClassDecorator {
+  const decorators = [SetMetadata(ACCOUNT_METADATA, account), UseGuards(CredentialsRateLimitGuard)];
+  if (POOL_OF[account] === 'client') decorators.push(UseInterceptors(CredentialsRefundInterceptor));
+  return applyDecorators(...decorators);
+}
+
+/**
+ * Charges the request to its pool's per-IP and per-account counts (see
+ * {@link CredentialsRateLimit}, which applies it). Runs after the global
+ * access-token guard, so `subject` endpoints see the verified caller.
+ *
+ * @throws ProblemException 429 `rate_limited` / 503 `dependency_unavailable` (from {@link CredentialsRateLimiter.charge})
+ * @throws Error when used without {@link CredentialsRateLimit}, or `subject` on a route without a caller (a wiring bug)
  */
 @Injectable()
 export class CredentialsRateLimitGuard implements CanActivate {
-  private readonly logger = new Logger('RateLimit');
-  private readonly perIp: RateLimiterRedis;
-  private readonly perAccount: RateLimiterRedis;
-
-  constructor(@Inject(REDIS_CLIENT) redis: RedisClient, @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig) {
-    const window = config.AUTH_RATE_LIMIT_WINDOW_SECONDS;
-    const common = { storeClient: redis, useRedisPackage: true, duration: window } as const;
-    this.perIp = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${REDIS_KEY_PREFIX}rate:ip`,
-      points: config.AUTH_RATE_LIMIT_PER_IP,
-    });
-    this.perAccount = new RateLimiterRedis({
-      ...common,
-      keyPrefix: `${REDIS_KEY_PREFIX}rate:account`,
-      points: config.AUTH_RATE_LIMIT_PER_ACCOUNT,
-    });
-  }
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: CredentialsRateLimiter,
+    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest<{ Body: { email?: unknown } }>>();
-    const email = typeof request.body?.email === 'string' ? normaliseEmail(request.body.email) : null;
-    try {
-      await withTimeout(this.perIp.consume(request.ip), REDIS_TIMEOUT_MS);
-      // Keyed by a hash: no email address is written to Redis.
-      if (email)
-        await withTimeout(this.perAccount.consume(createHash('sha256').update(email).digest('hex')), REDIS_TIMEOUT_MS);
-      return true;
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        throw new ProblemException({
-          status: 429,
-          code: 'rate_limited',
-          detail: `Too many attempts; try again in ${retryAfter} s.`,
-          headers: { 'retry-after': String(retryAfter) },
-        });
+    const account = this.reflector.getAllAndOverride<RateLimitedAccount | undefined>(ACCOUNT_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!account) throw new Error('CredentialsRateLimitGuard needs @CredentialsRateLimit(account) on the route');
+    const request = context.switchToHttp().getRequest<ChargedRequest>();
+    const charge: CredentialsCharge = {
+      pool: POOL_OF[account],
+      ip: request.ip,
+      account: this.accountKey(account, request),
+    };
+    await this.limiter.charge(charge);
+    recordCharge(request, charge);
+    return true;
+  }
+
+  /** The namespaced account key; hashed where it is an email or attacker-chosen text, so none is written to Redis. */
+  private accountKey(account: RateLimitedAccount, request: ChargedRequest): string | null {
+    const body =
+      typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
+    switch (account) {
+      case 'email':
+        return typeof body['email'] === 'string' ? sha256(normaliseEmail(body['email'])) : null;
+      case 'subject':
+        if (!request.user) throw new Error('@CredentialsRateLimit("subject") needs an authenticated route');
+        return `subject:${request.user.subject}`;
+      case 'client_id': {
+        const { id } = presentedClientCredentials(request.headers, request.body);
+        return id === undefined || id === this.config.AUTH_CLIENT_ID ? null : `client:${sha256(id)}`;
       }
-      this.logger.warn('rate-limit counters unreachable (Redis); refusing the request');
-      throw new ProblemException({
-        status: 503,
-        code: 'dependency_unavailable',
-        detail: 'The service cannot check its rate limits right now; try again shortly.',
-        headers: { 'retry-after': '1' },
-      });
     }
   }
+}
+
+/**
+ * Gives a `client_id` endpoint's charge back when its handler succeeds: those
+ * pools count failed client authentications only (the handler throws 401
+ * `invalid_client` on a failure). Applied by {@link CredentialsRateLimit}.
+ */
+@Injectable()
+export class CredentialsRefundInterceptor implements NestInterceptor {
+  constructor(private readonly limiter: CredentialsRateLimiter) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const charge = chargeOf(context.switchToHttp().getRequest<ChargedRequest>());
+    return next.handle().pipe(
+      mergeMap(async (value: unknown) => {
+        if (charge) await this.limiter.refund(charge);
+        return value;
+      }),
+    );
+  }
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }
