@@ -22,7 +22,7 @@ import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
 import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
 import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-refresh-family-lifetime';
-import { RevocationGenerations1764500000000 } from './migrations/1764500000000-revocation-generations';
+import { RevocationGenerations1764510000000 } from './migrations/1764510000000-revocation-generations';
 import { RevocationGenerationRecord } from './revocation/revocation-generation.entity';
 import { RevocationGenerationKeeper } from './revocation/revocation-generation.keeper';
 
@@ -51,7 +51,7 @@ export class AuthServiceModule {
             migrations: [
               AuthSchema1764480000000,
               RefreshFamilyLifetime1764490000000,
-              RevocationGenerations1764500000000,
+              RevocationGenerations1764510000000,
             ],
           }),
         ),

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The generations of the revocation list the issuer established (see RevocationGenerationRecord). */
-export class RevocationGenerations1764500000000 implements MigrationInterface {
-  name = 'RevocationGenerations1764500000000';
+export class RevocationGenerations1764510000000 implements MigrationInterface {
+  name = 'RevocationGenerations1764510000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
