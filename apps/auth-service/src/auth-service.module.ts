@@ -5,6 +5,7 @@ import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
+import { AdminAccountBootstrap } from './accounts/admin-account.bootstrap';
 import { AdminController } from './auth/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
@@ -20,6 +21,7 @@ import { RefreshToken } from './tokens/refresh-token.entity';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
 import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
 import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-refresh-family-lifetime';
+import { CanonicalEmails1764500000000 } from './migrations/1764500000000-canonical-emails';
 
 /**
  * The issuer. Owns credentials and refresh tokens; signs access tokens; serves
@@ -43,7 +45,7 @@ export class AuthServiceModule {
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Account, RefreshToken],
-            migrations: [AuthSchema1764480000000, RefreshFamilyLifetime1764490000000],
+            migrations: [AuthSchema1764480000000, RefreshFamilyLifetime1764490000000, CanonicalEmails1764500000000],
           }),
         ),
         TypeOrmModule.forFeature([Account, RefreshToken]),
@@ -66,6 +68,7 @@ export class AuthServiceModule {
         AccountsService,
         RefreshTokensService,
         AuthService,
+        AdminAccountBootstrap,
         CredentialsRateLimitGuard,
         ClientAuthenticator,
         OAuthService,
