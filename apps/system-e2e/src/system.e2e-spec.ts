@@ -68,7 +68,7 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     });
     expectProblem(bad, 400, 'validation_failed');
     expect(bad.body.errors).toEqual([
-      { field: 'email', message: 'email must be an email address' },
+      { field: 'email', message: 'email must be an email address: expected local-part@domain' },
       { field: 'password', message: 'password must be at least 8 characters' },
     ]);
     expectProblem(await call('POST', `${stack.auth}/auth/register`, { body: '{"email": ' }), 400, 'invalid_request');
