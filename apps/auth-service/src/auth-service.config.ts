@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { SIGNING_ALGORITHMS } from '@jwt-ms/contracts';
 import { env, loadConfig, requireProductionDatabase, serviceEnvSchema } from '@jwt-ms/service-core';
 import { REVOCATION_TTL_MARGIN_SECONDS, revocationEnvShape } from '@jwt-ms/auth-jwt';
+import { parseAccountEmail } from './accounts/account-email';
+import { passwordPolicyViolation } from './accounts/password-policy';
 
 /** Passwords that must never guard an admin account in production. */
 const PLACEHOLDER_PASSWORDS = ['admin', 'password', 'changeme', 'change-me', 'secret', 'admin123', 'password123'];
@@ -114,6 +116,19 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     if (config.ADMIN_EMAIL && !config.ADMIN_PASSWORD) {
       context.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'required when ADMIN_EMAIL is set' });
     }
+    // The admin account follows the rules of every account: its address in canonical form, its password the policy.
+    const adminEmail = config.ADMIN_EMAIL ? parseAccountEmail(config.ADMIN_EMAIL) : null;
+    if (adminEmail && !adminEmail.ok) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ADMIN_EMAIL'],
+        message: `not usable as an account: ${adminEmail.reason}`,
+      });
+    }
+    const weakAdmin = config.ADMIN_PASSWORD
+      ? passwordPolicyViolation(config.ADMIN_PASSWORD, 'it', { email: config.ADMIN_EMAIL })
+      : null;
+    if (weakAdmin) context.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: weakAdmin });
     if (config.NODE_ENV === 'production' && config.ADMIN_PASSWORD) {
       const weak =
         config.ADMIN_PASSWORD.length < 12 || PLACEHOLDER_PASSWORDS.includes(config.ADMIN_PASSWORD.toLowerCase());

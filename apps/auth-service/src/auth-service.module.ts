@@ -5,6 +5,7 @@ import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
+import { AdminAccountBootstrap } from './accounts/admin-account.bootstrap';
 import { AdminController } from './auth/admin.controller';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
@@ -25,6 +26,7 @@ import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-r
 import { RevocationGenerations1764510000000 } from './migrations/1764510000000-revocation-generations';
 import { RevocationGenerationRecord } from './revocation/revocation-generation.entity';
 import { RevocationGenerationKeeper } from './revocation/revocation-generation.keeper';
+import { CanonicalEmails1764500000000 } from './migrations/1764500000000-canonical-emails';
 
 /**
  * The issuer. Owns credentials and refresh tokens; signs access tokens; serves
@@ -51,6 +53,7 @@ export class AuthServiceModule {
             migrations: [
               AuthSchema1764480000000,
               RefreshFamilyLifetime1764490000000,
+              CanonicalEmails1764500000000,
               RevocationGenerations1764510000000,
             ],
           }),
@@ -77,6 +80,7 @@ export class AuthServiceModule {
         RefreshTokensService,
         AuthService,
         CredentialsRateLimiter,
+        AdminAccountBootstrap,
         CredentialsRateLimitGuard,
         CredentialsRefundInterceptor,
         RevocationBudget,

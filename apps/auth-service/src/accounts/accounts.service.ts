@@ -1,22 +1,24 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
-import { ROLE_ADMIN, ROLE_USER } from '@jwt-ms/contracts';
-import { ProblemException } from '@jwt-ms/service-core';
-import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
+import { ROLE_USER, type Role } from '@jwt-ms/contracts';
+import { ProblemException, invalidRequest } from '@jwt-ms/service-core';
 import { Account } from './account.entity';
+import { canonicalEmail } from './account-email';
+import { normalisePassword } from './password-policy';
 
 /** argon2id with the library's defaults (m = 64 MiB, t = 3, p = 4), the OWASP-recommended family. */
 const HASH_OPTIONS = { type: argon2.argon2id } as const;
 
 /**
- * Normalises an email for storage and lookup: Unicode NFC (so precomposed and
- * decomposed spellings are one address), trimmed, lower-cased.
+ * The key an email is known by: its canonical form (`parseAccountEmail`), or, for
+ * an address that has none, the NFC lower-cased form it would have had before
+ * (such an address matches no account: only rate-limit keys use it).
  */
 export function normaliseEmail(email: string): string {
-  return email.normalize('NFC').trim().toLowerCase();
+  return canonicalEmail(email) ?? email.normalize('NFC').trim().toLowerCase();
 }
 
 /**
@@ -26,78 +28,40 @@ export function normaliseEmail(email: string): string {
  */
 @Injectable()
 export class AccountsService implements OnApplicationBootstrap {
-  private readonly logger = new Logger('Accounts');
   private dummyHash?: Promise<string>;
 
-  constructor(
-    @InjectRepository(Account) private readonly accounts: Repository<Account>,
-    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
-  ) {}
+  constructor(@InjectRepository(Account) private readonly accounts: Repository<Account>) {}
 
-  /** Ensures the configured admin account exists (ADMIN_EMAIL / ADMIN_PASSWORD). */
-  async onApplicationBootstrap(): Promise<void> {
-    this.dummyHash = argon2.hash(randomUUID(), HASH_OPTIONS);
-    const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = this.config;
-    if (!email || !password) return;
-    const existing = await this.accounts.findOne({ where: { email: normaliseEmail(email) } });
-    if (existing) {
-      if (!existing.roles.includes(ROLE_ADMIN)) {
-        await this.accounts.update({ id: existing.id }, { roles: [...existing.roles, ROLE_ADMIN] });
-        this.logger.log(`granted the admin role to the configured ADMIN_EMAIL account`);
-      }
-      return;
-    }
-    await this.create(email, password, [ROLE_USER, ROLE_ADMIN]);
-    this.logger.log(`created the admin account from ADMIN_EMAIL`);
+  /** Starts hashing the dummy password at start, so the first unknown-email login costs no more than the others. */
+  onApplicationBootstrap(): void {
+    void this.dummy();
   }
 
   /**
    * Registers an account with the `user` role.
    *
+   * @param email as typed: stored in its canonical form (`parseAccountEmail`)
+   * @param password as typed: hashed in its NFKC form (`normalisePassword`)
    * @returns the new account
-   * @throws ProblemException 409 `email_taken` when the email is registered
+   * @throws ProblemException 409 `email_taken` when the email is registered;
+   *   400 `invalid_request` when it has no canonical form
    */
   async register(email: string, password: string): Promise<Account> {
     return this.create(email, password, [ROLE_USER]);
   }
 
   /**
-   * @returns the account when email and password match, otherwise null (never says which was wrong)
+   * Creates an account with the given roles (the configured admin).
+   *
+   * @throws ProblemException as {@link register}
    */
-  async verifyCredentials(email: string, password: string): Promise<Account | null> {
-    const account = await this.accounts.findOne({ where: { email: normaliseEmail(email) } });
-    if (!account) {
-      await argon2.verify(await this.dummy(), password).catch(() => false);
-      return null;
-    }
-    return (await this.passwordMatches(account, password)) ? account : null;
-  }
-
-  /** @returns true when `password` is the account's password */
-  passwordMatches(account: Account, password: string): Promise<boolean> {
-    return argon2.verify(account.passwordHash, password).catch(() => false);
-  }
-
-  /** Replaces the account's password hash (argon2id). */
-  async setPassword(accountId: string, password: string): Promise<void> {
-    await this.accounts.update({ id: accountId }, { passwordHash: await argon2.hash(password, HASH_OPTIONS) });
-  }
-
-  /** Deletes the account. */
-  async delete(accountId: string): Promise<void> {
-    await this.accounts.delete({ id: accountId });
-  }
-
-  /** @returns the account, or null when it does not exist (any more) */
-  findById(id: string): Promise<Account | null> {
-    return this.accounts.findOne({ where: { id } });
-  }
-
-  private async create(email: string, password: string, roles: Account['roles']): Promise<Account> {
+  async create(email: string, password: string, roles: Role[]): Promise<Account> {
+    const canonical = canonicalEmail(email);
+    if (canonical === null) throw invalidRequest('The email address has no canonical form.');
     const account = this.accounts.create({
       id: randomUUID(),
-      email: normaliseEmail(email),
-      passwordHash: await argon2.hash(password, HASH_OPTIONS),
+      email: canonical,
+      passwordHash: await hash(password),
       roles,
     });
     try {
@@ -115,8 +79,87 @@ export class AccountsService implements OnApplicationBootstrap {
     return account;
   }
 
+  /**
+   * @param email as typed; one with no canonical form matches no account
+   * @returns the account when email and password match, otherwise null (never says which was wrong)
+   */
+  async verifyCredentials(email: string, password: string): Promise<Account | null> {
+    const account = await this.findByEmail(email);
+    if (!account) {
+      // As many argon2 checks as passwordMatches would make.
+      const dummy = await this.dummy();
+      await argon2.verify(dummy, normalisePassword(password)).catch(() => false);
+      if (normalisePassword(password) !== password) await argon2.verify(dummy, password).catch(() => false);
+      return null;
+    }
+    return (await this.passwordMatches(account, password)) ? account : null;
+  }
+
+  /**
+   * Checks a password against the account's hash, in its NFKC form (NIST SP
+   * 800-63B §3.1.1.2). Hashes made before passwords were normalised hold the
+   * password as it was typed: when the NFKC form fails and differs from the typed
+   * one, the typed one is tried, and on a match the hash is replaced by one of the
+   * NFKC form, so each such account moves over at its next login. Dropping the
+   * fallback instead would lock out everyone whose password was not already
+   * NFKC (an NFD keyboard, a fullwidth character) with no way to tell them apart;
+   * it accepts nothing that is not the user's password, byte for byte.
+   *
+   * @returns true when `password` is the account's password
+   */
+  async passwordMatches(account: Account, password: string): Promise<boolean> {
+    const normalised = normalisePassword(password);
+    if (await verify(account.passwordHash, normalised)) return true;
+    if (normalised === password || !(await verify(account.passwordHash, password))) return false;
+    await this.setPassword(account.id, password);
+    return true;
+  }
+
+  /** Replaces the account's password hash (argon2id of its NFKC form). */
+  async setPassword(accountId: string, password: string): Promise<void> {
+    await this.accounts.update({ id: accountId }, { passwordHash: await hash(password) });
+  }
+
+  /**
+   * Gives an existing account a new password and exactly these roles, in one
+   * write (the configured admin taking over an address). The caller revokes its tokens.
+   */
+  async resetCredentials(accountId: string, password: string, roles: Role[]): Promise<void> {
+    await this.accounts.update({ id: accountId }, { passwordHash: await hash(password), roles });
+  }
+
+  /** Replaces the account's roles. */
+  async setRoles(accountId: string, roles: Role[]): Promise<void> {
+    await this.accounts.update({ id: accountId }, { roles });
+  }
+
+  /** Deletes the account. */
+  async delete(accountId: string): Promise<void> {
+    await this.accounts.delete({ id: accountId });
+  }
+
+  /** @returns the account, or null when it does not exist (any more) */
+  findById(id: string): Promise<Account | null> {
+    return this.accounts.findOne({ where: { id } });
+  }
+
+  /** @returns the account of this email (canonicalised), or null; null for an email with no canonical form */
+  async findByEmail(email: string): Promise<Account | null> {
+    const canonical = canonicalEmail(email);
+    return canonical === null ? null : this.accounts.findOne({ where: { email: canonical } });
+  }
+
   private dummy(): Promise<string> {
     this.dummyHash ??= argon2.hash(randomUUID(), HASH_OPTIONS);
     return this.dummyHash;
   }
+}
+
+/** argon2id of the password's NFKC form. */
+function hash(password: string): Promise<string> {
+  return argon2.hash(normalisePassword(password), HASH_OPTIONS);
+}
+
+function verify(passwordHash: string, password: string): Promise<boolean> {
+  return argon2.verify(passwordHash, password).catch(() => false);
 }

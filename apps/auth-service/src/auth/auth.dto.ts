@@ -1,41 +1,79 @@
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, MaxLength, MinLength } from 'class-validator';
-import { normaliseEmail } from '../accounts/accounts.service';
+import { IsString, Length, registerDecorator, type ValidationArguments } from 'class-validator';
+import { canonicalEmail, parseAccountEmail } from '../accounts/account-email';
+import { PASSWORD_INPUT_MAX_LENGTH, passwordPolicyViolation } from '../accounts/password-policy';
 
-/** Validation sees the email as it will be stored: limits apply after normalisation (which can lengthen it). */
-const normalised = ({ value }: { value: unknown }) => (typeof value === 'string' ? normaliseEmail(value) : value);
+/**
+ * Validation sees the email as it will be stored (see `parseAccountEmail`); a value
+ * that has no canonical form is left as sent, for the validator to explain.
+ */
+const canonical = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? (canonicalEmail(value) ?? value) : value;
 
-/** Shortest accepted password, in characters (NIST SP 800-63B §5.1.1.2 minimum). */
-export const PASSWORD_MIN_LENGTH = 8;
-/** Longest accepted password, in characters: bounds the hashing cost of one request. */
-export const PASSWORD_MAX_LENGTH = 128;
+/** A string `parseAccountEmail` accepts; the message says what is wrong with it. */
+function IsAccountEmail(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isAccountEmail',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: ({ property, value }: ValidationArguments) => {
+          const parsed = typeof value === 'string' ? parseAccountEmail(value) : null;
+          return `${property} must be an email address${parsed && !parsed.ok ? `: ${parsed.reason}` : ''}`;
+        },
+      },
+      validator: { validate: (value: unknown) => typeof value === 'string' && parseAccountEmail(value).ok },
+    });
+}
+
+/**
+ * A new password that meets `passwordPolicyViolation` (NIST SP 800-63B §3.1.1.2);
+ * `emailProperty` names the sibling field holding the account's email, a context word.
+ */
+function MeetsPasswordPolicy(emailProperty?: string): PropertyDecorator {
+  const violation = ({ property, value, object }: ValidationArguments) => {
+    if (typeof value !== 'string') return `${property} must be a string`;
+    const email = emailProperty ? (object as Record<string, unknown>)[emailProperty] : undefined;
+    return passwordPolicyViolation(value, property, { email: typeof email === 'string' ? email : undefined });
+  };
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'meetsPasswordPolicy',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: (args: ValidationArguments) => violation(args) ?? '' },
+      validator: { validate: (_value: unknown, args?: ValidationArguments) => !!args && violation(args) === null },
+    });
+}
 
 /** `POST /auth/register` body. */
 export class RegisterDto {
-  @Transform(normalised)
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(254)
+  @Transform(canonical)
+  @IsAccountEmail()
   email!: string;
 
-  @IsString()
-  @MinLength(PASSWORD_MIN_LENGTH, { message: `password must be at least ${PASSWORD_MIN_LENGTH} characters` })
-  @MaxLength(PASSWORD_MAX_LENGTH, { message: `password must be at most ${PASSWORD_MAX_LENGTH} characters` })
+  @MeetsPasswordPolicy('email')
   password!: string;
 }
 
-/** `POST /auth/login` body. */
+/**
+ * `POST /auth/login` body. The email is canonicalised as at registration; one with
+ * no canonical form matches no account (401, like an unknown one). The password is
+ * only bounded: it is checked against the hash, never against today's policy.
+ */
 export class LoginDto {
-  @Transform(normalised)
+  @Transform(canonical)
   @IsString()
-  @Length(1, 254)
+  @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   email!: string;
 
   @IsString()
-  @Length(1, PASSWORD_MAX_LENGTH)
+  @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   password!: string;
 }
 
-/** `POST /auth/refresh` body (RFC 6749 §6 `refresh_token`). */
+/** `POST /auth/refresh` body (RFC 6749 §6 `refresh_token`). Never stored as sent: only its SHA-256 is looked up. */
 export class RefreshDto {
   @IsString()
   @Length(1, 512)
@@ -45,11 +83,9 @@ export class RefreshDto {
 /** `POST /auth/password` body. */
 export class ChangePasswordDto {
   @IsString()
-  @Length(1, PASSWORD_MAX_LENGTH)
+  @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   current_password!: string;
 
-  @IsString()
-  @MinLength(PASSWORD_MIN_LENGTH, { message: `new_password must be at least ${PASSWORD_MIN_LENGTH} characters` })
-  @MaxLength(PASSWORD_MAX_LENGTH, { message: `new_password must be at most ${PASSWORD_MAX_LENGTH} characters` })
+  @MeetsPasswordPolicy()
   new_password!: string;
 }

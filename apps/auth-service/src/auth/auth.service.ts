@@ -6,6 +6,7 @@ import { ProblemException, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
 import type { Account } from '../accounts/account.entity';
+import { passwordPolicyViolation } from '../accounts/password-policy';
 import { AccessTokenIssuer } from '../tokens/access-token.issuer';
 import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-tokens.service';
 
@@ -122,7 +123,9 @@ export class AuthService {
   /**
    * Changes the caller's password, then revokes every token of the account.
    *
-   * @throws ProblemException 403 `invalid_credentials` when the current password is wrong
+   * @param newPassword checked against the password policy (`passwordPolicyViolation`), hashed in NFKC form
+   * @throws ProblemException 403 `invalid_credentials` when the current password is wrong;
+   *   400 `validation_failed` when the new password is the account's email address
    */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
     const account = await this.accounts.findById(principal.subject);
@@ -131,6 +134,16 @@ export class AuthService {
         status: 403,
         code: 'invalid_credentials',
         detail: 'The current password is wrong.',
+      });
+    }
+    // The DTO checked the policy without the account; its email is a context word (NIST SP 800-63B §3.1.1.2).
+    const violation = passwordPolicyViolation(newPassword, 'new_password', { email: account.email });
+    if (violation) {
+      throw new ProblemException({
+        status: 400,
+        code: 'validation_failed',
+        detail: 'The request is not valid; see `errors`.',
+        errors: [{ field: 'new_password', message: violation }],
       });
     }
     await this.accounts.setPassword(account.id, newPassword);

@@ -1,10 +1,16 @@
-import { IsString, Length, ValidateIf } from 'class-validator';
+import { IsString, ValidateIf } from 'class-validator';
+import { CodePointLength, PlainText } from '@jwt-ms/service-core';
+
+/** Longest display name, in Unicode code points: the `varchar(100)` column's unit in PostgreSQL. */
+export const DISPLAY_NAME_MAX_LENGTH = 100;
 
 /** `PATCH /users/me` body. `displayName: null` clears it. */
 export class UpdateProfileDto {
+  /** One line of text people read: 1 to 100 code points, no control or bidirectional formatting characters. */
   @ValidateIf((_object, value) => value !== null)
   @IsString()
-  @Length(1, 100, { message: 'displayName must be 1 to 100 characters' })
+  @CodePointLength(1, DISPLAY_NAME_MAX_LENGTH)
+  @PlainText()
   displayName!: string | null;
 }
 
