@@ -12,3 +12,4 @@ export * from './lib/database/transaction';
 export * from './lib/problem/json-body';
 export * from './lib/async/with-timeout';
 export * from './lib/health/readiness-probe';
+export * from './lib/json/member-names';
