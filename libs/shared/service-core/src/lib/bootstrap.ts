@@ -12,7 +12,7 @@ import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
 import { problemClientErrorHandler } from './problem/client-error.handler';
-import { jsonBodyProblem } from './problem/json-body';
+import { jsonBodyProblem, jsonTextProblem } from './problem/json-body';
 import { ProblemException, invalidRequest } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
 import FindMyWay from 'find-my-way';
@@ -297,10 +297,13 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
     (request, body, done) => {
       // Nothing but whitespace is no JSON value either: no body (a chunked request may send an empty one).
       if ((body as string).trim().length === 0) return done(null, undefined);
+      // Before parsing: what the text would cost to parse and validate (values, depth), in one cheap pass.
+      const text = jsonTextProblem(body as string);
+      if (text.problem) return done(invalidRequest(`The request body is not acceptable: ${text.problem}.`), undefined);
       parseJson(request, body as string, (error, value) => {
         // Said here: Nest turns Fastify's parser errors into plain HttpExceptions, losing which one it was.
         if (error) return done(invalidRequest(jsonParseProblem(body as string)), undefined);
-        const problem = unacceptableBody(value, body as string);
+        const problem = unacceptableBody(value, text.memberNames);
         if (problem) return done(problem, undefined);
         done(null, value);
       });
@@ -323,9 +326,9 @@ function jsonParseProblem(body: string): string {
   return 'The request body must not set "__proto__" or "constructor.prototype".';
 }
 
-/** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null; `text` is the JSON it was parsed from. */
-function unacceptableBody(value: unknown, text?: string): ProblemException | null {
-  const problem = jsonBodyProblem(value, text);
+/** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null; `memberNames` as its text spells them. */
+function unacceptableBody(value: unknown, memberNames?: number): ProblemException | null {
+  const problem = jsonBodyProblem(value, memberNames);
   return problem ? invalidRequest(`The request body is not acceptable: ${problem}.`) : null;
 }
 
