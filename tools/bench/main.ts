@@ -11,18 +11,20 @@
  *
  * Environment: BENCH_SECONDS (4) per throughput run, BENCH_THROUGHPUT_ROUNDS (3), BENCH_CONNECTIONS (16),
  * BENCH_ITERATIONS (4000) tokens per verification round, BENCH_ROUNDS (200)
- * logouts for propagation, BENCH_REPLICAS (3), REDIS_URL, CLUSTER_POSTGRES_URL.
+ * logouts for propagation, BENCH_REPLICAS (3), BENCH_BODY_REQUESTS (200) per hostile body, REDIS_URL,
+ * CLUSTER_POSTGRES_URL. `bodies` (issue #11) measures hostile request bodies against a normal request.
  */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { ROOT } from '../cluster/service-processes';
 import { installed } from './http-load';
+import { benchBodies, type BodyFigures } from './bodies';
 import { benchPropagation, type PropagationFigures } from './propagation';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 import { benchVerification, type VerifyFigures } from './verify';
 
-const SECTIONS = ['verify', 'throughput', 'propagation'] as const;
+const SECTIONS = ['verify', 'throughput', 'propagation', 'bodies'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -39,10 +41,14 @@ interface Verdict {
   met: boolean;
 }
 
+/** A hostile body may cost at most this many times a normal request (issue #11: "a small multiple"). */
+const HOSTILE_BODY_MAX_RATIO = 3;
+
 function verdicts(
   verify?: VerifyFigures[],
   throughput?: ThroughputFigures,
   propagation?: PropagationFigures,
+  bodies?: BodyFigures[],
 ): Verdict[] {
   const out: Verdict[] = [];
   const ratio = (a: number, b: number) => a / b;
@@ -71,6 +77,21 @@ function verdicts(
       goal: 'revocation reaches every replica, p99 ≤ 50 ms',
       figure: `${propagation.p99Ms.toFixed(1)} ms`,
       met: propagation.p99Ms <= 50,
+    });
+  }
+  if (bodies) {
+    const hostile = bodies.filter((row) => !row.label.includes('(baseline)'));
+    const worst = hostile.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    out.push({
+      goal: `worst hostile body ≤ ${HOSTILE_BODY_MAX_RATIO}× a normal request (p50)`,
+      figure: `${worst.ratio.toFixed(2)}× (${worst.service}, ${worst.label})`,
+      met: worst.ratio <= HOSTILE_BODY_MAX_RATIO,
+    });
+    const largest = hostile.reduce((a, b) => (b.responseBytes > a.responseBytes ? b : a));
+    out.push({
+      goal: 'no problem answer above 2 KiB',
+      figure: `${largest.responseBytes} B (${largest.label})`,
+      met: largest.responseBytes <= 2048,
     });
   }
   return out;
@@ -129,8 +150,16 @@ async function main(): Promise<void> {
     });
   }
 
-  log('\nGoals (issue #4), each measured in this run:');
-  const results = verdicts(verify, throughput, propagation);
+  let bodies: BodyFigures[] | undefined;
+  if (sections.includes('bodies')) {
+    log(
+      '\n4. Hostile request bodies: each request alone on one connection, p50 against a valid body on the same service',
+    );
+    bodies = await benchBodies({ requests: numberFrom('BENCH_BODY_REQUESTS', 200), redisUrl, log });
+  }
+
+  log('\nGoals (issues #4 and #11), each measured in this run:');
+  const results = verdicts(verify, throughput, propagation, bodies);
   for (const verdict of results) {
     log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);
   }

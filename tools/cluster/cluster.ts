@@ -122,8 +122,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const envOf = (service: ServiceName, id: string): Record<string, string> => ({
     NODE_ENV: 'development',
-    // Behind HAProxy, which appends the client's address to X-Forwarded-For: the per-IP limits see clients.
-    TRUST_PROXY_HOPS: '1',
+    // Behind HAProxy (on 127.0.0.1), which appends the client's address to X-Forwarded-For: the per-IP
+    // limits see clients. Only HAProxy's address is trusted; on one machine a client reaching a replica
+    // directly comes from 127.0.0.1 too, so on a real network the replicas listen where only the proxy reaches.
+    TRUSTED_PROXIES: '127.0.0.1',
     ...serviceEnv(service, options.env),
     HOST: '127.0.0.1',
     PORT: '0', // the replica binds a port the kernel chooses and logs it

@@ -117,7 +117,7 @@ export function haproxyConfig(backends: Array<Omit<Backend, 'listener'>>, socket
     '  retries 3',
     '  option redispatch 1',
     '  retry-on conn-failure empty-response',
-    '  # the client address, for the per-IP login limits (the replicas trust one hop: TRUST_PROXY_HOPS=1)',
+    '  # the client address, for the per-IP login limits (the replicas trust it from HAProxy: TRUSTED_PROXIES=127.0.0.1)',
     '  option forwardfor',
     `  default-server ${HEALTH_CHECK}`,
     '  # no replica ready: an RFC 9457 problem, like every other error of the system',

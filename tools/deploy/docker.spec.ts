@@ -113,6 +113,15 @@ describe('compose.yaml', () => {
     expect(services['gateway'].ports).toEqual(['127.0.0.1:${GATEWAY_PORT:-8080}:8080']);
   });
 
+  it("believes X-Forwarded-For from the gateway's fixed address only", () => {
+    const gateway = services['gateway'].networks.default.ipv4_address;
+    const network = (compose as unknown as { networks: { default: { ipam: { config: Array<{ subnet: string }> } } } })
+      .networks.default.ipam.config[0].subnet;
+    expect(gateway.startsWith(network.replace(/0\/24$/, ''))).toBe(true);
+    for (const name of ['auth', 'users', 'orders'])
+      expect({ name, trusted: services[name].environment.TRUSTED_PROXIES }).toEqual({ name, trusted: gateway });
+  });
+
   it("is valid for Compose's own schema, as the file itself and with the stand-ins test:images lays over it", () => {
     // Debian's docker-compose 1.29 (what test:images runs here) rejects a top-level `name:`.
     expect(Object.keys(compose)).not.toContain('name');

@@ -363,7 +363,9 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
   it('keeps the security settings that matter at their safe values', () => {
     const config = named('ConfigMap', 'jwt-ms-config') as unknown as { data: Record<string, string> };
     expect(config.data['REVOCATION_FAILURE_POLICY']).toBe('fail-closed');
-    expect(config.data['TRUST_PROXY_HOPS']).toBe('1'); // the ingress controller, and nothing before it
+    // The ingress controller's pod network (kind and minikube), and nothing before it or wider.
+    expect(config.data['TRUSTED_PROXIES']).toBe('10.244.0.0/16');
+    expect(config.data['TRUST_PROXY_HOPS']).toBeUndefined();
     expect(Number(config.data['REVOCATION_MAX_STALENESS_MS'])).toBeLessThanOrEqual(5000);
   });
 

@@ -12,7 +12,7 @@ void runService('auth-service', () => {
     host: config.HOST,
     app: {
       corsOrigins: config.CORS_ORIGINS,
-      trustProxyHops: config.TRUST_PROXY_HOPS,
+      trustedProxies: config.TRUSTED_PROXIES,
       formBodyPathPrefixes: ['/oauth/'],
     },
   };

@@ -8,6 +8,6 @@ void runService('orders-service', () => {
     module: OrdersServiceModule.forRoot(config),
     port: config.PORT,
     host: config.HOST,
-    app: { corsOrigins: config.CORS_ORIGINS, trustProxyHops: config.TRUST_PROXY_HOPS },
+    app: { corsOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES },
   };
 });

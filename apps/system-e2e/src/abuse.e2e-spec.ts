@@ -10,7 +10,7 @@ describe('abuse limits: rate limits in Redis, security headers, CORS closed by d
   beforeAll(async () => {
     stack = await startStack('sqlite', {
       // X-Forwarded-For from the test stands for distinct clients, as an ingress would set it.
-      'auth-service': { AUTH_RATE_LIMIT_PER_IP: '5', AUTH_RATE_LIMIT_PER_ACCOUNT: '3', TRUST_PROXY_HOPS: '1' },
+      'auth-service': { AUTH_RATE_LIMIT_PER_IP: '5', AUTH_RATE_LIMIT_PER_ACCOUNT: '3', TRUSTED_PROXIES: '127.0.0.1' },
       'users-service': { CORS_ORIGINS: 'https://app.example.test' },
     });
   });

@@ -7,13 +7,13 @@
  * healthy afterwards. docs/security.md lists these kinds.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createConnection, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { ISSUER, REDIS_URL, launch, type RunningService } from './support/stack';
-import { call, rawGet, type JsonResponse } from './support/http';
+import { call, expectProblem, rawGet, type JsonResponse } from './support/http';
 import { b64, forge, forgeKey, json, privateJwks } from './support/token-forge';
 
 const PASSWORD = 'correct horse battery staple';
@@ -599,5 +599,123 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     });
     expect(response.status).toBe(431);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
+
+/** `{"m0":0,…}` with `members` unknown members beside `extra`'s, as the attack run sent them. */
+function withUnknownMembers(members: number, extra: Record<string, unknown>): string {
+  const body: Record<string, unknown> = { ...extra };
+  for (let index = 0; index < members; index += 1) body[`m${index}`] = 0;
+  return JSON.stringify(body);
+}
+
+/** Sends `head` as it is on a fresh connection; resolves with what came back once the server closed it. */
+function rawExchange(url: string, head: string): Promise<{ head: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = createConnection({ host: hostname, port: Number(port) }, () => socket.write(head));
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [responseHead, ...rest] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+      resolve({ head: responseHead, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+describe('HTTP hardening of the built services (issue #11)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'jwtms-http-'));
+  const issuerKey = forgeKey('ES256');
+  let auth: RunningService;
+  let users: RunningService;
+  let access = '';
+
+  beforeAll(async () => {
+    auth = await launch('auth-service', {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NO_COLOR: '1',
+      REDIS_URL,
+      AUTH_ISSUER: ISSUER,
+      SIGNING_JWKS: privateJwks(issuerKey),
+      SQLITE_PATH: join(dataDir, 'auth.sqlite'),
+      DATA_DIR: join(dataDir, 'auth'),
+      AUTH_RATE_LIMIT_PER_IP: '100000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+    });
+    users = await launch('users-service', {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      NO_COLOR: '1',
+      REDIS_URL,
+      AUTH_ISSUER: ISSUER,
+      AUTH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+      SQLITE_PATH: join(dataDir, 'users.sqlite'),
+    });
+    const email = `http.${Date.now().toString(36)}@example.test`;
+    await call('POST', `${auth.url}/auth/register`, { body: { email, password: PASSWORD } });
+    access = (await call('POST', `${auth.url}/auth/login`, { body: { email, password: PASSWORD } })).body.access_token;
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const service of [users, auth]) service?.process.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers the 64 KiB body of 6,500 unknown members on /auth/refresh with a short 400, not a 400 KiB list', async () => {
+    const body = withUnknownMembers(6500, { refresh_token: 'x' });
+    expect(body.length).toBeGreaterThan(60_000);
+    const response = await fetch(`${auth.url}/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect(text.length).toBeLessThan(1024);
+    expect(JSON.parse(text)).toMatchObject({ code: 'invalid_request', status: 400 });
+  });
+
+  it('lists at most 10 unknown members of PATCH /users/me and counts the rest', async () => {
+    const response = await call('PATCH', `${users.url}/users/me`, {
+      token: access,
+      body: withUnknownMembers(200, { displayName: 'x' }),
+    });
+    expectProblem(response, 400, 'validation_failed');
+    expect(response.body.errors).toHaveLength(10);
+    expect(response.body.errors_omitted).toBe(190);
+  });
+
+  it('refuses a JSON body that names a member twice (the last one would win)', async () => {
+    const response = await call('POST', `${auth.url}/auth/login`, {
+      body: `{"email":"a@example.test","password":"${PASSWORD}","email":"b@example.test"}`,
+    });
+    expectProblem(response, 400, 'invalid_request');
+    expect(response.body.detail).toContain('names the same member more than once');
+  });
+
+  it('answers a request without Host with a problem and the security headers', async () => {
+    for (const service of [auth, users]) {
+      const { head, body } = await rawExchange(service.url, 'GET /health/live HTTP/1.1\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 /);
+      expect(head.toLowerCase()).toContain('content-type: application/problem+json');
+      expect(head.toLowerCase()).toContain('x-content-type-options: nosniff');
+      expect(head.toLowerCase()).toContain("content-security-policy: default-src 'self'");
+      expect(JSON.parse(body)).toMatchObject({ status: 400, code: 'invalid_request' });
+    }
+  });
+
+  it('sends Cache-Control: no-store on authenticated answers, and keeps the JWKS cacheable', async () => {
+    const me = await call('GET', `${users.url}/users/me`, { token: access });
+    expect(me.status).toBe(200);
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    const refused = await call('GET', `${users.url}/users/me`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    const jwks = await call('GET', `${auth.url}/.well-known/jwks.json`);
+    expect(jwks.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
   });
 });

@@ -13,3 +13,4 @@ export * from './lib/problem/json-body';
 export * from './lib/async/with-timeout';
 export * from './lib/health/readiness-probe';
 export * from './lib/http/text.validators';
+export * from './lib/json/member-names';

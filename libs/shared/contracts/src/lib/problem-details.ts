@@ -63,6 +63,8 @@ export interface ProblemDetails {
   code: ErrorCode;
   /** Extension member: invalid fields, for `validation_failed`. */
   errors?: FieldError[];
+  /** Extension member: how many more invalid fields were found than `errors` lists (it lists at most 10). */
+  errors_omitted?: number;
   /** Extension member: per-dependency results of a failed readiness check. */
   checks?: unknown;
   /** Extension members of particular endpoints, e.g. RFC 6749 §5.2 `error` and `error_description`. */

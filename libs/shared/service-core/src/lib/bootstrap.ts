@@ -1,11 +1,18 @@
 import 'reflect-metadata';
-import { Logger, type INestApplication, type LogLevel, type Type, type DynamicModule } from '@nestjs/common';
+import {
+  Logger,
+  type INestApplication,
+  type LoggerService,
+  type LogLevel,
+  type Type,
+  type DynamicModule,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
 import { problemClientErrorHandler } from './problem/client-error.handler';
-import { jsonBodyProblem } from './problem/json-body';
+import { jsonBodyProblem, jsonTextProblem } from './problem/json-body';
 import { ProblemException, invalidRequest } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
 import FindMyWay from 'find-my-way';
@@ -37,12 +44,19 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** Options of {@link createServiceApp}. */
 export interface ServiceAppOptions {
-  /** Log levels; `false` silences Nest's logger (tests). */
-  logger?: LogLevel[] | false;
+  /** Log levels, or a logger to write to (tests read what was logged); `false` silences Nest's logger (tests). */
+  logger?: LogLevel[] | LoggerService | false;
   /** Browser origins allowed by CORS; none (the default) closes CORS. */
   corsOrigins?: string[];
-  /** Proxy hops whose `X-Forwarded-For` is trusted for the client IP; 0 (default) = the socket address. */
-  trustProxyHops?: number;
+  /**
+   * Addresses of the proxies (IPs or CIDRs: `127.0.0.1`, `10.244.0.0/16`, `::1`) whose `X-Forwarded-For`
+   * is trusted for the client IP. The client is the nearest address in the chain that is not one of
+   * them, so a client that reaches a replica directly cannot name its own IP. None (the default): the
+   * socket address, whatever the headers say.
+   */
+  trustedProxies?: readonly string[];
+  /** HTTP timeouts, in milliseconds; each defaults to {@link HTTP_TIMEOUTS}'s. */
+  timeouts?: Partial<HttpTimeouts>;
   /**
    * Path prefixes that also take `application/x-www-form-urlencoded` bodies,
    * e.g. `['/oauth/']` for RFC 7009 / RFC 7662 endpoints, which require them.
@@ -57,6 +71,37 @@ export interface ServiceAppOptions {
   shutdownDrainMs?: number;
 }
 
+/** The HTTP server's timeouts, every one in milliseconds. */
+export interface HttpTimeouts {
+  /**
+   * Time for a whole request, headers and body, to arrive: a client that sends it slower (a body
+   * trickled a byte at a time) gets a 408 problem and loses the connection. Also the headers' own
+   * deadline (Node's `headersTimeout`, which may not exceed it).
+   */
+  requestMs: number;
+  /** Time an idle keep-alive connection stays open between requests. */
+  keepAliveMs: number;
+  /**
+   * Time a connection may stay silent while a request is handled or its answer written (a client
+   * that stops reading): the socket is closed after it.
+   */
+  connectionMs: number;
+}
+
+/**
+ * The defaults, chosen for a replica behind ingress-nginx or HAProxy and safe when reached directly:
+ * - `requestMs` 10 s: every body here is at most 64 KiB, i.e. 6.5 KB/s at the slowest; ingress-nginx
+ *   reads the whole body before it forwards it (`proxy-request-buffering: on`, its own
+ *   `client-body-timeout` 60 s), so behind it requests arrive at once.
+ * - `keepAliveMs` 72 s: longer than the proxies keep idle upstream connections (ingress-nginx's
+ *   `upstream-keepalive-timeout` 60 s; HAProxy's `timeout server` 60 s here), so the proxy always
+ *   closes first and never sends a request on a connection the replica is closing (a 502).
+ * - `connectionMs` 30 s: far above the slowest handler (an argon2 check queued under load takes a
+ *   few seconds), below the proxies' read timeouts (ingress-nginx `proxy-read-timeout` 60 s,
+ *   HAProxy `timeout server` 60 s).
+ */
+export const HTTP_TIMEOUTS: Readonly<HttpTimeouts> = { requestMs: 10_000, keepAliveMs: 72_000, connectionMs: 30_000 };
+
 /**
  * Default drain deadline on shutdown, in milliseconds: inside Kubernetes' 30 s
  * grace period after the 5 s preStop pause, with room to spare.
@@ -66,8 +111,11 @@ export const SHUTDOWN_DRAIN_MS = 15_000;
 /**
  * Builds a service's Nest application on the Fastify adapter with the
  * project-wide HTTP contract: RFC 9457 problem details for every error,
- * request-body validation, a 64 KiB body limit, shutdown hooks (SIGTERM drains
- * for at most `shutdownDrainMs`).
+ * request-body validation, a 64 KiB body limit, request and connection
+ * timeouts ({@link HTTP_TIMEOUTS}), `X-Forwarded-For` only from the trusted
+ * proxies, a problem for a request without exactly one `Host` (RFC 9112 §3.2),
+ * `Cache-Control: no-store` on every answer whose route sets no caching of
+ * its own, shutdown hooks (SIGTERM drains for at most `shutdownDrainMs`).
  * It is not listening yet: call `listen` (tests pass port 0).
  *
  * @param module the service's root module (usually `AppModule.forRoot(config)`)
@@ -76,11 +124,23 @@ export async function createServiceApp(
   module: Type | DynamicModule,
   options: ServiceAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: options.trustProxyHops ? options.trustProxyHops : false,
+    // proxy-addr (Fastify's) walks X-Forwarded-For from the socket address back, past trusted addresses only.
+    trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     clientErrorHandler: problemClientErrorHandler,
     frameworkErrors,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.connectionMs,
+    http: {
+      headersTimeout: timeouts.requestMs,
+      // Node checks the two deadlines above only this often (30 s by default): the slack of each.
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, timeouts.requestMs / 4)),
+      // Answered below as a problem, with the security headers; Node's own answer is a bare 400.
+      requireHostHeader: false,
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: options.logger ?? ['log', 'warn', 'error'],
@@ -93,6 +153,23 @@ export async function createServiceApp(
   const allowedMethods = recordRoutes(adapter);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.header('x-instance-id', INSTANCE_ID);
+    const hostProblem = hostHeaderProblem(request);
+    if (hostProblem) {
+      // Before helmet's hook: the baseline headers are set here. The connection goes: the request is not trusted.
+      reply
+        .code(400)
+        .headers({ ...BASELINE_SECURITY_HEADERS, connection: 'close' })
+        .type(PROBLEM_CONTENT_TYPE)
+        .send({
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: hostProblem,
+          code: 'invalid_request',
+          instance: pathOf(request.url),
+        });
+      return;
+    }
     // An empty body is no body, whatever its Content-Type says (curl -d '' sends a form type, fetch with
     // body '' text/plain): without the header, Fastify reads it as a request with no body, not a 415.
     // No Content-Length and no Transfer-Encoding also means no body (RFC 9112 §6.3).
@@ -108,6 +185,10 @@ export async function createServiceApp(
   let closing = false;
   adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    // RFC 9111 §5.2.2.5: answers carry personal data or tokens (RFC 6750 §5.3 asks for no caching of
+    // them), and an error may be about a credential; a route whose answer may be cached says so itself
+    // (the JWKS, the discovery document).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
   adapter.getInstance().addHook('preClose', (done) => {
@@ -216,10 +297,13 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
     (request, body, done) => {
       // Nothing but whitespace is no JSON value either: no body (a chunked request may send an empty one).
       if ((body as string).trim().length === 0) return done(null, undefined);
+      // Before parsing: what the text would cost to parse and validate (values, depth), in one cheap pass.
+      const text = jsonTextProblem(body as string);
+      if (text.problem) return done(invalidRequest(`The request body is not acceptable: ${text.problem}.`), undefined);
       parseJson(request, body as string, (error, value) => {
         // Said here: Nest turns Fastify's parser errors into plain HttpExceptions, losing which one it was.
         if (error) return done(invalidRequest(jsonParseProblem(body as string)), undefined);
-        const problem = unacceptableBody(value);
+        const problem = unacceptableBody(value, text.memberNames);
         if (problem) return done(problem, undefined);
         done(null, value);
       });
@@ -242,10 +326,27 @@ function jsonParseProblem(body: string): string {
   return 'The request body must not set "__proto__" or "constructor.prototype".';
 }
 
-/** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null. */
-function unacceptableBody(value: unknown): ProblemException | null {
-  const problem = jsonBodyProblem(value);
+/** A 400 for a parsed body that {@link jsonBodyProblem} refuses, or null; `memberNames` as its text spells them. */
+function unacceptableBody(value: unknown, memberNames?: number): ProblemException | null {
+  const problem = jsonBodyProblem(value, memberNames);
   return problem ? invalidRequest(`The request body is not acceptable: ${problem}.`) : null;
+}
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without a `Host` header, and any request
+ * with more than one, gets a 400. (Node keeps the first of several `Host`
+ * headers and drops the rest, so they are counted in the raw list.)
+ *
+ * @returns the problem's detail, or null when the request has a single Host (or is HTTP/1.0 without one)
+ */
+function hostHeaderProblem(request: FastifyRequest): string | null {
+  const raw = request.raw.rawHeaders;
+  let hosts = 0;
+  for (let index = 0; index < raw.length; index += 2) if (raw[index].toLowerCase() === 'host') hosts += 1;
+  if (hosts > 1) return 'The request must have one Host header, not several.';
+  const { httpVersionMajor: major, httpVersionMinor: minor } = request.raw;
+  if (hosts === 0 && (major > 1 || (major === 1 && minor >= 1))) return 'The request must have a Host header.';
+  return null;
 }
 
 /**

@@ -82,6 +82,32 @@ describe('loadConfig: blank and listed values', () => {
   });
 });
 
+describe('loadConfig: TRUSTED_PROXIES', () => {
+  const schema = serviceEnvSchema({ port: 3001, name: 'x' });
+
+  it('trusts no proxy by default, and parses a list of addresses and CIDRs', () => {
+    expect(loadConfig(schema, {}).TRUSTED_PROXIES).toBeUndefined();
+    expect(loadConfig(schema, { TRUSTED_PROXIES: '127.0.0.1, 10.244.0.0/16,::1, fd00::/8' }).TRUSTED_PROXIES).toEqual([
+      '127.0.0.1',
+      '10.244.0.0/16',
+      '::1',
+      'fd00::/8',
+    ]);
+  });
+
+  it.each(['ingress', '10.0.0.0/33', '10.0.0.1/8/8', '::1/129', '10.0.0.0/x', '*'])('refuses %s', (value) => {
+    expect(() => loadConfig(schema, { TRUSTED_PROXIES: value })).toThrow(
+      'TRUSTED_PROXIES: expected IP addresses or CIDRs, e.g. 10.0.0.1 or 10.0.0.0/8',
+    );
+  });
+
+  it('refuses the old TRUST_PROXY_HOPS, saying what replaced it', () => {
+    expect(() => loadConfig(schema, { TRUST_PROXY_HOPS: '1' })).toThrow(
+      /TRUST_PROXY_HOPS: replaced by TRUSTED_PROXIES: list the proxies' addresses/,
+    );
+  });
+});
+
 describe('requireProductionDatabase', () => {
   const schema = serviceEnvSchema({ port: 3001, name: 'users-service' }).superRefine(requireProductionDatabase);
 

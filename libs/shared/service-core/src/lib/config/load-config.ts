@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -79,6 +80,20 @@ export const env = {
           .filter(Boolean),
       )
       .pipe(z.array(z.string()).min(1, 'expected at least one comma-separated value')),
+  /**
+   * A comma-separated list of IP addresses and CIDR blocks (`127.0.0.1, 10.244.0.0/16, ::1`), each
+   * checked, as `trustProxy` (proxy-addr) takes them.
+   */
+  addressList: () =>
+    env
+      .list()
+      .pipe(
+        z.array(
+          z
+            .string()
+            .refine(isAddressOrCidr, { message: 'expected IP addresses or CIDRs, e.g. 10.0.0.1 or 10.0.0.0/8' }),
+        ),
+      ),
   /** `development`, `test` or `production`. */
   nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),
 };
@@ -121,7 +136,28 @@ export function serviceEnvSchema(defaults: { port: number; name: string }) {
     SQLITE_PATH: z.string().min(1).default(`data/${defaults.name}/${defaults.name}.sqlite`),
     /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); none by default: CORS closed. */
     CORS_ORIGINS: env.list().optional(),
-    /** Trust `X-Forwarded-For` from this many proxy hops (the ingress) for the client IP; 0 = the socket address. */
-    TRUST_PROXY_HOPS: z.coerce.number().int('expected a whole number').min(0).max(5).default(0),
+    /**
+     * The proxies (ingress controller, load balancer) whose `X-Forwarded-For` is trusted for the client IP,
+     * as IPs or CIDRs; none by default: the socket address is the client.
+     */
+    TRUSTED_PROXIES: env.addressList().optional(),
+    /** Gone: it trusted the last hop's header from any peer. Refused, so that a deployment still setting it is told. */
+    TRUST_PROXY_HOPS: z
+      .never({
+        message:
+          "replaced by TRUSTED_PROXIES: list the proxies' addresses (IPs or CIDRs, e.g. 10.244.0.0/16); " +
+          'a hop count trusted any peer',
+      })
+      .optional(),
   });
+}
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: an address, or a network with a prefix length that fits its family. */
+function isAddressOrCidr(value: string): boolean {
+  const [address, prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -33,6 +33,8 @@ interface FastifyLikeError {
  *   generic detail for that status; the library's own message is not sent.
  * - Fastify client errors (malformed JSON, body too large, wrong media type):
  *   their 4xx status with a generic detail.
+ * - A body the client abandoned (`ECONNRESET`): one log line, no answer (the
+ *   connection is gone).
  * - Anything else: 500 `internal_error`, logged here with its stack; the client
  *   gets no stack trace and no library message.
  * - A 404 for a path that some route serves with another method is a 405
@@ -67,6 +69,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         headers = { allow: allowed.join(', ') };
       }
     }
+    if (isClientAbort(exception)) {
+      // The client went away mid-body (or the request timeout closed it): nothing failed here, and a
+      // stack per abandoned socket would flood the log during a slow-body attack. One quiet line.
+      this.logger.log(
+        `${request?.method} ${problem.instance}: the client closed the connection before its body arrived`,
+      );
+      return;
+    }
     if (problem.status >= 500 && problem.code === 'internal_error') {
       this.logger.error(
         `${request?.method} ${problem.instance} failed`,
@@ -84,6 +94,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         ...base(exception.getStatus(), exception.code, exception.detail),
       };
       if (exception.errors) problem.errors = exception.errors;
+      if (exception.errorsOmitted > 0) problem.errors_omitted = exception.errorsOmitted;
       return { problem, headers: exception.headers };
     }
     if (exception instanceof HttpException) {
@@ -110,6 +121,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
+
+/**
+ * Node's error on a request stream whose connection closed before the body
+ * was complete (`aborted`, code `ECONNRESET`), as Fastify's body reader
+ * passes it on.
+ */
+function isClientAbort(exception: unknown): boolean {
+  // Not `instanceof Error`: Node's own errors come from another realm under some runners (jest's VM).
+  return typeof exception === 'object' && exception !== null && (exception as { code?: unknown }).code === 'ECONNRESET';
 }
 
 /**
