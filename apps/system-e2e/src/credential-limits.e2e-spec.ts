@@ -124,8 +124,11 @@ describe('credential limits: password checks, client secrets and revocations per
   });
 
   describe('client secrets (RFC 7662 introspection, RFC 7009 revocation)', () => {
-    it('limits failed authentications per client_id, from any address, with an RFC 6749 error member', async () => {
+    it('limits failed authentications per client_id, from any address, with an RFC 6749 error member; never from where the client works', async () => {
       const user = await newUser();
+      // The real resource server has authenticated from its own address: the attack below cannot lock it out.
+      const home = freshClientAddress();
+      expect((await oauth(home, 'introspect', { token: user.access }, basic(VICTIM))).status).toBe(200);
       for (let attempt = 0; attempt < PER_ACCOUNT; attempt += 1) {
         const wrong = basic({ id: VICTIM.id, secret: `wrong-secret-${attempt}-${randomUUID()}` });
         const response = await oauth(
@@ -151,6 +154,9 @@ describe('credential limits: password checks, client secrets and revocations per
       expect((await oauth(freshClientAddress(), 'introspect', { token: user.access }, basic(CLIENT))).body.active).toBe(
         true,
       );
+      // And the victim, from where it authenticated before, is still served.
+      expect((await oauth(home, 'introspect', { token: user.access }, basic(VICTIM))).body.active).toBe(true);
+      expect((await oauth(home, 'revoke', { token: user.access }, basic(VICTIM))).status).toBe(200);
     });
 
     it('limits failed authentications per address, whatever ids it invents; a client that authenticates is never limited', async () => {
@@ -256,6 +262,29 @@ describe('credential limits: password checks, client secrets and revocations per
         expect((await oauth(freshClientAddress(), 'revoke', { token, client_id: 'first-party-app' })).status).toBe(200);
       }
       expect((await indexSize()) - before).toBe(PER_SUBJECT + sessions.length);
+    });
+
+    it('a burst of logouts with many tokens of one session adds one entry: the session, not each token', async () => {
+      const user = await newUser();
+      const from = freshClientAddress();
+      const tokens: string[] = [user.access];
+      let refresh = user.refresh;
+      for (let turn = 0; turn < 19; turn += 1) {
+        const refreshed = await callFrom(from, 'POST', `${stack.auth}/auth/refresh`, {
+          json: { refresh_token: refresh },
+        });
+        tokens.push(refreshed.body.access_token);
+        refresh = refreshed.body.refresh_token;
+      }
+      const before = await indexSize();
+      const answers = await Promise.all(
+        tokens.map((token) => callFrom(freshClientAddress(), 'POST', `${stack.auth}/auth/logout`, { token })),
+      );
+      expect(answers.filter((answer) => answer.status === 204).length).toBeGreaterThan(0);
+      expect((await indexSize()) - before).toBe(1);
+      for (const token of tokens) {
+        expect((await afterRevocation('GET', `${stack.users}/users/me`, { token })).status).toBe(401);
+      }
     });
   });
 });

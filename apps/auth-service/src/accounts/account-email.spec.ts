@@ -33,6 +33,8 @@ describe('parseAccountEmail: one canonical form per mailbox, look-alikes refused
     ['a Latin letter with a diacritic in the local part', 'carol-x\u00e9@example.test', /ASCII/],
     ['a Cyrillic а (U+0430) mixed into a Latin domain label', 'carol-x@ex\u0430mple.test', /mix/],
     ['a Greek ο mixed into a Latin domain label', 'carol-x@exam\u03bfple.test', /mix/],
+    ['a Cherokee Ꮮ mixed into a Latin domain label', 'carol@examp\u13dee.com', /mix/],
+    ['an Armenian ա mixed into a Latin domain label', 'carol@examp\u0561le.com', /mix/],
     ['a quoted local part with a space', '"carol x"@example.test', /spaces/],
     ['a quoted local part with an @', '"carol@x"@example.test', /quoted/],
     ['an unbalanced quote', '"carol-x@example.test', /quoted/],

@@ -24,8 +24,9 @@ import { domainToASCII } from 'node:url';
  * - **Domain: IDNA** through UTS #46 (`url.domainToASCII`, non-transitional), stored
  *   as its A-labels (`xn--…`), so the stored address is ASCII throughout and a
  *   look-alike domain in another script shows as visibly different Punycode. A
- *   label that mixes Latin, Greek and Cyrillic letters is refused (UTS #39 §5.2
- *   "Highly Restrictive" forbids those mixes; they exist only to deceive).
+ *   label that mixes Latin, Greek and Cyrillic letters, or Latin with any script
+ *   but Han, kana, Hangul and Bopomofo (Cherokee `Ꮮ`, Armenian `ա`), is refused
+ *   (UTS #39 §5.2 "Highly Restrictive" forbids those mixes; they exist only to deceive).
  * - **Refused anywhere**: control, format, private-use, unassigned and surrogate
  *   code points, default-ignorable ones (U+200B, U+00AD, U+FE0F…), bidirectional
  *   controls (U+202E…) and whitespace inside the address. They are refused rather
@@ -57,6 +58,9 @@ const LDH_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const REFUSED =
   /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{White_Space}]/u;
 const CONFUSABLE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u];
+/** A letter of a script UTS #39 "Highly Restrictive" does not let Latin mix with (all but Han, kana, Hangul, Bopomofo). */
+const NOT_WITH_LATIN =
+  /(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}])\p{L}/u;
 
 const refused = (reason: string): AccountEmail => ({ ok: false, reason });
 
@@ -117,6 +121,8 @@ function canonicalDomain(typed: string): AccountEmail {
   for (const label of typed.toLowerCase().split('.')) {
     const scripts = CONFUSABLE_SCRIPTS.filter((script) => script.test(label)).length;
     if (scripts > 1) return refused('a domain label must not mix Latin, Greek and Cyrillic letters');
+    if (CONFUSABLE_SCRIPTS[0].test(label) && NOT_WITH_LATIN.test(label))
+      return refused('a domain label must not mix Latin letters with those of another script');
   }
   const ascii = domainToASCII(typed);
   if (!ascii || ascii.length > MAX_DOMAIN_OCTETS) return invalid;

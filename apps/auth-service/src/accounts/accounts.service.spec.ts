@@ -47,6 +47,26 @@ describe('AccountsService (embedded SQLite): canonical emails, normalised passwo
     expect(await service.verifyCredentials(email, 'Creme brulee 2024')).toBeNull();
   });
 
+  it('a password change that verified the old password cannot land after a takeover (compare-and-set)', async () => {
+    const email = `race.${run}@example.test`;
+    const attacker = await service.register(email, 'the attacker chose this one');
+    const verified = (await service.findById(attacker.id))?.passwordHash ?? ''; // what changePassword checked
+    const written = await service.resetCredentials(attacker.id, 'the operator passphrase 9', ['user']);
+
+    // The attacker's change, in flight since before the takeover, arrives now: it writes nothing.
+    expect(await service.replacePassword(attacker.id, verified, 'the attacker keeps this one')).toBeNull();
+    expect(await service.setRolesIfPassword(attacker.id, written, ['user', 'admin'])).toBe(true);
+    expect(await service.verifyCredentials(email, 'the attacker keeps this one')).toBeNull();
+    expect(await service.verifyCredentials(email, 'the operator passphrase 9')).toMatchObject({
+      roles: ['user', 'admin'],
+    });
+
+    // And the admin role is never given over a hash the takeover did not write.
+    const again = await service.resetCredentials(attacker.id, 'the operator passphrase 9', ['user']);
+    expect(await service.replacePassword(attacker.id, again, 'a change that knew the new one')).not.toBeNull();
+    expect(await service.setRolesIfPassword(attacker.id, again, ['user', 'admin'])).toBe(false);
+  });
+
   it('look-alikes of an address find its account, or none; never a second one', async () => {
     const account = await service.register(`carol-x.${run}@example.test`, 'correct horse battery staple');
     for (const alike of [`\uff43arol-x.${run}@example.test`, `"carol-x.${run}"@EXAMPLE.test`])

@@ -111,26 +111,48 @@ export class AccountsService implements OnApplicationBootstrap {
     const normalised = normalisePassword(password);
     if (await verify(account.passwordHash, normalised)) return true;
     if (normalised === password || !(await verify(account.passwordHash, password))) return false;
-    await this.setPassword(account.id, password);
+    // Lost to a racing change: fine. Won: the caller's copy holds the new hash, for its own compare-and-set.
+    const rehashed = await this.replacePassword(account.id, account.passwordHash, password);
+    if (rehashed) account.passwordHash = rehashed;
     return true;
   }
 
-  /** Replaces the account's password hash (argon2id of its NFKC form). */
-  async setPassword(accountId: string, password: string): Promise<void> {
-    await this.accounts.update({ id: accountId }, { passwordHash: await hash(password) });
+  /**
+   * Replaces the account's password hash (argon2id of the NFKC form), only if
+   * it is still `expectedHash`, the hash the caller verified (compare-and-set).
+   * Every password write is conditional: a change that verified the old
+   * password must not land after another write (the configured admin taking the
+   * account over, a concurrent change) and bring a stale credential back.
+   *
+   * @param expectedHash the stored hash the caller checked the current password against
+   * @returns the new hash, or null when the stored hash had changed meanwhile (nothing written)
+   */
+  async replacePassword(accountId: string, expectedHash: string, password: string): Promise<string | null> {
+    const passwordHash = await hash(password);
+    const result = await this.accounts.update({ id: accountId, passwordHash: expectedHash }, { passwordHash });
+    return result.affected === 1 ? passwordHash : null;
   }
 
   /**
    * Gives an existing account a new password and exactly these roles, in one
    * write (the configured admin taking over an address). The caller revokes its tokens.
+   *
+   * @returns the hash written, for {@link setRolesIfPassword}
    */
-  async resetCredentials(accountId: string, password: string, roles: Role[]): Promise<void> {
-    await this.accounts.update({ id: accountId }, { passwordHash: await hash(password), roles });
+  async resetCredentials(accountId: string, password: string, roles: Role[]): Promise<string> {
+    const passwordHash = await hash(password);
+    await this.accounts.update({ id: accountId }, { passwordHash, roles });
+    return passwordHash;
   }
 
-  /** Replaces the account's roles. */
-  async setRoles(accountId: string, roles: Role[]): Promise<void> {
-    await this.accounts.update({ id: accountId }, { roles });
+  /**
+   * Replaces the account's roles, only if its password hash is still `expectedHash`.
+   *
+   * @returns whether the roles were written
+   */
+  async setRolesIfPassword(accountId: string, expectedHash: string, roles: Role[]): Promise<boolean> {
+    const result = await this.accounts.update({ id: accountId, passwordHash: expectedHash }, { roles });
+    return result.affected === 1;
   }
 
   /** Deletes the account. */

@@ -6,6 +6,9 @@ import { AuthService } from '../auth/auth.service';
 import type { Account } from './account.entity';
 import { AccountsService } from './accounts.service';
 
+/** Takeovers tried before giving up, when the account's password changes under it each time. */
+const TAKEOVER_ATTEMPTS = 5;
+
 /** The roles of the configured admin, exactly. */
 const ADMIN_ROLES: Role[] = [ROLE_USER, ROLE_ADMIN];
 
@@ -50,9 +53,15 @@ export class AdminAccountBootstrap implements OnApplicationBootstrap {
     const existing = (await this.accounts.findByEmail(email)) ?? (await this.createAdmin(email, password));
     if (!existing) return;
     if (isExactlyAdmin(existing) && (await this.accounts.passwordMatches(existing, password))) return;
-    await this.accounts.resetCredentials(existing.id, password, [ROLE_USER]);
-    await this.auth.revokeAll(existing.id);
-    await this.accounts.setRoles(existing.id, ADMIN_ROLES);
+    // A password change that verified the old password on another replica may land between these writes:
+    // every password write is compare-and-set, and the admin role is given only with the hash written here.
+    for (let attempt = 1; ; attempt += 1) {
+      const written = await this.accounts.resetCredentials(existing.id, password, [ROLE_USER]);
+      await this.auth.revokeAll(existing.id);
+      if (await this.accounts.setRolesIfPassword(existing.id, written, ADMIN_ROLES)) break;
+      if (attempt === TAKEOVER_ATTEMPTS)
+        throw new Error(`ADMIN_EMAIL: the account's password kept changing during the takeover; not starting`);
+    }
     this.logger.warn(
       `ADMIN_EMAIL: account ${existing.id} held the configured address but was not an admin with ADMIN_PASSWORD ` +
         `(registered by someone else, or its password was changed): TAKEN OVER. Its password is now ADMIN_PASSWORD, ` +

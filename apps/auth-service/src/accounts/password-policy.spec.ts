@@ -10,6 +10,10 @@ describe('passwordPolicyViolation (NIST SP 800-63B §3.1.1.2)', () => {
     ['        ', /visible characters/],
     ['\u200b'.repeat(8), /visible characters/],
     ['\u3000\u00a0\u2003\u200b\u200d\ufeff\u2060\u00ad', /visible characters/],
+    ['\u2800'.repeat(8), /visible characters/], // Braille blank: a symbol that renders as a space
+    ['\u0301'.repeat(8), /visible characters/], // combining marks with nothing to combine with
+    ['password123\u200b', /most common or breached/], // invisible padding does not leave the blocklist
+    ['pass\u00adword123', /most common or breached/],
     ['short', /at least 8 characters/],
     ['\u{1F600}'.repeat(4), /at least 8 characters/], // 8 UTF-16 code units, 4 code points
     ['a'.repeat(129), /at most 128 characters/],

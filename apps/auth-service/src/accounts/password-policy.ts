@@ -32,8 +32,12 @@ export const PASSWORD_MAX_LENGTH = 128;
  */
 export const PASSWORD_INPUT_MAX_LENGTH = 1024;
 
-/** Code points that show nothing: whitespace, format and default-ignorable characters. */
-const INVISIBLE = /[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+/**
+ * Code points that show nothing: whitespace, format and default-ignorable
+ * characters, the Braille blank (U+2800, a symbol that renders as a space),
+ * and combining marks, which show only on a base character.
+ */
+const INVISIBLE = /[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800\p{M}]/gu;
 const CONTROL = /\p{Cc}/u;
 
 let blocklist: ReadonlySet<string> | undefined;
@@ -76,7 +80,8 @@ export function passwordPolicyViolation(
   if (CONTROL.test(normalised)) return `${field} must not contain control characters`;
   if (normalised.replace(INVISIBLE, '') === '')
     return `${field} must contain visible characters, not only spaces or invisible ones`;
-  const folded = normalised.toLowerCase();
+  // Compared without what shows nothing: `password123` with a zero-width space is still `password123`.
+  const folded = normalised.replace(INVISIBLE, '').toLowerCase();
   if (commonPasswords().has(folded)) return `${field} is one of the most common or breached passwords: choose another`;
   const email = context.email?.toLowerCase();
   if (email && (folded === email || folded === email.slice(0, email.lastIndexOf('@'))))

@@ -95,7 +95,8 @@ export class AuthService {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async logout(principal: Principal): Promise<void> {
-    await failClosed(() => this.revocations.revokeToken(principal.tokenId, principal.expiresAt));
+    // The session entry covers the presented token too: no `jti` entry, so a burst of logouts with many
+    // tokens of one session adds one entry to the list every verifier holds, not one per token.
     await this.endSession(principal.sessionId);
   }
 
@@ -146,7 +147,14 @@ export class AuthService {
         errors: [{ field: 'new_password', message: violation }],
       });
     }
-    await this.accounts.setPassword(account.id, newPassword);
+    // Only over the hash just verified: a takeover or another change landing meanwhile wins.
+    if ((await this.accounts.replacePassword(account.id, account.passwordHash, newPassword)) === null) {
+      throw new ProblemException({
+        status: 403,
+        code: 'invalid_credentials',
+        detail: 'The current password is wrong.',
+      });
+    }
     await this.revokeAll(account.id);
   }
 

@@ -10,7 +10,9 @@ import { canonicalEmail } from '../accounts/account-email';
  * NFKC maps (fullwidth letters). Left as they were, and listed by id in the log:
  * addresses with no canonical form (a non-ASCII local part, invisible or
  * bidirectional characters) and those whose canonical form another account
- * already holds (a look-alike of it). Neither can log in any more; an admin
+ * already holds (a look-alike of it), or that several accounts would share
+(none of them gets it: which one is the look-alike cannot be told). None
+of those can log in any more; an admin
  * deletes or re-registers them. Data only; `down` leaves the rewritten values,
  * which the former code reads as well.
  */
@@ -20,17 +22,24 @@ export class CanonicalEmails1764500000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const logger = new Logger('Migration');
     const rows: Array<{ id: string; email: string }> = await queryRunner.query(`SELECT "id", "email" FROM "accounts"`);
-    const taken = new Set(rows.map((row) => row.email));
+    // Grouped by canonical form first, so that the outcome never depends on the order rows come back in:
+    // a row already in canonical form keeps its address; when several rows need rewriting into one
+    // address, none gets it (any of them may be a look-alike registered to take the other's place).
+    const byCanonical = new Map<string, Array<{ id: string; email: string }>>();
     const stranded: string[] = [];
     for (const row of rows) {
       const canonical = canonicalEmail(row.email);
-      if (canonical === row.email) continue;
-      if (canonical === null || taken.has(canonical)) {
-        stranded.push(row.id);
-        continue;
+      if (canonical === null) stranded.push(row.id);
+      else byCanonical.set(canonical, [...(byCanonical.get(canonical) ?? []), row]);
+    }
+    for (const [canonical, group] of byCanonical) {
+      const rewrite = group.filter((row) => row.email !== canonical);
+      if (rewrite.length === 0) continue;
+      if (rewrite.length === group.length && rewrite.length === 1) {
+        await queryRunner.query(`UPDATE "accounts" SET "email" = $1 WHERE "id" = $2`, [canonical, rewrite[0].id]);
+      } else {
+        stranded.push(...rewrite.map((row) => row.id));
       }
-      await queryRunner.query(`UPDATE "accounts" SET "email" = $1 WHERE "id" = $2`, [canonical, row.id]);
-      taken.add(canonical);
     }
     if (stranded.length > 0) {
       logger.warn(

@@ -42,6 +42,9 @@ describe('CanonicalEmails migration (PostgreSQL): stored addresses move to the f
       unicodeLocal: 'jos\u00e9@example.test',
       invisible: 'car\u200bol@example.test',
       lookalike: '"carol"@example.test', // its canonical form is taken by `plain`
+      // Two rows that both need rewriting into one address: neither may take it, whatever order rows come in.
+      victim: 'frank@b\u00fccher.example',
+      attacker: '\uff46rank@b\u00fccher.example',
     };
     const ids = Object.fromEntries(Object.keys(stored).map((key) => [key, randomUUID()]));
     for (const [key, email] of Object.entries(stored))
@@ -65,6 +68,8 @@ describe('CanonicalEmails migration (PostgreSQL): stored addresses move to the f
       unicodeLocal: 'jos\u00e9@example.test',
       invisible: 'car\u200bol@example.test',
       lookalike: '"carol"@example.test',
+      victim: 'frank@b\u00fccher.example',
+      attacker: '\uff46rank@b\u00fccher.example',
     });
   });
 });

@@ -54,7 +54,10 @@ export class CredentialsRateLimiter {
   private readonly logger = new Logger('RateLimit');
   private readonly limiters: Record<CredentialsPool, { perIp: RateLimiterRedis; perAccount: RateLimiterRedis }>;
 
-  constructor(@Inject(REDIS_CLIENT) redis: RedisClient, @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig) {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig,
+  ) {
     const limiter = (keyPrefix: string, points: number) =>
       new RateLimiterRedis({
         storeClient: redis,
@@ -90,7 +93,8 @@ export class CredentialsRateLimiter {
     const { perIp, perAccount } = this.limiters[charge.pool];
     try {
       await withTimeout(perIp.consume(charge.ip), REDIS_TIMEOUT_MS);
-      if (charge.account !== null) await withTimeout(perAccount.consume(charge.account), REDIS_TIMEOUT_MS);
+      if (charge.account !== null && !(await this.knownClientAddress(charge)))
+        await withTimeout(perAccount.consume(charge.account), REDIS_TIMEOUT_MS);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) throw rateLimited(charge.pool, rejection.msBeforeNext);
       this.logger.warn('rate-limit counters unreachable (Redis); refusing the request');
@@ -104,6 +108,22 @@ export class CredentialsRateLimiter {
   }
 
   /**
+   * Whether this client authenticated successfully from this address within
+   * the last 24 h. Such an address skips the per-client failure count (the
+   * per-IP count still applies): otherwise anyone could send a client's id with
+   * wrong secrets and lock the real resource server out of introspection and
+   * revocation, since the count is charged before the secret is compared. The
+   * idea is OWASP's "device cookie" for account lockout, keyed by address
+   * because clients authenticate without cookies. A guesser from elsewhere still
+   * meets the per-client limit, and client secrets (16+ characters) are not
+   * guessed at that rate anyway.
+   */
+  private async knownClientAddress(charge: CredentialsCharge): Promise<boolean> {
+    if (charge.pool !== 'client') return false;
+    return (await withTimeout(this.redis.exists(knownAddressKey(charge)), REDIS_TIMEOUT_MS)) === 1;
+  }
+
+  /**
    * Gives back a charged attempt that succeeded (pools that count failures
    * only). Best effort: a Redis error is logged and swallowed, since the
    * request itself has succeeded; the cost is one attempt counted as failed.
@@ -113,10 +133,26 @@ export class CredentialsRateLimiter {
     try {
       await withTimeout(perIp.reward(charge.ip), REDIS_TIMEOUT_MS);
       if (charge.account !== null) await withTimeout(perAccount.reward(charge.account), REDIS_TIMEOUT_MS);
+      if (charge.pool === 'client' && charge.account !== null) {
+        await withTimeout(
+          this.redis.set(knownAddressKey(charge), '1', { EX: KNOWN_CLIENT_ADDRESS_SECONDS }),
+          REDIS_TIMEOUT_MS,
+        );
+      }
     } catch {
       this.logger.warn('rate-limit counters unreachable (Redis); a successful attempt stays counted');
     }
   }
+}
+
+/**
+ * How long an address a client authenticated from stays exempt from that
+ * client's failure count, in seconds (24 h).
+ */
+const KNOWN_CLIENT_ADDRESS_SECONDS = 24 * 3600;
+
+function knownAddressKey(charge: CredentialsCharge): string {
+  return `${REDIS_KEY_PREFIX}rate:client-known:${charge.account}:${charge.ip}`;
 }
 
 /** 429 `rate_limited`; `msBeforeNext` in milliseconds becomes `Retry-After` in whole seconds. */

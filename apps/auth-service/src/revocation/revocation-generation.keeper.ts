@@ -4,6 +4,7 @@ import {
   Logger,
   Optional,
   type OnApplicationBootstrap,
+  type OnModuleInit,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -50,7 +51,7 @@ export type GenerationState =
  * records (`jti` and watermark entries live only in Redis), so it always waits.
  */
 @Injectable()
-export class RevocationGenerationKeeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RevocationGenerationKeeper implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RevocationGeneration');
   private timer?: NodeJS.Timeout;
   private last: GenerationState = { state: 'unknown' };
@@ -66,9 +67,17 @@ export class RevocationGenerationKeeper implements OnApplicationBootstrap, OnApp
     this.now = now ?? Date.now;
   }
 
-  /** Reconciles once (a first start establishes the list before the issuer serves), then every second. */
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Reconciles once, before any bootstrap hook: this issuer's own revocation
+   * view waits for an established list in its bootstrap, so a first start must
+   * establish it before then.
+   */
+  async onModuleInit(): Promise<void> {
     await this.reconcile();
+  }
+
+  /** Then every second. */
+  onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.reconcile(), GENERATION_CHECK_INTERVAL_MS);
     this.timer.unref();
   }
