@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Databases, stopProcess } from '@jwt-ms/tools/cluster';
 import {
-  ISSUER,
   POSTGRES_ADMIN_URL,
-  REDIS_URL,
   launch,
+  serviceTestEnv,
   startStack,
   type RunningService,
   type Stack,
@@ -34,19 +33,14 @@ describe('ADMIN_EMAIL: an account someone else registered is taken over at start
   let users: RunningService | undefined;
 
   /** The issuer's environment: the same database and key set at every start, ADMIN_* only when given. */
-  const issuerEnv = (admin?: { email: string; password: string }): Record<string, string> => ({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    NO_COLOR: '1',
-    REDIS_URL,
-    AUTH_ISSUER: ISSUER,
-    DATABASE_URL: databases.urlOf(database),
-    DATA_DIR: join(dataDir, 'auth'),
-    AUTH_RATE_LIMIT_PER_IP: '100000',
-    AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
-    ...(admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
-  });
+  const issuerEnv = (admin?: { email: string; password: string }): Record<string, string> =>
+    serviceTestEnv({
+      DATABASE_URL: databases.urlOf(database),
+      DATA_DIR: join(dataDir, 'auth'),
+      AUTH_RATE_LIMIT_PER_IP: '100000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      ...(admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
+    });
   /** Stops the issuer and starts it again (the operator's restart), resolving once it listens. */
   const restartIssuer = async (admin?: { email: string; password: string }): Promise<RunningService> => {
     await stopProcess(auth?.process);
@@ -59,17 +53,14 @@ describe('ADMIN_EMAIL: an account someone else registered is taken over at start
   beforeAll(async () => {
     await databases.recreate(database);
     auth = await launch('auth-service', issuerEnv());
-    users = await launch('users-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      NO_COLOR: '1',
-      REDIS_URL,
-      AUTH_ISSUER: ISSUER,
-      // The key set lives in DATA_DIR and survives the issuer's restarts: users never needs to refetch it.
-      AUTH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      SQLITE_PATH: join(dataDir, 'users.sqlite'),
-    });
+    users = await launch(
+      'users-service',
+      serviceTestEnv({
+        // The key set lives in DATA_DIR and survives the issuer's restarts: users never needs to refetch it.
+        AUTH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+        SQLITE_PATH: join(dataDir, 'users.sqlite'),
+      }),
+    );
   }, 120_000);
 
   afterAll(async () => {

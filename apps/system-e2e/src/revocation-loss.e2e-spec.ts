@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/contracts';
 import { PrivateRedis, waitUntil } from '@jwt-ms/auth-jwt/testing';
-import { ISSUER, launch, startStack, type RunningService, type Stack } from './support/stack';
+import { launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
 import { afterRevocation, call, expectProblem } from './support/http';
 import { stopProcess } from '@jwt-ms/tools/cluster';
 
@@ -98,17 +98,15 @@ describe('Redis losing its data: revoked tokens stay refused, everywhere, until 
     expect(health.body.checks['revocation-list']).toMatchObject({ lost: true });
 
     // A replica started after the loss has no copy to answer from: it never loads the flushed list.
-    late = await launch('users-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      REDIS_URL: redis.url,
-      AUTH_ISSUER: ISSUER,
-      AUTH_JWKS_URI: `${stack.auth}/.well-known/jwks.json`,
-      SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'jwtms-loss-')), 'users.sqlite'),
-      REVOCATION_FAILURE_POLICY: 'fail-open',
-      NO_COLOR: '1',
-    });
+    late = await launch(
+      'users-service',
+      serviceTestEnv({
+        REDIS_URL: redis.url,
+        AUTH_JWKS_URI: `${stack.auth}/.well-known/jwks.json`,
+        SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'jwtms-loss-')), 'users.sqlite'),
+        REVOCATION_FAILURE_POLICY: 'fail-open',
+      }),
+    );
     for (const token of revoked) {
       expectProblem(await call('GET', `${late.url}/users/me`, { token }), 503, 'dependency_unavailable');
     }

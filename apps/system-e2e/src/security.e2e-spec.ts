@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomUUID } from 'node:crypto';
-import { ISSUER, REDIS_URL, launch, type RunningService } from './support/stack';
+import { ISSUER, launch, serviceTestEnv, type RunningService } from './support/stack';
 import { call, expectProblem, rawGet, type JsonResponse } from './support/http';
 import { b64, forge, forgeKey, json, privateJwks } from './support/token-forge';
 
@@ -89,32 +89,26 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
 
   beforeAll(async () => {
     const jwksUri = await proxy.start();
-    auth = await launch('auth-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      NO_COLOR: '1',
-      REDIS_URL,
-      AUTH_ISSUER: ISSUER,
-      SIGNING_JWKS: privateJwks(issuerKey),
-      SQLITE_PATH: join(dataDir, 'auth.sqlite'),
-      DATA_DIR: join(dataDir, 'auth'),
-      ADMIN_EMAIL: 'admin@security.test',
-      ADMIN_PASSWORD: 'security-suite-admin-password',
-      AUTH_RATE_LIMIT_PER_IP: '100000',
-      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
-    });
+    auth = await launch(
+      'auth-service',
+      serviceTestEnv({
+        SIGNING_JWKS: privateJwks(issuerKey),
+        SQLITE_PATH: join(dataDir, 'auth.sqlite'),
+        DATA_DIR: join(dataDir, 'auth'),
+        ADMIN_EMAIL: 'admin@security.test',
+        ADMIN_PASSWORD: 'security-suite-admin-password',
+        AUTH_RATE_LIMIT_PER_IP: '100000',
+        AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      }),
+    );
     proxy.target = `${auth.url}/.well-known/jwks.json`;
-    users = await launch('users-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      NO_COLOR: '1',
-      REDIS_URL,
-      AUTH_ISSUER: ISSUER,
-      AUTH_JWKS_URI: jwksUri,
-      SQLITE_PATH: join(dataDir, 'users.sqlite'),
-    });
+    users = await launch(
+      'users-service',
+      serviceTestEnv({
+        AUTH_JWKS_URI: jwksUri,
+        SQLITE_PATH: join(dataDir, 'users.sqlite'),
+      }),
+    );
     const email = `victim.${Date.now().toString(36)}@example.test`;
     const registered = await call('POST', `${auth.url}/auth/register`, { body: { email, password: PASSWORD } });
     const login = await call('POST', `${auth.url}/auth/login`, { body: { email, password: PASSWORD } });
@@ -632,29 +626,23 @@ describe('HTTP hardening of the built services (issue #11)', () => {
   let access = '';
 
   beforeAll(async () => {
-    auth = await launch('auth-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      NO_COLOR: '1',
-      REDIS_URL,
-      AUTH_ISSUER: ISSUER,
-      SIGNING_JWKS: privateJwks(issuerKey),
-      SQLITE_PATH: join(dataDir, 'auth.sqlite'),
-      DATA_DIR: join(dataDir, 'auth'),
-      AUTH_RATE_LIMIT_PER_IP: '100000',
-      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
-    });
-    users = await launch('users-service', {
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      NO_COLOR: '1',
-      REDIS_URL,
-      AUTH_ISSUER: ISSUER,
-      AUTH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
-      SQLITE_PATH: join(dataDir, 'users.sqlite'),
-    });
+    auth = await launch(
+      'auth-service',
+      serviceTestEnv({
+        SIGNING_JWKS: privateJwks(issuerKey),
+        SQLITE_PATH: join(dataDir, 'auth.sqlite'),
+        DATA_DIR: join(dataDir, 'auth'),
+        AUTH_RATE_LIMIT_PER_IP: '100000',
+        AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      }),
+    );
+    users = await launch(
+      'users-service',
+      serviceTestEnv({
+        AUTH_JWKS_URI: `${auth.url}/.well-known/jwks.json`,
+        SQLITE_PATH: join(dataDir, 'users.sqlite'),
+      }),
+    );
     const email = `http.${Date.now().toString(36)}@example.test`;
     await call('POST', `${auth.url}/auth/register`, { body: { email, password: PASSWORD } });
     access = (await call('POST', `${auth.url}/auth/login`, { body: { email, password: PASSWORD } })).body.access_token;

@@ -12,6 +12,24 @@ export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const ISSUER = 'http://auth.e2e.test';
 export const ADMIN = { email: 'admin@e2e.test', password: 'e2e-admin-password-not-secret' };
 
+/**
+ * The environment every service under test starts with: test mode, loopback,
+ * a port the kernel chooses, the suite's issuer and Redis.
+ *
+ * @param overrides more variables, or other values (e.g. another `REDIS_URL`)
+ */
+export function serviceTestEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    REDIS_URL,
+    AUTH_ISSUER: ISSUER,
+    NO_COLOR: '1',
+    ...overrides,
+  };
+}
+
 /** Three services started from their build output (dist/apps/*), as in production. */
 export interface Stack {
   auth: string;
@@ -47,7 +65,7 @@ export async function startStack(
     databases.push(db);
     return { DATABASE_URL: databasesServer.urlOf(db) };
   };
-  const common = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', REDIS_URL, AUTH_ISSUER: ISSUER, NO_COLOR: '1' };
+  const common = serviceTestEnv();
   const services: Partial<Record<ServiceName, RunningService>> = {};
   const stack: Stack = {
     auth: '',
