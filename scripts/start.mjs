@@ -227,7 +227,7 @@ for (const s of services) {
     await shutdown(1);
   }
 }
-for (const s of services) {
+function startService(s) {
   startChild(`${s.app}`, s.tag, process.execPath, [s.main], {
     ...serviceEnv(s.app, process.env),
     PORT: String(s.port),
@@ -254,7 +254,12 @@ async function waitReady(s) {
   fail(`${s.app} did not answer 200 at ${url} within 60 s; stopping everything`);
   await shutdown(1);
 }
-await Promise.all(services.map(waitReady));
+// The issuer first: users and orders fetch its JWKS at start, and would log that it is not there yet.
+const [issuer, ...resourceServices] = services;
+startService(issuer);
+await waitReady(issuer);
+for (const s of resourceServices) startService(s);
+await Promise.all(resourceServices.map(waitReady));
 if (stopping) await new Promise(() => {});
 
 const urls = Object.fromEntries(services.map((s) => [s.name, `http://localhost:${s.port}`]));

@@ -81,10 +81,16 @@ describe('Redis losing its data: revoked tokens stay refused, everywhere, until 
     // One access-token lifetime (900 s by default) plus the 60 s margin from now.
     expect(marker?.establishesAt).toBeGreaterThan(Date.now() + 900_000);
 
-    await waitUntil(
-      async () => (await call('GET', `${stack.users}/health/ready`)).status === 503,
-      'users-service (fail-closed) to report the list lost',
-    );
+    // Each fail-closed verifier sees the loss at its next heartbeat: until then its copy refuses the tokens (401).
+    for (const [name, url] of [
+      ['users-service', stack.users],
+      ['auth-service', stack.auth],
+    ]) {
+      await waitUntil(
+        async () => (await call('GET', `${url}/health/ready`)).status === 503,
+        `${name} (fail-closed) to report the list lost`,
+      );
+    }
     for (const token of revoked) {
       expectProblem(await call('GET', `${stack.users}/users/me`, { token }), 503, 'dependency_unavailable');
       // Fail-open answers from its own copy, which still holds the revocations.

@@ -15,7 +15,8 @@ import { problemClientErrorHandler } from './problem/client-error.handler';
 import { jsonBodyProblem, jsonTextProblem } from './problem/json-body';
 import { ProblemException, invalidRequest } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
-import FindMyWay from 'find-my-way';
+import * as findMyWayModule from 'find-my-way';
+import type Router from 'find-my-way';
 import { STATUS_CODES } from 'node:http';
 import { hostname } from 'node:os';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -23,6 +24,13 @@ import { PROBLEM_CONTENT_TYPE } from '@jwt-ms/contracts';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 
+// find-my-way is CommonJS (`module.exports = Router`): webpack's build hands it over as the namespace's default,
+// scripts run through @swc-node/register (the bench, the cluster) without interop as the namespace itself.
+type FindMyWayFactory = typeof Router;
+type HTTPMethod = Router.HTTPMethod;
+const FindMyWay: FindMyWayFactory =
+  (findMyWayModule as unknown as { default?: FindMyWayFactory }).default ??
+  (findMyWayModule as unknown as FindMyWayFactory);
 /**
  * This process's replica id, sent on every answer as `X-Instance-Id` so that
  * load balancing without affinity is visible: `INSTANCE_ID`, or host name and pid.
@@ -234,7 +242,7 @@ function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
   const routes = FindMyWay();
   const noop = () => undefined;
   const add = (method: string, url: string) => {
-    if (!routes.hasRoute(method as FindMyWay.HTTPMethod, url)) routes.on(method as FindMyWay.HTTPMethod, url, noop);
+    if (!routes.hasRoute(method as HTTPMethod, url)) routes.on(method as HTTPMethod, url, noop);
   };
   adapter.getInstance().addHook('onRoute', (route) => {
     // A catch-all (CORS's `OPTIONS *`) serves every path, real or not: it says nothing of which exist.
