@@ -7,13 +7,14 @@
  * 6,500 unknown members once cost 20 times a normal request and answered
  * 400 KiB.
  */
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
 import { installed } from './http-load';
+import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 
 /** One body's figures. */
 export interface BodyFigures {
@@ -96,17 +97,6 @@ function casesOf(service: 'users-service' | 'orders-service'): Case[] {
   ];
 }
 
-/** Serves an issuer's JWKS (RFC 7517 §5) on 127.0.0.1, the way the auth service would. */
-async function serveJwks(issuer: TestTokenIssuer): Promise<{ url: string; server: Server }> {
-  const server = createServer((_, response) => {
-    response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify(issuer.jwks));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/.well-known/jwks.json`, server };
-}
-
 /**
  * Measures every body of {@link casesOf} on users-service and orders-service.
  *
@@ -118,6 +108,7 @@ export async function benchBodies(options: Options): Promise<BodyFigures[]> {
   const pin = installed('taskset', ['-V']) ? ['taskset', '-c', '0'] : [];
   const issuer = await TestTokenIssuer.create({ algorithms: ['ES256'] });
   const jwks = await serveJwks(issuer);
+  await establishRevocationListAt(options.redisUrl);
   const token = await issuer.mint();
   const rows: BodyFigures[] = [];
   try {

@@ -4,15 +4,14 @@
  * generator to core 1 (`taskset`), on the real users-service build
  * (dist/apps/users-service) and the real Redis.
  */
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestTokenIssuer, establishRevocationList } from '@jwt-ms/auth-jwt/testing';
-import { createRedisClient } from '@jwt-ms/service-core';
+import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
 import { installed, runLoad, type LoadFigures } from './http-load';
+import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 
 /** One service configuration's pair of measurements. */
 export interface ThroughputRow {
@@ -41,17 +40,6 @@ interface Options {
   log: (line: string) => void;
 }
 
-/** Serves an issuer's JWKS (RFC 7517 §5) on 127.0.0.1, the way the auth service would. */
-async function serveJwks(issuer: TestTokenIssuer): Promise<{ url: string; server: Server }> {
-  const server = createServer((_, response) => {
-    response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify(issuer.jwks));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/.well-known/jwks.json`, server };
-}
-
 /**
  * Measures public `GET /health/live` and guarded `GET /whoami` on one service
  * process (1 s warm-up each), for each configuration in turn. Both get the
@@ -60,11 +48,7 @@ async function serveJwks(issuer: TestTokenIssuer): Promise<{ url: string; server
  */
 export async function benchThroughput(options: Options): Promise<ThroughputFigures> {
   const scratchDir = mkdtempSync(join(tmpdir(), 'jwtms-bench-'));
-  // No issuer runs here: do its first-start step, or the verifiers would not load the revocation list.
-  const redis = createRedisClient(options.redisUrl);
-  if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
-  await establishRevocationList(redis);
-  redis.destroy();
+  await establishRevocationListAt(options.redisUrl); // no issuer runs here
   const pin = installed('taskset', ['-V']) ? ['taskset', '-c', '0'] : [];
   const issuers = {
     ES256: await TestTokenIssuer.create({ algorithms: ['ES256'], audience: ['users-service'] }),

@@ -36,6 +36,11 @@ async function within(ms: number, condition: () => boolean): Promise<number | nu
   return condition() ? performance.now() - started : null;
 }
 
+/** Whether a view's first full read has found no established list: what these tests wait for, instead of a sleep. */
+function triedToLoad(view: RevocationView): boolean {
+  return /no generation marker/.test((view as unknown as { lastResyncError: string }).lastResyncError);
+}
+
 async function waitReady(client: RedisClient): Promise<void> {
   if (client.isReady) return;
   await new Promise((resolve) => client.once('ready', resolve));
@@ -279,7 +284,7 @@ describe('RevocationView (real Redis)', () => {
       views.push(view);
       const booting = view.onApplicationBootstrap();
       await waitReady(connection);
-      await within(1000, () => false); // a full read and heartbeats have happened meanwhile
+      expect(await within(5000, () => triedToLoad(view))).not.toBeNull();
       expect(() => view.check(token())).toThrow(RevocationUnavailableError);
       expect(view.probe()).toMatchObject({ up: false, details: { loaded: false } });
 
@@ -316,7 +321,7 @@ describe('RevocationView (real Redis)', () => {
         );
         views.push(newcomer);
         const booting = newcomer.onApplicationBootstrap();
-        await within(1000, () => false);
+        expect(await within(5000, () => triedToLoad(newcomer))).not.toBeNull();
         expect(() => newcomer.check(victim)).toThrow(RevocationUnavailableError);
 
         await establishRevocationList(await client(redis.url));
