@@ -14,3 +14,4 @@ export * from './lib/async/with-timeout';
 export * from './lib/health/readiness-probe';
 export * from './lib/http/text.validators';
 export * from './lib/json/member-names';
+export * from './lib/database/schema-sql';

@@ -16,7 +16,19 @@ import { ROOT } from '../cluster/service-processes';
 function sourceFiles(): string[] {
   return execFileSync(
     'git',
-    ['ls-files', '--cached', '--others', '--exclude-standard', '--', '*.ts', '*.cts', '*.mts', '*.js', '*.cjs', '*.mjs'],
+    [
+      'ls-files',
+      '--cached',
+      '--others',
+      '--exclude-standard',
+      '--',
+      '*.ts',
+      '*.cts',
+      '*.mts',
+      '*.js',
+      '*.cjs',
+      '*.mjs',
+    ],
     { cwd: ROOT, encoding: 'utf8' },
   )
     .split('\n')
@@ -73,34 +85,28 @@ function importGraph(files: string[]): Map<string, Set<string>> {
 function cycles(graph: Map<string, Set<string>>): string[][] {
   let counter = 0;
   const index = new Map<string, number>();
-  const low = new Map<string, number>();
   const stack: string[] = [];
   const onStack = new Set<string>();
   const found: string[][] = [];
-  const connect = (node: string) => {
-    index.set(node, counter);
-    low.set(node, counter);
+  /** Visits `node`; returns its low-link: the smallest index reachable from it on the stack. */
+  const connect = (node: string): number => {
+    const own = counter;
+    let lowest = own;
     counter += 1;
+    index.set(node, own);
     stack.push(node);
     onStack.add(node);
     for (const next of graph.get(node) ?? []) {
-      if (!index.has(next)) {
-        connect(next);
-        low.set(node, Math.min(low.get(node)!, low.get(next)!));
-      } else if (onStack.has(next)) {
-        low.set(node, Math.min(low.get(node)!, index.get(next)!));
-      }
+      const seen = index.get(next);
+      if (seen === undefined) lowest = Math.min(lowest, connect(next));
+      else if (onStack.has(next)) lowest = Math.min(lowest, seen);
     }
-    if (low.get(node) === index.get(node)) {
-      const component: string[] = [];
-      let member: string;
-      do {
-        member = stack.pop()!;
-        onStack.delete(member);
-        component.push(member);
-      } while (member !== node);
+    if (lowest === own) {
+      const component = stack.splice(stack.indexOf(node));
+      for (const member of component) onStack.delete(member);
       if (component.length > 1 || graph.get(node)?.has(node)) found.push(component.sort());
     }
+    return lowest;
   };
   for (const node of graph.keys()) if (!index.has(node)) connect(node);
   return found;
@@ -117,6 +123,15 @@ describe('the import graph of the repository', () => {
 
   it('has no cycle', () => {
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it('has no import from tools/ into an app: the apps are leaves, driven from outside', () => {
+    const intoApps = [...graph].flatMap(([file, targets]) =>
+      file.startsWith('tools/')
+        ? [...targets].filter((target) => target.startsWith('apps/')).map((target) => `${file} → ${target}`)
+        : [],
+    );
+    expect(intoApps).toEqual([]);
   });
 
   it('would report one (the check itself)', () => {
