@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as ts from 'typescript';
-import { ROOT } from '../cluster/service-processes';
+import { ROOT } from '@jwt-ms/testing';
 
 /**
  * The repository's own modules form no import cycle: a cycle makes a module
