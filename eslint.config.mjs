@@ -88,6 +88,17 @@ export default [
     },
   },
   {
+    // A lib's entry points name each public export, so that its API is what it says and no internal leaks out.
+    basePath,
+    files: ['libs/*/*/src/index.ts', 'libs/*/*/src/testing.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: 'name each export of an entry point instead of `export *`' },
+      ],
+    },
+  },
+  {
     // The verification library never signs: only the issuer holds private keys.
     basePath,
     files: ['libs/shared/auth-jwt/src/lib/**/*.ts'],
