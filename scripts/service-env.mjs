@@ -3,7 +3,7 @@
 // so a leak of its environment (a crash dump, /proc, a debug endpoint) must not hold them.
 import { readFileSync } from 'node:fs';
 
-/** Variables only auth-service receives (scripts/issuer-only-env.json, shared with tools/cluster). */
+/** Variables only auth-service receives (scripts/issuer-only-env.json, shared with @jwt-ms/testing's serviceEnv). */
 export const ISSUER_ONLY_ENV = JSON.parse(readFileSync(new URL('./issuer-only-env.json', import.meta.url), 'utf8'));
 
 /**

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
-import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { installed } from './http-load';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 

@@ -17,7 +17,7 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { ROOT } from '../cluster/service-processes';
+import { ROOT } from '@jwt-ms/testing';
 import { installed } from './http-load';
 import { benchBodies, type BodyFigures } from './bodies';
 import { benchPropagation, type PropagationFigures } from './propagation';

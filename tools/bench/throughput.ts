@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
-import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { installed, runLoad, type LoadFigures } from './http-load';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 

@@ -16,7 +16,7 @@ import {
   stopProcess,
   type RunningService,
   type ServiceName,
-} from './service-processes';
+} from '@jwt-ms/testing';
 
 const SERVICES: ServiceName[] = ['auth-service', 'users-service', 'orders-service'];
 

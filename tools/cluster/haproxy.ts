@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { ServiceName } from './service-processes';
+import type { ServiceName } from '@jwt-ms/testing';
 
 /** Health checks of every replica, also those added at run time (which do not inherit `default-server`). */
 const HEALTH_CHECK = 'check inter 500ms fall 2 rise 2';

@@ -1,3 +1,2 @@
-export * from './cluster';
-export * from './haproxy';
-export * from './service-processes';
+export { startCluster, type Cluster, type ClusterOptions, type Replica } from './cluster';
+export { haproxyVersion } from './haproxy';

@@ -21,7 +21,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { Client } from 'pg';
-import { ROOT, haproxyVersion, startCluster, type Cluster, type ServiceName } from './index';
+import { ROOT, type ServiceName } from '@jwt-ms/testing';
+import { haproxyVersion, startCluster, type Cluster } from './index';
 
 const args = process.argv.slice(2);
 const replicasArg = args.indexOf('--replicas');

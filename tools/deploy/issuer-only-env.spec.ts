@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ISSUER_ONLY_ENV, ROOT, serviceEnv } from '../cluster/service-processes';
+import { ISSUER_ONLY_ENV, ROOT, serviceEnv } from '@jwt-ms/testing';
 
 /** The secrets only the issuer needs never reach a resource service's environment, in `npm start` or the cluster. */
 describe('issuer-only environment variables', () => {

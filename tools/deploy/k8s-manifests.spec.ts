@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../cluster/service-processes';
+import { ROOT } from '@jwt-ms/testing';
 import { renderOverlay, type K8sObject } from './kustomize';
 
 /**

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROOT } from '../cluster/service-processes';
+import { ROOT } from '@jwt-ms/testing';
 
 /** A rendered object: typed at the top, and walked freely below (the schema checks vouch for its shape). */
 export type K8sObject = {

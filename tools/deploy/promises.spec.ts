@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT } from '../cluster/service-processes';
+import { ROOT } from '@jwt-ms/testing';
 import { renderOverlay, type K8sObject } from './kustomize';
 
 /**

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { parse } from 'yaml';
-import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
-import { ROOT } from '../cluster/service-processes';
+import { PrivateRedis } from '@jwt-ms/testing';
+import { ROOT } from '@jwt-ms/testing';
 
 /**
  * The Redis users of compose and the cluster (scripts/redis-acl.sh), enforced

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 
 /**
  * `npm run bench` and `npm run cluster` run TypeScript through @swc-node/register, without the

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type Cluster, type Replica, type ServiceName } from '@jwt-ms/tools/cluster';
+import { startCluster, type Cluster, type Replica } from '@jwt-ms/tools/cluster';
 import { POSTGRES_ADMIN_URL, REDIS_URL } from './support/stack';
 import { call } from './support/http';
-import { waitUntil } from '@jwt-ms/auth-jwt/testing';
+import { waitUntil, type ServiceName } from '@jwt-ms/testing';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { REVOCATION_INDEX_KEY } from '@jwt-ms/contracts';
-import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
+import { PrivateRedis } from '@jwt-ms/testing';
 import { startStack, type Stack } from './support/stack';
 import { afterRevocation, expectProblem, type JsonResponse } from './support/http';
 import { callFrom, freshClientAddress } from './support/client-address';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Databases, stopProcess } from '@jwt-ms/tools/cluster';
+import { Databases, stopProcess } from '@jwt-ms/testing';
 import {
   POSTGRES_ADMIN_URL,
   launch,

@@ -1,6 +1,6 @@
 import { startStack, type Stack } from './support/stack';
 import { call, expectProblem } from './support/http';
-import { PrivateRedis, waitUntil } from '@jwt-ms/auth-jwt/testing';
+import { PrivateRedis, waitUntil } from '@jwt-ms/testing';
 
 const PASSWORD = 'correct horse battery staple';
 /** The verifiers' staleness bound in this suite, in milliseconds. */

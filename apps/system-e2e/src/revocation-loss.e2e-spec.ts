@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/contracts';
-import { PrivateRedis, waitUntil } from '@jwt-ms/auth-jwt/testing';
+import { PrivateRedis, stopProcess, waitUntil } from '@jwt-ms/testing';
 import { launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
 import { afterRevocation, call, expectProblem } from './support/http';
-import { stopProcess } from '@jwt-ms/tools/cluster';
 
 const PASSWORD = 'correct horse battery staple';
 const CLIENT = { id: 'users-service', secret: 'users-service-secret-for-tests' };

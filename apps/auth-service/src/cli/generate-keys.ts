@@ -10,7 +10,7 @@
  */
 import { fchmodSync, fstatSync } from 'node:fs';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@jwt-ms/contracts';
-import { generateSigningJwk } from '../keys/signing-key-set';
+import { generateSigningJwk } from '../keys/signing-jwk';
 
 const index = process.argv.indexOf('--alg');
 const alg = (index > 0 ? process.argv[index + 1] : 'ES256') as SigningAlgorithm;

@@ -1,5 +1,6 @@
 import { publishedKeysAt, rotateKeySet, signingKeyAt } from './key-rotation';
-import { SigningKeys, generateSigningJwk } from './signing-key-set';
+import { generateSigningJwk } from './signing-jwk';
+import { SigningKeys } from './signing-key-set';
 
 const T0 = 1_800_000_000; // a frozen clock, seconds since the epoch
 

@@ -1,5 +1,5 @@
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
-import { generateSigningJwk, type PrivateSigningJwk } from './signing-key-set';
+import { generateSigningJwk, type PrivateSigningJwk } from './signing-jwk';
 
 /** Seconds since the epoch. */
 export function nowSeconds(): number {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ProblemException } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig } from '../auth-service.config';
 import { KeyStore } from './key-store';
-import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet, writeKeySet } from './signing-key-set';
+import { generateSigningJwk } from './signing-jwk';
+import { SigningKeys, loadPrivateSigningKeySet, writeKeySet } from './signing-key-set';
 
 /** Rotation through the admin endpoint, where the key file lives (`SIGNING_JWKS_FILE`). */
 describe('KeyStore.rotate', () => {

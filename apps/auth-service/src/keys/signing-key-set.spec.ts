@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { jwtVerify, createLocalJWKSet, SignJWT } from 'jose';
 import { ConfigError } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig } from '../auth-service.config';
-import { SigningKeys, generateSigningJwk, loadPrivateSigningKeySet } from './signing-key-set';
+import { generateSigningJwk } from './signing-jwk';
+import { SigningKeys, loadPrivateSigningKeySet } from './signing-key-set';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'auth-keys-'));
 const ROOT = join(__dirname, '../../../..');

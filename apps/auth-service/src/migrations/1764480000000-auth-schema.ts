@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * PostgreSQL schema of the auth service: accounts and refresh tokens.
- * Generated with `tools/schema-sql.ts auth-service`, then reviewed.
+ * Generated with `npm run schema-sql:auth`, then reviewed.
  */
 export class AuthSchema1764480000000 implements MigrationInterface {
   name = 'AuthSchema1764480000000';

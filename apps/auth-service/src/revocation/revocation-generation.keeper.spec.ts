@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/contracts';
 import { RevocationStore } from '@jwt-ms/auth-jwt';
-import { PrivateRedis } from '@jwt-ms/auth-jwt/testing';
+import { PrivateRedis } from '@jwt-ms/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig, type AuthServiceConfig } from '../auth-service.config';
 import { RevocationGenerationRecord } from './revocation-generation.entity';

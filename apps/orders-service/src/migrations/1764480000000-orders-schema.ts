@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * PostgreSQL schema of the orders service: orders and their items.
- * Generated with `tools/schema-sql.ts`, then reviewed.
+ * Generated with `npm run schema-sql:orders`, then reviewed.
  */
 export class OrdersSchema1764480000000 implements MigrationInterface {
   name = 'OrdersSchema1764480000000';

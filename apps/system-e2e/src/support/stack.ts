@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Databases, launchService, stopProcess, type RunningService, type ServiceName } from '@jwt-ms/tools/cluster';
+import { Databases, launchService, stopProcess, type RunningService, type ServiceName } from '@jwt-ms/testing';
 
 export { launchService as launch, type RunningService, type ServiceName };
 

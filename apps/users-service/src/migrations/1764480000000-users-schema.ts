@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * PostgreSQL schema of the users service: profiles.
- * Generated with `tools/schema-sql.ts`, then reviewed.
+ * Generated with `npm run schema-sql:users`, then reviewed.
  */
 export class UsersSchema1764480000000 implements MigrationInterface {
   name = 'UsersSchema1764480000000';

@@ -1,19 +1,26 @@
+/**
+ * The verification library every service uses: `AuthJwtModule` verifies each
+ * request's access token (RFC 9068 over RFC 7515/7519) against the issuer's
+ * public keys and the revocation list, and hands controllers a `Principal`.
+ * It never signs. Test fixtures: `@jwt-ms/auth-jwt/testing`.
+ */
 export { Public } from '@jwt-ms/service-core';
-export * from './lib/auth-jwt.module';
-export { type AuthJwtModuleOptions, type VerificationKeySource, resolveOptions } from './lib/auth-jwt.options';
-export * from './lib/access-token.strategy';
-export * from './lib/access-token.checks';
-export * from './lib/decorators/access-policy.decorator';
-export * from './lib/decorators/current-user.decorator';
-export * from './lib/guards/access-policy.guard';
-export * from './lib/guards/access-token.guard';
-export * from './lib/principal';
-export * from './lib/revocation.store';
-export * from './lib/revocation.view';
-export * from './lib/signing-key.resolver';
-export * from './lib/token-rejection';
-export * from './lib/verifier-env';
-export * from './lib/jws-verifier';
-export * from './lib/access-token.verifier';
-export * from './lib/whoami.controller';
-export * from './lib/verified-token.cache';
+export { AuthJwtModule } from './lib/auth-jwt.module';
+export { resolveOptions, type AuthJwtModuleOptions, type VerificationKeySource } from './lib/auth-jwt.options';
+export { AccessTokenVerifier } from './lib/access-token.verifier';
+export { checkHeader, toPrincipal } from './lib/access-token.checks';
+export { verifyJws } from './lib/jws-verifier';
+export { SigningKeyResolver } from './lib/signing-key.resolver';
+export { RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
+export { CurrentUser } from './lib/decorators/current-user.decorator';
+export { isAdmin, type Principal } from './lib/principal';
+export { REDIS_TIMEOUT_MS, REVOCATION_TTL_MARGIN_SECONDS, failClosed } from './lib/revocation';
+export { RevocationStore } from './lib/revocation.store';
+export {
+  authJwtOptionsFromEnv,
+  revocationEnvShape,
+  revocationOptionsFromEnv,
+  verifierEnvSchema,
+  type VerifierEnv,
+} from './lib/verifier-env';
+export { WhoamiController } from './lib/whoami.controller';

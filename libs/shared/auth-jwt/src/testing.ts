@@ -1,7 +1,10 @@
 /**
- * Test helpers for services that use `@jwt-ms/auth-jwt`: mint access tokens
- * with a throw-away key set, as the real issuer would, then bend them.
- * Import from `@jwt-ms/auth-jwt/testing`; never from production code.
+ * Test fixtures for services that use `@jwt-ms/auth-jwt`: mint access tokens
+ * with a throw-away key set, as the real issuer would, then bend them; a
+ * verified principal without a token; the issuer's first-start step on the
+ * revocation list. Helpers that start processes and servers (Redis, the
+ * services) are in `@jwt-ms/testing`.
+ * Import from `@jwt-ms/auth-jwt/testing` in specs only; lint refuses it in production code.
  */
 import { KeyObject, randomUUID, sign } from 'node:crypto';
 import { SignJWT, base64url, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
@@ -14,8 +17,6 @@ import {
   type SigningAlgorithm,
 } from '@jwt-ms/contracts';
 import type { Principal } from './lib/principal';
-
-export { PrivateRedis } from './lib/private-redis';
 
 /**
  * Does the issuer's first-start step for a test that runs verifiers without
@@ -39,28 +40,6 @@ export async function establishRevocationList(
   const stored = parseRevocationGeneration(await redis.get(REVOCATION_GENERATION_KEY));
   if (!stored?.established) throw new Error('the revocation list is being re-established by an issuer here');
   return stored.id;
-}
-
-/**
- * Waits until `condition` holds, checking every 10 ms: for a test that waits
- * on something another timer, process or connection does in its own time,
- * instead of sleeping a guess that a busy machine can outlast.
- *
- * @param condition checked until it returns true (it may be async)
- * @param what what is awaited, for the error
- * @param timeoutMs how long to wait at most, in milliseconds (default 10000)
- * @throws Error `timed out after N ms waiting for <what>`
- */
-export async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A throw-away signing key with its public JWK. */

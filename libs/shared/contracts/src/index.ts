@@ -1,3 +1,29 @@
-export * from './lib/access-token';
-export * from './lib/problem-details';
-export * from './lib/revocation-keys';
+/**
+ * What the services agree on across processes: the access token's shape
+ * (RFC 9068), roles and scopes, the problem+json body (RFC 9457), and the
+ * Redis layout of the revocation list. Types and constants only.
+ */
+export {
+  ACCESS_TOKEN_TYPE,
+  ROLE_ADMIN,
+  ROLE_USER,
+  SCOPES_BY_ROLE,
+  SIGNING_ALGORITHMS,
+  type AccessTokenClaims,
+  type Role,
+  type SigningAlgorithm,
+  type TokenResponse,
+} from './lib/access-token';
+export { PROBLEM_CONTENT_TYPE, type ErrorCode, type FieldError, type ProblemDetails } from './lib/problem-details';
+export {
+  REDIS_KEY_PREFIX,
+  REVOCATION_GENERATION_KEY,
+  REVOCATION_INDEX_KEY,
+  parseRevocationGeneration,
+  revocationChannel,
+  revokedJtiKey,
+  revokedSessionKey,
+  subjectNotBeforeKey,
+  type RevocationAnnouncement,
+  type RevocationGeneration,
+} from './lib/revocation-keys';

@@ -1,16 +1,27 @@
-export * from './lib/bootstrap';
-export * from './lib/public.decorator';
-export * from './lib/config/load-config';
-export * from './lib/database/database-options';
-export * from './lib/health/health.module';
-export * from './lib/problem/problem.exception';
-export * from './lib/problem/problem-details.filter';
-export * from './lib/problem/validation.pipe';
-export * from './lib/redis/redis.module';
-export * from './lib/http/page-query.dto';
-export * from './lib/database/transaction';
-export * from './lib/problem/json-body';
-export * from './lib/async/with-timeout';
-export * from './lib/health/readiness-probe';
-export * from './lib/http/text.validators';
-export * from './lib/json/member-names';
+/**
+ * What every service is built on: the Fastify bootstrap with its security
+ * defaults, configuration, problem+json errors (RFC 9457), validation, the
+ * database and Redis connections, and health checks.
+ */
+export {
+  HTTP_TIMEOUTS,
+  INSTANCE_ID,
+  createServiceApp,
+  runService,
+  type HttpTimeouts,
+  type ServiceAppOptions,
+} from './lib/bootstrap';
+export { IS_PUBLIC_KEY, Public } from './lib/public.decorator';
+export { ConfigError, env, loadConfig, requireProductionDatabase, serviceEnvSchema } from './lib/config/load-config';
+export { databaseModuleOptions, databaseOptions, type DatabaseSettings } from './lib/database/database-options';
+export { inTransaction } from './lib/database/transaction';
+export { printSchemaSql } from './lib/database/schema-sql';
+export { HealthModule } from './lib/health/health.module';
+export { READINESS_PROBES, type ReadinessProbe } from './lib/health/readiness-probe';
+export { ProblemException, invalidRequest, notFound, type ProblemInit } from './lib/problem/problem.exception';
+export { IgnoreUnknownProperties, parseUuid } from './lib/problem/validation.pipe';
+export { REDIS_CLIENT, RedisModule, createRedisClient, type RedisClient } from './lib/redis/redis.module';
+export { PageQueryDto, type Page } from './lib/http/page-query.dto';
+export { CodePointLength, PlainText } from './lib/http/text.validators';
+export { withTimeout } from './lib/async/with-timeout';
+export { countMemberNames } from './lib/json/member-names';

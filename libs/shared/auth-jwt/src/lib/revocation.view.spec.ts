@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { revocationChannel, revokedJtiKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
-import { PrivateRedis } from './private-redis';
+import { PrivateRedis } from '@jwt-ms/testing';
 import { establishRevocationList } from '../testing';
 import { RevocationStore } from './revocation.store';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TestTokenIssuer, generateTestSigningKey, waitUntil } from '../testing';
+import { waitUntil } from '@jwt-ms/testing';
+import { TestTokenIssuer, generateTestSigningKey } from '../testing';
 import type { AuthJwtModuleOptions } from './auth-jwt.options';
 import { SigningKeyResolver, VerificationKeysUnavailableError } from './signing-key.resolver';
 import { TokenRejectedError } from './token-rejection';

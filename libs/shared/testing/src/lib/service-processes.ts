@@ -1,15 +1,15 @@
 /**
  * Starting and stopping the built services (dist/apps/<service>/main.js) as
  * separate processes, and the PostgreSQL databases they use: shared by the
- * local cluster (`npm run cluster`) and the end-to-end suite.
+ * local cluster (`npm run cluster`), the benchmark and the end-to-end suite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
-/** The repository root (this file is tools/cluster/service-processes.ts). */
-export const ROOT = resolve(__dirname, '../..');
+/** The repository root (this file is libs/shared/testing/src/lib/service-processes.ts). */
+export const ROOT = resolve(__dirname, '../../../../..');
 
 /** The three deployable services. */
 export type ServiceName = 'auth-service' | 'users-service' | 'orders-service';
