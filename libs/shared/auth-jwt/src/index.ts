@@ -8,8 +8,17 @@ export * from './lib/decorators/current-user.decorator';
 export * from './lib/guards/access-policy.guard';
 export * from './lib/guards/access-token.guard';
 export * from './lib/principal';
-export * from './lib/revocation.store';
-export * from './lib/revocation.view';
+export {
+  REDIS_TIMEOUT_MS,
+  REVOCATION_FAILURE_POLICIES,
+  REVOCATION_TTL_MARGIN_SECONDS,
+  RevocationUnavailableError,
+  RevocationView,
+  failClosed,
+  type RevocableToken,
+  type RevocationFailurePolicy,
+  type RevocationReason,
+} from './lib/revocation';
 export * from './lib/signing-key.resolver';
 export * from './lib/token-rejection';
 export * from './lib/verifier-env';
