@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { parse } from 'yaml';
-import { PrivateRedis } from '@jwt-ms/testing';
-import { ROOT } from '@jwt-ms/testing';
+import { PrivateRedis, ROOT } from '@jwt-ms/testing';
+import { REVOCATION_INDEX_KEY, revocationChannel, revokedJtiKey } from '@jwt-ms/contracts';
 
 /**
  * The Redis users of compose and the cluster (scripts/redis-acl.sh), enforced
@@ -64,17 +64,17 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
   it('lets anyone PING (the health checks) and nothing else without a password', async () => {
     const anonymous = await connect();
     expect(await anonymous.ping()).toBe('PONG');
-    expect(await attempt(() => anonymous.get('jwtms:revoked:jti:x'))).toBe('NOPERM');
+    expect(await attempt(() => anonymous.get(revokedJtiKey('x')))).toBe('NOPERM');
   });
 
   it('lets the issuer write its own keys and run the revocation script, and nothing dangerous', async () => {
     const auth = await connect('auth');
-    expect(await attempt(() => auth.set('jwtms:revoked:jti:a', '1', { EX: 60 }))).toBe('allowed');
+    expect(await attempt(() => auth.set(revokedJtiKey('a'), '1', { EX: 60 }))).toBe('allowed');
     expect(
       await attempt(() =>
         auth.eval("redis.call('ZADD', KEYS[1], 1, 'x'); return redis.call('PUBLISH', ARGV[1], 'hello')", {
-          keys: ['jwtms:revocation-index'],
-          arguments: ['jwtms:revocations'],
+          keys: [REVOCATION_INDEX_KEY],
+          arguments: [revocationChannel()],
         }),
       ),
     ).toBe('allowed');
@@ -86,7 +86,7 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
       ['CONFIG', 'SET', 'appendonly', 'no'],
       ['FUNCTION', 'FLUSH'],
       ['SCRIPT', 'FLUSH'],
-      ['MOVE', 'jwtms:revoked:jti:a', '3'],
+      ['MOVE', revokedJtiKey('a'), '3'],
       ['SWAPDB', '0', '1'],
       ['MEMORY', 'PURGE'],
       ['SHUTDOWN', 'NOSAVE'],
@@ -99,27 +99,27 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
 
   it('lets a resource service read the revocation list and hear announcements, but change nothing', async () => {
     const auth = await connect('auth');
-    await auth.set('jwtms:revoked:jti:b', '1', { EX: 60 });
+    await auth.set(revokedJtiKey('b'), '1', { EX: 60 });
     const verifier = await connect('verifier');
-    expect(await verifier.get('jwtms:revoked:jti:b')).toBe('1');
-    expect(await verifier.mGet(['jwtms:revoked:jti:b', 'jwtms:revoked:jti:none'])).toEqual(['1', null]);
-    expect(await verifier.pTTL('jwtms:revoked:jti:b')).toBeGreaterThan(0);
-    expect(await attempt(() => verifier.zRange('jwtms:revocation-index', 0, '+inf', { BY: 'SCORE' }))).toBe('allowed');
+    expect(await verifier.get(revokedJtiKey('b'))).toBe('1');
+    expect(await verifier.mGet([revokedJtiKey('b'), revokedJtiKey('none')])).toEqual(['1', null]);
+    expect(await verifier.pTTL(revokedJtiKey('b'))).toBeGreaterThan(0);
+    expect(await attempt(() => verifier.zRange(REVOCATION_INDEX_KEY, 0, '+inf', { BY: 'SCORE' }))).toBe('allowed');
 
     const subscriber = verifier.duplicate();
     clients.push(subscriber);
     await subscriber.connect();
-    const heard = new Promise<string>((resolve) => void subscriber.subscribe('jwtms:revocations', resolve));
+    const heard = new Promise<string>((resolve) => void subscriber.subscribe(revocationChannel(), resolve));
     await sleep(50);
-    await auth.publish('jwtms:revocations', 'announcement');
+    await auth.publish(revocationChannel(), 'announcement');
     await expect(heard).resolves.toBe('announcement');
 
     for (const command of [
-      ['SET', 'jwtms:revoked:jti:b', '0'],
-      ['DEL', 'jwtms:revoked:jti:b'],
-      ['EXPIRE', 'jwtms:revoked:jti:b', '1'],
-      ['PUBLISH', 'jwtms:revocations', 'forged'],
-      ['EVAL', "return redis.call('DEL', KEYS[1])", '1', 'jwtms:revoked:jti:b'],
+      ['SET', revokedJtiKey('b'), '0'],
+      ['DEL', revokedJtiKey('b')],
+      ['EXPIRE', revokedJtiKey('b'), '1'],
+      ['PUBLISH', revocationChannel(), 'forged'],
+      ['EVAL', "return redis.call('DEL', KEYS[1])", '1', revokedJtiKey('b')],
       ['FLUSHALL'],
       ['CONFIG', 'GET', '*'],
       ['GET', 'someone-else:key'],
@@ -128,7 +128,7 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
         command,
         result: 'NOPERM',
       });
-    expect(await verifier.get('jwtms:revoked:jti:b')).toBe('1');
+    expect(await verifier.get(revokedJtiKey('b'))).toBe('1');
   });
 
   it('is the ACL that compose mounts, for the passwords in compose.yaml', () => {

@@ -27,6 +27,7 @@ import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-r
 import { RevocationGenerations1764510000000 } from './migrations/1764510000000-revocation-generations';
 import { RevocationGenerationRecord } from './revocation/revocation-generation.entity';
 import { RevocationGenerationKeeper } from './revocation/revocation-generation.keeper';
+import { RevocationStore } from './revocation/revocation.store';
 import { CanonicalEmails1764500000000 } from './migrations/1764500000000-canonical-emails';
 
 /**
@@ -87,6 +88,7 @@ export class AuthServiceModule {
         RevocationBudget,
         ClientAuthenticator,
         OAuthService,
+        RevocationStore,
         RevocationGenerationKeeper,
       ],
     };

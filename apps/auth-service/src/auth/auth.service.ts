@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { TokenResponse } from '@jwt-ms/contracts';
-import { RevocationStore, failClosed, type Principal } from '@jwt-ms/auth-jwt';
+import { failClosed, type Principal } from '@jwt-ms/auth-jwt';
 import { ProblemException, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
@@ -9,6 +9,7 @@ import type { Account } from '../accounts/account.entity';
 import { passwordPolicyViolation } from '../accounts/password-policy';
 import { AccessTokenIssuer } from '../tokens/access-token.issuer';
 import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-tokens.service';
+import { RevocationStore } from '../revocation/revocation.store';
 
 const INVALID_GRANT = 'The refresh token is invalid, expired, revoked or already used.';
 

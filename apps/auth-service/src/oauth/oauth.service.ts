@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AccessTokenVerifier, RevocationStore, failClosed, type Principal } from '@jwt-ms/auth-jwt';
+import { AccessTokenVerifier, failClosed, type Principal } from '@jwt-ms/auth-jwt';
+import { RevocationStore } from '../revocation/revocation.store';
 import { ProblemException } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';

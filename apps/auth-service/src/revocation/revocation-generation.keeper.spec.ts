@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/contracts';
-import { RevocationStore } from '@jwt-ms/auth-jwt';
 import { PrivateRedis } from '@jwt-ms/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig, type AuthServiceConfig } from '../auth-service.config';
 import { RevocationGenerationRecord } from './revocation-generation.entity';
+import { RevocationStore } from './revocation.store';
 import { RevocationGenerationKeeper } from './revocation-generation.keeper';
 
 const TTL_SECONDS = 900;

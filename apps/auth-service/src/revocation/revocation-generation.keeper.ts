@@ -10,10 +10,11 @@ import {
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
-import { parseRevocationGeneration, type RevocationGeneration } from '@jwt-ms/contracts';
-import { REVOCATION_TTL_MARGIN_SECONDS, RevocationStore } from '@jwt-ms/auth-jwt';
+import { formatRevocationGeneration, parseRevocationGeneration, type RevocationGeneration } from '@jwt-ms/contracts';
+import { REVOCATION_TTL_MARGIN_SECONDS } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { RevocationGenerationRecord } from './revocation-generation.entity';
+import { RevocationStore } from './revocation.store';
 
 /** How often the marker is checked, in milliseconds. */
 export const GENERATION_CHECK_INTERVAL_MS = 1000;
@@ -166,7 +167,7 @@ export class RevocationGenerationKeeper implements OnModuleInit, OnApplicationBo
   }
 
   private swap(next: RevocationGeneration, expected: string | null): Promise<string | null> {
-    return this.store.replaceGeneration(JSON.stringify(next), expected);
+    return this.store.replaceGeneration(formatRevocationGeneration(next), expected);
   }
 
   private async record(id: string): Promise<void> {

@@ -14,8 +14,17 @@ export { SigningKeyResolver } from './lib/signing-key.resolver';
 export { RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
 export { CurrentUser } from './lib/decorators/current-user.decorator';
 export { isAdmin, type Principal } from './lib/principal';
-export { REDIS_TIMEOUT_MS, REVOCATION_TTL_MARGIN_SECONDS, failClosed } from './lib/revocation';
-export { RevocationStore } from './lib/revocation.store';
+export {
+  REDIS_TIMEOUT_MS,
+  REVOCATION_FAILURE_POLICIES,
+  REVOCATION_TTL_MARGIN_SECONDS,
+  RevocationUnavailableError,
+  RevocationView,
+  failClosed,
+  type RevocableToken,
+  type RevocationFailurePolicy,
+  type RevocationReason,
+} from './lib/revocation';
 export {
   authJwtOptionsFromEnv,
   revocationEnvShape,

@@ -12,6 +12,7 @@ import {
   ACCESS_TOKEN_TYPE,
   REVOCATION_GENERATION_KEY,
   SCOPES_BY_ROLE,
+  formatRevocationGeneration,
   parseRevocationGeneration,
   type Role,
   type SigningAlgorithm,
@@ -35,7 +36,7 @@ export async function establishRevocationList(
   },
   tokenLifetimeSeconds = 900,
 ): Promise<string> {
-  const value = JSON.stringify({ id: randomUUID(), established: true, tokenLifetimeSeconds });
+  const value = formatRevocationGeneration({ id: randomUUID(), established: true, tokenLifetimeSeconds });
   await redis.set(REVOCATION_GENERATION_KEY, value, { NX: true });
   const stored = parseRevocationGeneration(await redis.get(REVOCATION_GENERATION_KEY));
   if (!stored?.established) throw new Error('the revocation list is being re-established by an issuer here');

@@ -16,14 +16,25 @@ export {
 } from './lib/access-token';
 export { PROBLEM_CONTENT_TYPE, type ErrorCode, type FieldError, type ProblemDetails } from './lib/problem-details';
 export {
+  MAX_ANNOUNCEMENT_LENGTH,
+  MAX_REVOCATION_ID_LENGTH,
   REDIS_KEY_PREFIX,
   REVOCATION_GENERATION_KEY,
   REVOCATION_INDEX_KEY,
+  REVOKED_VALUE,
+  formatRevocationAnnouncement,
+  formatRevocationGeneration,
+  formatWatermark,
+  parseRevocationAnnouncement,
   parseRevocationGeneration,
+  parseRevocationKey,
+  parseWatermark,
   revocationChannel,
   revokedJtiKey,
   revokedSessionKey,
   subjectNotBeforeKey,
   type RevocationAnnouncement,
+  type RevocationEntryKind,
   type RevocationGeneration,
+  type RevocationKey,
 } from './lib/revocation-keys';

@@ -9,8 +9,7 @@ import {
 import { checkHeader, toPrincipal } from './access-token.checks';
 import { verifyCompactJws } from './jws-verifier';
 import type { Principal } from './principal';
-import { RevocationUnavailableError, type RevocationReason } from './revocation';
-import { RevocationView } from './revocation.view';
+import { RevocationUnavailableError, RevocationView, type RevocationReason } from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { TokenRejectedError, revocationUnavailable } from './token-rejection';
 

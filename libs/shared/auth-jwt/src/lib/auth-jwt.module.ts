@@ -7,8 +7,7 @@ import { AccessTokenStrategy } from './access-token.strategy';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessPolicyGuard } from './guards/access-policy.guard';
 import { AccessTokenGuard } from './guards/access-token.guard';
-import { RevocationStore } from './revocation.store';
-import { RevocationView } from './revocation.view';
+import { RevocationView } from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { VerifiedTokenCache } from './verified-token.cache';
 
@@ -16,7 +15,6 @@ const PROVIDERS: Provider[] = [
   VerifiedTokenCache,
   SigningKeyResolver,
   RevocationView,
-  RevocationStore,
   {
     provide: READINESS_PROBES,
     useFactory: (view: RevocationView, keys: SigningKeyResolver) => [view, keys],
@@ -62,7 +60,6 @@ export class AuthJwtModule extends ConfigurableModuleClass {
       exports: [
         AUTH_JWT_OPTIONS,
         SigningKeyResolver,
-        RevocationStore,
         RevocationView,
         READINESS_PROBES,
         AccessTokenVerifier,

@@ -1,7 +1,11 @@
 /**
- * Redis key layout of the revocation blacklist, shared by the issuer (which
- * writes) and the verifiers (which read). Keeping it in one place is what lets
+ * Redis layout of the revocation list, shared by the issuer (which writes) and
+ * the verifiers (which read): key names, entry values, the announcement
+ * message, the generation marker. Each is built and parsed here and nowhere
+ * else, so that the writer and the reader cannot drift apart; that is what lets
  * a logout on the auth service take effect on every resource service.
+ *
+ * Pure functions and types: no Redis client, no framework.
  */
 
 /** Prefix of every key this system writes to Redis. */
@@ -44,6 +48,65 @@ export function subjectNotBeforeKey(sub: string): string {
   return `${REDIS_KEY_PREFIX}not-before:sub:${sub}`;
 }
 
+/** The three kinds of revocation entry: one token (`jti`), one session (`sid`), one subject's watermark (`sub`). */
+export type RevocationEntryKind = 'token' | 'session' | 'subject';
+
+/** A revocation entry's key, parsed: what it revokes. */
+export interface RevocationKey {
+  kind: RevocationEntryKind;
+  /** The `jti`, `sid` or `sub` the key names: 1 to {@link MAX_REVOCATION_ID_LENGTH} characters. */
+  id: string;
+}
+
+/** Longest id (`jti`, `sid`, `sub`) a revocation key may name, in characters: longer ones are no token's. */
+export const MAX_REVOCATION_ID_LENGTH = 256;
+
+const KEY_PREFIXES: ReadonlyArray<readonly [RevocationEntryKind, string]> = [
+  ['token', revokedJtiKey('')],
+  ['session', revokedSessionKey('')],
+  ['subject', subjectNotBeforeKey('')],
+];
+
+/**
+ * Parses a revocation entry's key: the inverse of {@link revokedJtiKey},
+ * {@link revokedSessionKey} and {@link subjectNotBeforeKey}.
+ *
+ * @param key a Redis key (from an announcement or the index)
+ * @returns its kind and id, or null for any other key, an empty id, or one longer than {@link MAX_REVOCATION_ID_LENGTH}
+ */
+export function parseRevocationKey(key: string): RevocationKey | null {
+  for (const [kind, prefix] of KEY_PREFIXES) {
+    if (!key.startsWith(prefix)) continue;
+    const id = key.slice(prefix.length);
+    return id.length > 0 && id.length <= MAX_REVOCATION_ID_LENGTH ? { kind, id } : null;
+  }
+  return null;
+}
+
+/** The value stored under a token or session entry: the key's presence is what counts. */
+export const REVOKED_VALUE = '1';
+
+/**
+ * Encodes a subject watermark as stored under {@link subjectNotBeforeKey}.
+ *
+ * @param notBefore seconds since the epoch, fractional
+ * @returns the decimal string, millisecond precision (e.g. `1700000000.123`)
+ */
+export function formatWatermark(notBefore: number): string {
+  return notBefore.toFixed(3);
+}
+
+/**
+ * Decodes a stored or announced watermark.
+ *
+ * @param value the string written by {@link formatWatermark}
+ * @returns seconds since the epoch, or null when it is not a finite, non-negative number
+ */
+export function parseWatermark(value: string): number | null {
+  const notBefore = Number(value);
+  return Number.isFinite(notBefore) && notBefore >= 0 ? notBefore : null;
+}
+
 /**
  * Sorted set indexing every revocation entry: member = the entry's key,
  * score = when it expires (milliseconds since the epoch). A verifier re-reads
@@ -80,6 +143,45 @@ export interface RevocationAnnouncement {
   ttlMs: number;
 }
 
+/** Longest announcement a reader parses, in characters: a real one is under 200. */
+export const MAX_ANNOUNCEMENT_LENGTH = 1024;
+
+/**
+ * Encodes an announcement: a JSON object with the members `key`, `value`
+ * and `ttlMs`, in any order. The issuer's write script publishes the same
+ * object (encoded by Redis's cjson, since the script builds it atomically with
+ * the write); its spec parses that message with {@link parseRevocationAnnouncement}.
+ *
+ * @param announcement the entry written
+ * @returns the message to PUBLISH on {@link revocationChannel}
+ */
+export function formatRevocationAnnouncement(announcement: RevocationAnnouncement): string {
+  const { key, value, ttlMs } = announcement;
+  return JSON.stringify({ key, value, ttlMs });
+}
+
+/**
+ * Parses a message heard on {@link revocationChannel}. Checks its shape only;
+ * whether the key is a revocation key and the value a valid watermark is for
+ * {@link parseRevocationKey} and {@link parseWatermark}.
+ *
+ * @param message the raw pub/sub message
+ * @returns the announcement, or null when longer than {@link MAX_ANNOUNCEMENT_LENGTH}, not JSON, or without
+ *   a string `key`, a string `value` and a positive number `ttlMs` (milliseconds)
+ */
+export function parseRevocationAnnouncement(message: string): RevocationAnnouncement | null {
+  if (message.length > MAX_ANNOUNCEMENT_LENGTH) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  const { key, value, ttlMs } = (parsed ?? {}) as Partial<RevocationAnnouncement>;
+  if (typeof key !== 'string' || typeof value !== 'string' || typeof ttlMs !== 'number' || !(ttlMs > 0)) return null;
+  return { key, value, ttlMs };
+}
+
 /**
  * Key of the revocation list's generation marker, written by the issuer only.
  * Its value is a {@link RevocationGeneration} as JSON. It proves that the list
@@ -105,6 +207,22 @@ export interface RevocationGeneration {
   tokenLifetimeSeconds: number;
   /** While not established: when the issuer will establish it, milliseconds since the epoch. */
   establishesAt?: number;
+}
+
+/**
+ * Encodes a {@link REVOCATION_GENERATION_KEY} value (JSON); the inverse of {@link parseRevocationGeneration}.
+ *
+ * @param generation the marker to store
+ * @returns the string to SET
+ */
+export function formatRevocationGeneration(generation: RevocationGeneration): string {
+  const { id, established, tokenLifetimeSeconds, establishesAt } = generation;
+  return JSON.stringify({
+    id,
+    established,
+    tokenLifetimeSeconds,
+    ...(establishesAt === undefined ? {} : { establishesAt }),
+  });
 }
 
 /**

@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
-import { revocationChannel, revokedJtiKey, subjectNotBeforeKey } from '@jwt-ms/contracts';
+import {
+  REDIS_KEY_PREFIX,
+  REVOCATION_INDEX_KEY,
+  REVOKED_VALUE,
+  formatRevocationAnnouncement,
+  formatWatermark,
+  revocationChannel,
+  revokedJtiKey,
+  revokedSessionKey,
+  subjectNotBeforeKey,
+} from '@jwt-ms/contracts';
 import { PrivateRedis } from '@jwt-ms/testing';
-import { establishRevocationList } from '../testing';
-import { RevocationStore } from './revocation.store';
+import { establishRevocationList } from '../../testing';
+import type { AuthJwtModuleOptions } from '../auth-jwt.options';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';
+import type { RevocationFreshness } from './revocation-freshness';
 import { RevocationView } from './revocation.view';
-import type { AuthJwtModuleOptions } from './auth-jwt.options';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -38,7 +48,36 @@ async function within(ms: number, condition: () => boolean): Promise<number | nu
 
 /** Whether a view's first full read has found no established list: what these tests wait for, instead of a sleep. */
 function triedToLoad(view: RevocationView): boolean {
-  return /no generation marker/.test((view as unknown as { lastResyncError: string }).lastResyncError);
+  return /no generation marker/.test((view as unknown as { freshness: RevocationFreshness }).freshness.lastReadError);
+}
+
+/**
+ * Writes revocation entries as the issuer does (the entry, its index member,
+ * its announcement), with the layout from contracts: the writer itself lives
+ * in the issuer, which this library cannot import. Not atomic, unlike the
+ * issuer's script; these tests do not need it to be.
+ */
+class TestIssuer {
+  constructor(private readonly redis: RedisClient) {}
+
+  revokeToken(jti: string, ttlSeconds = 900): Promise<void> {
+    return this.write(revokedJtiKey(jti), REVOKED_VALUE, ttlSeconds);
+  }
+
+  revokeSession(sid: string, ttlSeconds = 900): Promise<void> {
+    return this.write(revokedSessionKey(sid), REVOKED_VALUE, ttlSeconds);
+  }
+
+  revokeSubjectBefore(sub: string, notBefore: number, ttlSeconds = 900): Promise<void> {
+    return this.write(subjectNotBeforeKey(sub), formatWatermark(notBefore), ttlSeconds);
+  }
+
+  private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(key, value, { EX: ttlSeconds });
+    await this.redis.zAdd(REVOCATION_INDEX_KEY, { score: Date.now() + ttlSeconds * 1000, value: key });
+    const announcement = formatRevocationAnnouncement({ key, value, ttlMs: ttlSeconds * 1000 });
+    await this.redis.publish(revocationChannel(this.redis.options?.database), announcement);
+  }
 }
 
 async function waitReady(client: RedisClient): Promise<void> {
@@ -72,9 +111,9 @@ describe('RevocationView (real Redis)', () => {
   });
 
   it('tells the public readiness route whether it is usable, not what the list holds', async () => {
-    const issuer = new RevocationStore(await client(), null);
+    const issuer = new TestIssuer(await client());
     const view = await startView();
-    await issuer.revokeToken(randomUUID(), Math.floor(Date.now() / 1000) + 900);
+    await issuer.revokeToken(randomUUID());
     await within(1000, () => view.size() > 0);
     expect(view.size()).toBeGreaterThan(0);
     expect(Object.keys(view.probe().details).sort()).toEqual(
@@ -83,13 +122,13 @@ describe('RevocationView (real Redis)', () => {
   });
 
   it('learns a revocation written by another process from the announcement, without asking Redis per check', async () => {
-    const issuer = new RevocationStore(await client(), null);
+    const issuer = new TestIssuer(await client());
     const view = await startView();
     const victim = token();
     const bystander = token();
     expect(view.check(victim)).toBeNull();
 
-    await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+    await issuer.revokeToken(victim.jti);
     const tookMs = await within(1000, () => view.check(victim) !== null);
 
     expect(tookMs).not.toBeNull();
@@ -98,15 +137,15 @@ describe('RevocationView (real Redis)', () => {
   });
 
   it('revokes a whole session by sid, and a subject before its watermark by auth_time', async () => {
-    const issuer = new RevocationStore(await client(), null);
+    const issuer = new TestIssuer(await client());
     const view = await startView();
     const subject = randomUUID();
     const early = token({ sub: subject, authTime: 1_700_000_000.123 });
     const late = token({ sub: subject, authTime: 1_700_000_000.5 });
     const sameSession = token({ sid: early.sid });
 
-    await issuer.revokeSession(early.sid, 900);
-    await issuer.revokeSubjectBefore(subject, 1_700_000_000.2, 900);
+    await issuer.revokeSession(early.sid);
+    await issuer.revokeSubjectBefore(subject, 1_700_000_000.2);
     const earlyElsewhere = { ...early, sid: randomUUID() };
     await within(1000, () => view.check(sameSession) !== null && view.check(earlyElsewhere) !== null);
 
@@ -115,24 +154,10 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlyElsewhere)).toBe('all tokens of the subject revoked');
   });
 
-  it('keeps the highest watermark whatever order announcements arrive in', async () => {
-    const issuer = new RevocationStore(await client(), null);
-    const view = await startView();
-    const subject = randomUUID();
-    await issuer.revokeSubjectBefore(subject, 1_700_000_100, 900);
-    await issuer.revokeSubjectBefore(subject, 1_700_000_050, 900); // an older, slower request
-    const probe = token({ sub: subject, authTime: 1_700_000_075 });
-    await within(1000, () => view.check(probe) !== null);
-
-    expect(view.check(probe)).toBe('all tokens of the subject revoked');
-    const raw = await (await client()).get(`jwtms:not-before:sub:${subject}`);
-    expect(Number(raw)).toBe(1_700_000_100);
-  });
-
   it('loads entries written before it started (full resync), with their remaining lifetime', async () => {
-    const issuer = new RevocationStore(await client(), null);
+    const issuer = new TestIssuer(await client());
     const earlier = token();
-    await issuer.revokeToken(earlier.jti, Math.floor(Date.now() / 1000) + 900);
+    await issuer.revokeToken(earlier.jti);
 
     const view = await startView();
 
@@ -140,53 +165,46 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlier)).toBe('token revoked');
   });
 
-  it("applies the issuer's own writes at once in its process", async () => {
-    const view = await startView();
-    const issuer = new RevocationStore(await client(), view);
-    const victim = token();
-
-    await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
-
-    expect(view.check(victim)).toBe('token revoked'); // no wait: the write itself updated the view
-  });
-
   it('ignores announcements that are not revocation entries, or that would pin memory or lock a user out', async () => {
     const view = await startView();
     const publisher = await client();
     const victim = token();
-    const entriesBefore = view.probe().details['entries'];
     const channel = revocationChannel();
     const forged = [
       'not json',
-      JSON.stringify({ key: 'jwtms:rate:ip:1', value: '1', ttlMs: 1000 }), // not a revocation key
+      JSON.stringify({ key: `${REDIS_KEY_PREFIX}rate:ip:1`, value: '1', ttlMs: 1000 }), // not a revocation key
       JSON.stringify({ key: revokedJtiKey(victim.jti), value: 1 }), // no lifetime
       JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: -1 }), // "forever"
       JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: 0 }),
-      JSON.stringify({ key: revokedJtiKey('x'.repeat(300)), value: '1', ttlMs: 1000 }), // an id no token has
-      JSON.stringify({ key: revokedJtiKey(''), value: '1', ttlMs: 1000 }),
       JSON.stringify({ key: revokedJtiKey(victim.jti), value: 'x'.repeat(2000), ttlMs: 1000 }), // oversized message
       JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: '9e15', ttlMs: 1000 }), // a watermark in the future
       JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: 'soon', ttlMs: 1000 }),
     ];
     for (const message of forged) await publisher.publish(channel, message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Announcements arrive in order: once this one is in, every forged one has been heard (and refused).
+    const sentinel = token();
+    await publisher.publish(
+      channel,
+      formatRevocationAnnouncement({ key: revokedJtiKey(sentinel.jti), value: REVOKED_VALUE, ttlMs: 1000 }),
+    );
+    expect(await within(1000, () => view.check(sentinel) !== null)).not.toBeNull();
 
     expect(view.check(victim)).toBeNull();
-    expect(view.probe().details['entries']).toBe(entriesBefore);
   });
 
   it('hears only revocations of its own Redis database', async () => {
-    const elsewhere = new RevocationStore(await client(`${REDIS_URL}/0`), null);
+    const elsewhere = new TestIssuer(await client(`${REDIS_URL}/0`));
+    const here = new TestIssuer(await client(`${REDIS_URL}/5`));
     const view = await startView({}, `${REDIS_URL}/5`);
     const victim = token();
-    await elsewhere.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await elsewhere.revokeToken(victim.jti);
+    // Published after the other database's entry: once it is in, that one would have been heard too.
+    const sentinel = token();
+    await here.revokeToken(sentinel.jti);
+    expect(await within(1000, () => view.check(sentinel) !== null)).not.toBeNull();
     expect(view.check(victim)).toBeNull();
 
-    await new RevocationStore(await client(`${REDIS_URL}/5`), null).revokeToken(
-      victim.jti,
-      Math.floor(Date.now() / 1000) + 900,
-    );
+    await here.revokeToken(victim.jti);
     expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
   });
 
@@ -214,8 +232,8 @@ describe('RevocationView (real Redis)', () => {
 
       await redis.stop(); // loses every entry and every connection (this one keeps nothing on disk)
       await redis.start();
-      const issuer = new RevocationStore(await client(redis.url), null);
-      await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+      const issuer = new TestIssuer(await client(redis.url));
+      await issuer.revokeToken(victim.jti);
       // The list came back without its generation marker: lost, not merely stale.
       expect(await within(5000, () => view.probe().details['lost'] === true)).not.toBeNull();
       expect(view.losses()).toBe(1);
@@ -258,10 +276,10 @@ describe('RevocationView (real Redis)', () => {
     }, 30_000);
 
     it('answers from the last copy under fail-open, and still reports the staleness', async () => {
-      const issuer = new RevocationStore(await client(redis.url), null);
+      const issuer = new TestIssuer(await client(redis.url));
       const view = await startView({ revocationFailurePolicy: 'fail-open' }, redis.url);
       const victim = token();
-      await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+      await issuer.revokeToken(victim.jti);
       await within(1000, () => view.check(victim) !== null);
 
       redis.pause();
@@ -297,10 +315,10 @@ describe('RevocationView (real Redis)', () => {
     it.each(['fail-closed', 'fail-open'] as const)(
       'finds the list lost within a heartbeat when Redis is flushed mid-run (%s), until a new generation is established',
       async (policy) => {
-        const issuer = new RevocationStore(await client(redis.url), null);
+        const issuer = new TestIssuer(await client(redis.url));
         const view = await startView({ revocationFailurePolicy: policy }, redis.url);
         const victim = token();
-        await issuer.revokeToken(victim.jti, Math.floor(Date.now() / 1000) + 900);
+        await issuer.revokeToken(victim.jti);
         expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
 
         await (await client(redis.url)).flushDb();

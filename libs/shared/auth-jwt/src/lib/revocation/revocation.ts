@@ -1,4 +1,4 @@
-import { revocationUnavailable } from './token-rejection';
+import { revocationUnavailable } from '../token-rejection';
 
 /**
  * Seconds a revocation entry outlives its token's `exp`, so it still covers the

@@ -3,6 +3,10 @@ import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-cor
 import {
   REVOCATION_GENERATION_KEY,
   REVOCATION_INDEX_KEY,
+  REVOKED_VALUE,
+  formatWatermark,
+  parseRevocationKey,
+  parseWatermark,
   revocationChannel,
   revokedJtiKey,
   revokedSessionKey,
@@ -13,12 +17,10 @@ import {
   REDIS_TIMEOUT_MS,
   REVOCATION_TTL_MARGIN_SECONDS,
   RevocationUnavailableError,
+  RevocationView,
   type RevocableToken,
   type RevocationReason,
-} from './revocation';
-import { RevocationView } from './revocation.view';
-
-export * from './revocation';
+} from '@jwt-ms/auth-jwt';
 
 /**
  * The revocation list in Redis, three kinds of entry (key layout in
@@ -28,7 +30,8 @@ export * from './revocation';
  * - one subject's "not before" watermark: every token of a session that began
  *   earlier (`auth_time`).
  *
- * The issuer writes here: each write stores the entry, indexes it by expiry
+ * Only the issuer writes, and this is its writer (resource services have no
+ * code path that writes): each write stores the entry, indexes it by expiry
  * ({@link REVOCATION_INDEX_KEY}) and announces it on its database's {@link revocationChannel}
  * in one Lua script (atomic: no entry exists unindexed or unannounced), and
  * updates this process's {@link RevocationView} at once.
@@ -59,7 +62,8 @@ export class RevocationStore {
     const [jti, sid, notBefore] = values;
     if (jti !== null) return 'token revoked';
     if (sid !== null) return 'session revoked';
-    if (notBefore !== null && token.authTime < Number(notBefore)) return 'all tokens of the subject revoked';
+    const watermark = notBefore === null ? null : parseWatermark(notBefore);
+    if (watermark !== null && token.authTime < watermark) return 'all tokens of the subject revoked';
     return null;
   }
 
@@ -74,7 +78,7 @@ export class RevocationStore {
     // Kept REVOCATION_TTL_MARGIN_SECONDS past `exp`: verifiers still accept the token within their clock tolerance.
     const ttlSeconds = expiresAt - Math.floor(Date.now() / 1000) + REVOCATION_TTL_MARGIN_SECONDS;
     if (ttlSeconds <= 0) return; // long expired: every verifier refuses it on `exp`
-    await this.write(revokedJtiKey(jti), '1', ttlSeconds);
+    await this.write(revokedJtiKey(jti), REVOKED_VALUE, ttlSeconds);
   }
 
   /**
@@ -85,7 +89,7 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSession(sid: string, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.write(revokedSessionKey(sid), '1', maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS);
+    await this.write(revokedSessionKey(sid), REVOKED_VALUE, maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS);
   }
 
   /**
@@ -101,7 +105,7 @@ export class RevocationStore {
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
     await this.write(
       subjectNotBeforeKey(sub),
-      notBefore.toFixed(3),
+      formatWatermark(notBefore),
       maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS,
     );
   }
@@ -134,10 +138,12 @@ export class RevocationStore {
 
   /** Stores and announces one entry (WRITE_AND_ANNOUNCE), then updates this process's view. */
   private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
+    // A watermark only rises; the other kinds hold REVOKED_VALUE, and their presence is what counts.
+    const merge = parseRevocationKey(key)?.kind === 'subject' ? 'max' : 'replace';
     const stored = (await this.bounded(() =>
       this.redis.eval(WRITE_AND_ANNOUNCE, {
         keys: [key, REVOCATION_INDEX_KEY],
-        arguments: [value, String(ttlSeconds), revocationChannel(this.redis.options?.database)],
+        arguments: [value, String(ttlSeconds), revocationChannel(this.redis.options?.database), merge],
       }),
     )) as string;
     this.view?.apply({ key, value: stored, ttlMs: ttlSeconds * 1000 } satisfies RevocationAnnouncement);
@@ -160,15 +166,19 @@ export class RevocationStore {
  * Stores KEYS[1] = ARGV[1] for ARGV[2] seconds, indexes it in the sorted set
  * KEYS[2] by expiry (dropping members that have expired), and publishes it on
  * ARGV[3] as a RevocationAnnouncement: atomically, so no entry exists
- * unindexed or unannounced. A watermark key (`…not-before:…`) only rises: the
- * larger of the stored and proposed values is kept and announced. Returns the
- * stored value.
+ * unindexed or unannounced. With ARGV[4] = `max` (a watermark) the value only
+ * rises: the larger of the stored and proposed values is kept and announced,
+ * as stored (both were encoded by `formatWatermark`). Returns the stored value.
+ *
+ * The announcement is the JSON object `formatRevocationAnnouncement` describes,
+ * encoded here by cjson because it must be built inside the script; the
+ * store's spec parses it with `parseRevocationAnnouncement`.
  */
 const WRITE_AND_ANNOUNCE = `
 local value = ARGV[1]
-if string.find(KEYS[1], ':not-before:', 1, true) then
-  local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if current > tonumber(value) then value = string.format('%.3f', current) end
+if ARGV[4] == 'max' then
+  local current = redis.call('GET', KEYS[1])
+  if current and tonumber(current) > tonumber(value) then value = current end
 end
 local ttlMs = tonumber(ARGV[2]) * 1000
 local time = redis.call('TIME')

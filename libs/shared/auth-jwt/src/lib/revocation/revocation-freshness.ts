@@ -1,0 +1,188 @@
+import { Logger } from '@nestjs/common';
+import { RevocationUnavailableError, type RevocationFailurePolicy } from './revocation';
+
+/** What readiness (`revocation-list` in `GET /health/ready`) reports: nothing about the list's contents. */
+export interface RevocationReadiness {
+  up: boolean;
+  details: {
+    fresh: boolean;
+    loaded: boolean;
+    lost: boolean;
+    /** Milliseconds since the instant the copy is known complete as of; null before the first full read. */
+    stalenessMs: number | null;
+    maxStalenessMs: number;
+    policy: RevocationFailurePolicy;
+  };
+}
+
+/**
+ * Whether this process's copy of the revocation list may be trusted, and
+ * what to do when it may not. Holds no entries and does no I/O:
+ * {@link RevocationSync} reports what it observed (a full read, a PONG, a
+ * lost list), and this class turns it into answers.
+ *
+ * - **Fresh**: every revocation made before `freshAsOf` is in the copy; the
+ *   copy is stale once that instant is more than `maxStalenessMs` old.
+ * - **Loaded**: a full read has succeeded at least once.
+ * - **Lost**: the generation marker in Redis is gone, not established, or
+ *   replaced; a loss is counted once, until the issuer establishes a new generation.
+ *
+ * Policy (see {@link RevocationFailurePolicy}): a copy never loaded refuses
+ * every token whatever the policy (there is no last copy); under
+ * `fail-closed` a stale or lost copy refuses too; under `fail-open` it
+ * answers, and readiness still reports the staleness. All times are on the
+ * monotonic clock, in milliseconds.
+ */
+export class RevocationFreshness {
+  private readonly logger = new Logger('RevocationView');
+  /** Every revocation completed before this instant (monotonic ms) is in the copy; -Infinity: never loaded. */
+  private freshAsOf = Number.NEGATIVE_INFINITY;
+  private loaded = false;
+  /** Since when the list is lost (monotonic ms), or null. */
+  private lostSince: number | null = null;
+  private lostCount = 0;
+  private reportedStale = false;
+  /** Why the last full read failed ('' after a success): said when the copy turns stale. */
+  lastReadError = '';
+
+  /**
+   * @param maxStalenessMs the staleness bound, in milliseconds
+   * @param policy what a stale or lost copy does
+   * @param monotonicMs the clock, monotonic milliseconds (injectable for tests)
+   */
+  constructor(
+    readonly maxStalenessMs: number,
+    readonly policy: RevocationFailurePolicy,
+    private readonly monotonicMs: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * Called before every check of a token: refuses when the copy may not be used.
+   * Logs once when the copy turns stale (and once when it is fresh again).
+   *
+   * @throws RevocationUnavailableError when never loaded; under `fail-closed` also when stale or lost
+   */
+  assertUsable(): void {
+    const now = this.monotonicMs();
+    if (now - this.freshAsOf > this.maxStalenessMs) this.onStale(now);
+    if (this.lostSince !== null && this.policy === 'fail-closed')
+      throw new RevocationUnavailableError(new Error('revocation list lost'));
+  }
+
+  /** Whether every revocation made up to `maxStalenessMs` ago is known. */
+  isFresh(): boolean {
+    return this.monotonicMs() - this.freshAsOf <= this.maxStalenessMs;
+  }
+
+  /** Whether a full read has ever succeeded. */
+  isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  /** Whether the list is lost now (see the class). */
+  isLost(): boolean {
+    return this.lostSince !== null;
+  }
+
+  /** How many times the list was found lost. */
+  losses(): number {
+    return this.lostCount;
+  }
+
+  /** The current monotonic time, in milliseconds, on the clock every other method uses. */
+  now(): number {
+    return this.monotonicMs();
+  }
+
+  /**
+   * Records a successful full read that began at `asOf`.
+   *
+   * @param asOf monotonic ms when the read began: the copy holds every revocation made before it
+   */
+  markLoaded(asOf: number): void {
+    this.loaded = true;
+    this.lastReadError = '';
+    this.markFresh(asOf);
+  }
+
+  /**
+   * Records that every revocation made before `asOf` is in the copy (a PONG,
+   * a full read). Freshness never moves backwards.
+   *
+   * @param asOf monotonic ms
+   */
+  markFresh(asOf: number): void {
+    if (asOf <= this.freshAsOf) return;
+    this.freshAsOf = asOf;
+    if (this.reportedStale) {
+      this.reportedStale = false;
+      this.logger.log('revocation list fresh again');
+    }
+  }
+
+  /**
+   * Records that the list in Redis is lost (counted once per loss, logged as an error).
+   *
+   * @param why how the generation marker showed it, e.g. `gone`
+   */
+  markLost(why: string): void {
+    if (this.lostSince !== null) return;
+    this.lostSince = this.monotonicMs();
+    this.lostCount += 1;
+    this.logger.error(
+      `revocation list lost in Redis (generation marker ${why}): tokens revoked before the loss could be accepted; ` +
+        (this.policy === 'fail-closed'
+          ? 'refusing every token (fail closed) until the issuer re-establishes it'
+          : "answering from this replica's own copy (fail open)"),
+    );
+  }
+
+  /**
+   * Records that an established generation was read in full: a loss, if any, is over.
+   *
+   * @param generationId the generation's id, for the log
+   */
+  markEstablished(generationId: string): void {
+    if (this.lostSince === null) return;
+    this.logger.log(
+      `revocation list re-established by the issuer (generation ${generationId}) after ` +
+        `${Math.round((this.monotonicMs() - this.lostSince) / 1000)} s`,
+    );
+    this.lostSince = null;
+  }
+
+  /**
+   * Readiness: down when never loaded, and under `fail-closed` when stale or
+   * lost. The route is public, so the details say nothing about the list's contents.
+   */
+  probe(): RevocationReadiness {
+    const stalenessMs = this.monotonicMs() - this.freshAsOf;
+    const fresh = stalenessMs <= this.maxStalenessMs;
+    const lost = this.lostSince !== null;
+    const usable = this.loaded && ((fresh && !lost) || this.policy === 'fail-open');
+    return {
+      up: usable,
+      details: {
+        fresh,
+        loaded: this.loaded,
+        lost,
+        stalenessMs: this.loaded ? Math.round(stalenessMs) : null,
+        maxStalenessMs: this.maxStalenessMs,
+        policy: this.policy,
+      },
+    };
+  }
+
+  private onStale(now: number): void {
+    const failClosed = this.policy === 'fail-closed' || !this.loaded;
+    if (!this.reportedStale) {
+      this.reportedStale = true;
+      this.logger.warn(
+        `revocation list is ${this.loaded ? `${Math.round(now - this.freshAsOf)} ms old` : 'not loaded'} ` +
+          `(bound ${this.maxStalenessMs} ms): ${failClosed ? 'refusing every token (fail closed)' : 'answering from the last copy (fail open)'}` +
+          (this.lastReadError ? `; last read failed: ${this.lastReadError}` : ''),
+      );
+    }
+    if (failClosed) throw new RevocationUnavailableError(new Error('revocation list stale'));
+  }
+}
