@@ -15,7 +15,7 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** The role every registered user holds. */
 export const ROLE_USER = 'user';
-/** The role of administrators (see the README: configured, never defaulted in production). */
+/** The role of administrators (see docs/configuration.md: configured, never defaulted in production). */
 export const ROLE_ADMIN = 'admin';
 export type Role = typeof ROLE_USER | typeof ROLE_ADMIN;
 
