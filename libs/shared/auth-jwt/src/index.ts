@@ -1,6 +1,12 @@
 export { Public } from '@jwt-ms/service-core';
 export * from './lib/auth-jwt.module';
-export { type AuthJwtModuleOptions, type VerificationKeySource, resolveOptions } from './lib/auth-jwt.options';
+export {
+  AUTH_JWT_SETTINGS,
+  type AuthJwtModuleOptions,
+  type ResolvedAuthJwtOptions,
+  type VerificationKeySource,
+  resolveOptions,
+} from './lib/auth-jwt.options';
 export * from './lib/access-token.strategy';
 export * from './lib/access-token.checks';
 export * from './lib/decorators/access-policy.decorator';
