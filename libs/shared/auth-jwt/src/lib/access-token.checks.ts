@@ -124,11 +124,15 @@ export function checkHeader(jws: CompactJws, algorithms: readonly string[]): Acc
   return parsed as AccessTokenHeader;
 }
 
+const TYPE = ACCESS_TOKEN_TYPE;
+const MEDIA_TYPE = `application/${ACCESS_TOKEN_TYPE}`;
+
 /** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, case-insensitive. */
 function isAccessTokenType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
+  if (typ === TYPE) return true;
   const value = typ.toLowerCase();
-  return value === ACCESS_TOKEN_TYPE || value === `application/${ACCESS_TOKEN_TYPE}`;
+  return value === TYPE || value === MEDIA_TYPE;
 }
 
 /**

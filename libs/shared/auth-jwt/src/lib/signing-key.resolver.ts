@@ -51,8 +51,9 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   private readonly logger = new Logger('SigningKeyResolver');
   private lastProbeFetchAt = Number.NEGATIVE_INFINITY;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
-  /** jose's selection, remembered per `alg` and `kid` for the key set in use (emptied when it changes). */
-  private readonly selected = new Map<string, KeyObject>();
+  /** jose's selection, remembered per `alg`, then `kid`, for the key set in use (emptied when it changes). */
+  private readonly selected = new Map<string | undefined, Map<string | undefined, KeyObject>>();
+  private selections = 0;
   private current?: KeyLookup;
   private currentSnapshot?: string;
   private fetcher?: ReturnType<typeof createRemoteJWKSet>;
@@ -129,7 +130,12 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
       keyObject = KeyObject.from(key);
       this.keyObjects.set(key, keyObject);
     }
-    if (this.selected.size < MAX_SELECTIONS) this.selected.set(selectionKey(header), keyObject);
+    if (this.selections < MAX_SELECTIONS) {
+      let byKid = this.selected.get(header.alg);
+      if (!byKid) this.selected.set(header.alg, (byKid = new Map()));
+      if (!byKid.has(header.kid)) this.selections += 1;
+      byKid.set(header.kid, keyObject);
+    }
     return keyObject;
   }
 
@@ -140,7 +146,7 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
    * @returns the key, or undefined when it must be looked up (first use, or the key set changed)
    */
   keyFor(header: JWSHeaderParameters): KeyObject | undefined {
-    return this.selected.get(selectionKey(header));
+    return this.selected.get(header.alg)?.get(header.kid);
   }
 
   private async lookup(header: JWSHeaderParameters): Promise<CryptoKey> {
@@ -200,16 +206,13 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     this.current = createLocalJWKSet(jwks);
     this.currentSnapshot = snapshot;
     this.selected.clear();
+    this.selections = 0;
     if (replacing) this.verifiedTokens.clear();
   }
 }
 
 /** Bounds the selection memo: only keys of the set are ever stored (a made-up `kid` never resolves). */
 const MAX_SELECTIONS = 64;
-
-function selectionKey(header: JWSHeaderParameters): string {
-  return `${header.alg}\u0000${header.kid}`;
-}
 
 function lookupRejection(error: unknown): TokenRejectedError {
   switch ((error as { code?: string }).code) {
