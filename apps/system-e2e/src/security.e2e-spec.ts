@@ -663,7 +663,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'revocation',
       name: 'a logged-out token replayed',
-      reason: 'revoked_token',
+      reason: 'revoked_session',
       authorization: () => bearer(realAccess),
     },
     {
