@@ -225,26 +225,12 @@ export interface ClaimLimits {
  */
 export function toPrincipal(claims: Record<string, unknown>, limits: ClaimLimits, nowSeconds: number): Principal {
   const tolerance = limits.clockToleranceSeconds;
-  const text = (name: string): string => {
-    const value = claims[name];
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
-    }
-    return value;
-  };
-  const time = (name: string): number => {
-    const value = claims[name];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
-    }
-    return value;
-  };
-  const issuedAt = time('iat');
-  const authenticatedAt = time('auth_time');
+  const issuedAt = timeClaim(claims, 'iat');
+  const authenticatedAt = timeClaim(claims, 'auth_time');
   if (authenticatedAt > issuedAt + tolerance) {
     throw new TokenRejectedError('bad_claim', '"auth_time" claim is later than "iat"');
   }
-  const expiresAt = time('exp');
+  const expiresAt = timeClaim(claims, 'exp');
   if (issuedAt > nowSeconds + tolerance) {
     throw new TokenRejectedError('issued_in_future', '"iat" claim is in the future');
   }
@@ -256,17 +242,35 @@ export function toPrincipal(claims: Record<string, unknown>, limits: ClaimLimits
   const scope = claims['scope'];
   if (typeof scope !== 'string') throw new TokenRejectedError('bad_claim', 'missing or invalid "scope" claim');
   return {
-    subject: text('sub'),
-    email: text('email'),
+    subject: textClaim(claims, 'sub'),
+    email: textClaim(claims, 'email'),
     roles: roles as Role[],
     scopes: scope.split(' ').filter(Boolean),
-    clientId: text('client_id'),
-    tokenId: text('jti'),
-    sessionId: text('sid'),
+    clientId: textClaim(claims, 'client_id'),
+    tokenId: textClaim(claims, 'jti'),
+    sessionId: textClaim(claims, 'sid'),
     issuedAt,
     authenticatedAt,
     expiresAt,
   };
+}
+
+/** A required non-empty string claim. @throws TokenRejectedError `bad_claim` */
+function textClaim(claims: Record<string, unknown>, name: string): string {
+  const value = claims[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
+  }
+  return value;
+}
+
+/** A required NumericDate claim (RFC 7519 §2), in seconds. @throws TokenRejectedError `bad_claim` */
+function timeClaim(claims: Record<string, unknown>, name: string): number {
+  const value = claims[name];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
+  }
+  return value;
 }
 
 /**

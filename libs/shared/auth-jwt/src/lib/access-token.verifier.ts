@@ -8,7 +8,9 @@ import {
   parsePayload,
   splitCompactJws,
   toPrincipal,
+  type AccessTokenHeader,
   type ClaimLimits,
+  type CompactJws,
 } from './access-token.checks';
 import { verifySignature } from './jws-verifier';
 import type { Principal } from './principal';
@@ -17,6 +19,9 @@ import { RevocationView } from './revocation.view';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { TokenRejectedError, VerificationUnavailableError, type TokenRejectionCode } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
+
+/** Distinct protected headers remembered; beyond it the memo starts over (a flood of made-up headers only costs parsing). */
+const MAX_REMEMBERED_HEADERS = 32;
 
 const REVOCATION_CODES: Record<NonNullable<RevocationReason>, TokenRejectionCode> = {
   'token revoked': 'revoked_token',
@@ -34,7 +39,9 @@ const REVOCATION_CODES: Record<NonNullable<RevocationReason>, TokenRejectionCode
  *    then the verified-token cache: the very same string verified before skips
  *    to step 8's lifetime cap and step 9 (a hit never skips revocation);
  * 2. shape: compact JWS, three base64url segments (RFC 7515 §7.1) (`malformed`);
- * 3. protected header, parsed once (RFC 7515 §4, no duplicate members: `duplicate_member`):
+ * 3. protected header, parsed once (RFC 7515 §4, no duplicate members: `duplicate_member`) —
+ *    and once per distinct header text: tokens of one issuer key share it, and the outcome depends
+ *    on that text alone, so an accepted header is remembered (bounded) and not decoded again:
  *    `alg` in the allowlist (RFC 8725 §3.1: no `none`, no HMAC) (`bad_alg`); `typ` `at+jwt`
  *    (RFC 9068 §4, RFC 8725 §3.11) (`bad_typ`); `kid` present (`bad_kid`); no `crit`
  *    (RFC 7515 §4.1.11), no `b64` (RFC 7797), no `jwk`/`jku`/`x5u`/`x5c` (RFC 8725 §3.10)
@@ -62,6 +69,9 @@ const REVOCATION_CODES: Record<NonNullable<RevocationReason>, TokenRejectionCode
  */
 @Injectable()
 export class AccessTokenVerifier {
+  /** Step 3's outcome for header segments accepted before, by their base64url text. */
+  private readonly acceptedHeaders = new Map<string, AccessTokenHeader>();
+
   constructor(
     @Inject(AUTH_JWT_SETTINGS) private readonly settings: ResolvedAuthJwtOptions,
     private readonly keys: SigningKeyResolver,
@@ -90,7 +100,7 @@ export class AccessTokenVerifier {
       return this.assertNotRevoked(verified); // 9
     }
     const jws = splitCompactJws(token); // 2
-    const header = checkHeader(jws, this.settings.algorithms); // 3
+    const header = this.checkHeader(jws); // 3
     const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header)); // 4
     verifySignature(jws, header.alg, key); // 5
     const claims = parsePayload(jws); // 6
@@ -99,6 +109,17 @@ export class AccessTokenVerifier {
     this.assertNotRevoked(principal); // 9
     this.verifiedTokens.set(cacheKey, principal, nowMs);
     return principal;
+  }
+
+  /** Step 3, remembered per header text (see the class). */
+  private checkHeader(jws: CompactJws): AccessTokenHeader {
+    const segment = jws.token.slice(0, jws.firstDot);
+    const known = this.acceptedHeaders.get(segment);
+    if (known) return known;
+    const header = Object.freeze(checkHeader(jws, this.settings.algorithms));
+    if (this.acceptedHeaders.size >= MAX_REMEMBERED_HEADERS) this.acceptedHeaders.clear();
+    this.acceptedHeaders.set(segment, header);
+    return header;
   }
 
   /**

@@ -244,4 +244,20 @@ describe('AccessTokenVerifier: key fit, signature and registered claims (steps 5
     expect(await outcome(token, rsa.publicKey)).toBe('accepted');
     expect(await outcome(token, rsa.publicKey, NOW, { algorithms: ['ES256'] })).toBe('bad_alg');
   });
+
+  it('remembers a header it accepted without skipping any later check, and never remembers a refused one', async () => {
+    const verifier = pipelineWith(es256.publicKey);
+    const valid = jws('ES256', es256.privateKey, claims());
+    await expect(verifier.verify(valid, NOW * 1000)).resolves.toMatchObject({ subject: 'alice' });
+    const [head, , signature] = valid.split('.');
+    const tampered = `${head}.${b64(claims({ roles: ['admin'] }))}.${signature}`; // the same header text
+    await expect(verifier.verify(tampered, NOW * 1000)).rejects.toMatchObject({ code: 'bad_signature' });
+    const later = jws('ES256', es256.privateKey, claims({ exp: NOW - 60, iat: NOW - 120, auth_time: NOW - 120 }));
+    expect(later.split('.')[0]).toBe(head);
+    await expect(verifier.verify(later, NOW * 1000)).rejects.toMatchObject({ code: 'expired' });
+    const plainJwt = jws('ES256', es256.privateKey, claims(), { header: { typ: 'JWT' } });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      await expect(verifier.verify(plainJwt, NOW * 1000)).rejects.toMatchObject({ code: 'bad_typ' });
+    }
+  });
 });
