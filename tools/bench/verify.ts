@@ -27,7 +27,7 @@ import {
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 
 /** Rounds per figure; each times one batch of raw and one of pipeline verifications. */
-const ROUNDS = 21;
+const ROUNDS = 31;
 /** Verifications of each kind before any is timed (JIT, key caches). */
 const WARM_UP = 2000;
 
@@ -99,13 +99,13 @@ async function subjectsFor(alg: SigningAlgorithm): Promise<{ raw: () => boolean;
 export async function benchVerification(iterations: number, log: (line: string) => void): Promise<VerifyFigures[]> {
   const figures: VerifyFigures[] = [];
   log(
-    `  ${WARM_UP} warm-up, then ${ROUNDS} interleaved rounds of ~${Math.ceil(iterations / ROUNDS) * 2} per kind; ` +
+    `  ${WARM_UP} warm-up, then ${ROUNDS} interleaved rounds of ~${Math.ceil(iterations / ROUNDS) * 4} per kind (RS256 twice as many); ` +
       'median CPU µs per token, median (range) of the per-round ratios',
   );
   log('  alg     raw crypto.verify   shared lib   ratio');
   for (const alg of ['ES256', 'RS256', 'EdDSA'] as SigningAlgorithm[]) {
     const { raw, pipeline } = await subjectsFor(alg);
-    const batch = Math.ceil(iterations / ROUNDS) * (alg === 'RS256' ? 4 : 2);
+    const batch = Math.ceil(iterations / ROUNDS) * (alg === 'RS256' ? 8 : 4);
     await timeBatch(WARM_UP, raw);
     await timeBatch(WARM_UP, pipeline);
     const rawMicros: number[] = [];
