@@ -2,7 +2,8 @@
  * The JWT attack conformance suite (RFC 8725, OWASP JWT cheat sheet): crafted
  * tokens sent through the real HTTP stack of a resource service (the built
  * users-service, verifying with the issuer's JWKS), each expected to get 401
- * `invalid_token` as RFC 9457 problem+json with the RFC 6750 challenge, in
+ * `invalid_token` as RFC 9457 problem+json with the RFC 6750 challenge and the
+ * `reason` code of the check that must refuse it, in
  * normal time, with no library name or message in the answer, and the service
  * healthy afterwards. docs/security.md lists these kinds.
  */
@@ -44,6 +45,8 @@ class CountingJwksProxy {
 interface Attack {
   kind: string;
   name: string;
+  /** The machine code of the check that must refuse it (the problem's `reason`, TokenRejectionCode). */
+  reason: string;
   /** The Authorization header value to send. */
   authorization: () => Promise<string> | string;
 }
@@ -151,27 +154,32 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
       {
         kind: 'alg none',
         name: `alg "${alg}", empty signature`,
+        reason: 'bad_alg',
         authorization: () => bearer(`${json(header({ alg }))}.${json(claims())}.`),
       },
       {
         kind: 'alg none',
         name: `alg "${alg}", signature kept`,
+        reason: 'bad_alg',
         authorization: () => bearer(`${json(header({ alg }))}.${json(claims())}.${signed().split('.')[2]}`),
       },
     ]),
     {
       kind: 'alg none',
       name: 'signature stripped (two segments)',
+      reason: 'malformed',
       authorization: () => bearer(signed().split('.').slice(0, 2).join('.')),
     },
     {
       kind: 'alg none',
       name: 'signature emptied',
+      reason: 'bad_signature',
       authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.`),
     },
     {
       kind: 'alg none',
       name: 'alg missing',
+      reason: 'bad_alg',
       authorization: () =>
         bearer(
           forge(header(), claims(), issuerKey.privateKey).replace(
@@ -186,47 +194,56 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
       {
         kind: 'algorithm confusion',
         name: `${alg} with the public JWK as secret`,
+        reason: 'bad_alg',
         authorization: () => bearer(forge(header({ alg }), claims(), publicJwkText())),
       },
       {
         kind: 'algorithm confusion',
         name: `${alg} with the public key PEM as secret`,
+        reason: 'bad_alg',
         authorization: () => bearer(forge(header({ alg }), claims(), publicPem())),
       },
       {
         kind: 'algorithm confusion',
         name: `${alg} with the raw EC point as secret`,
+        reason: 'bad_alg',
         authorization: () => bearer(forge(header({ alg }), claims(), rawPoint())),
       },
       {
         kind: 'algorithm confusion',
         name: `${alg} with the JWKS document as secret`,
+        reason: 'bad_alg',
         authorization: () => bearer(forge(header({ alg }), claims(), JSON.stringify({ keys: [issuerKey.publicJwk] }))),
       },
     ]),
     {
       kind: 'algorithm confusion',
       name: 'RS256 signed by another RSA key, naming the EC kid',
+      reason: 'bad_alg',
       authorization: () => bearer(forge(header({ alg: 'RS256' }), claims(), rsaKey.privateKey)),
     },
     {
       kind: 'algorithm confusion',
       name: 'PS256 signed by another RSA key',
+      reason: 'bad_alg',
       authorization: () => bearer(forge(header({ alg: 'PS256' }), claims(), rsaKey.privateKey)),
     },
     {
       kind: 'algorithm confusion',
       name: 'EdDSA signed by another key, naming the EC kid',
+      reason: 'bad_alg',
       authorization: () => bearer(forge(header({ alg: 'EdDSA' }), claims(), edKey.privateKey)),
     },
     {
       kind: 'algorithm confusion',
       name: 'ES384 header over an ES256 key',
+      reason: 'bad_alg',
       authorization: () => bearer(forge(header({ alg: 'ES384' }), claims(), forgeKey('ES384').privateKey)),
     },
     {
       kind: 'algorithm confusion',
       name: 'ES256 header, RS256-signed body',
+      reason: 'bad_signature',
       authorization: () =>
         bearer(
           `${forge(header(), claims(), issuerKey.privateKey).split('.').slice(0, 2).join('.')}.${forge(header({ alg: 'RS256' }), claims(), rsaKey.privateKey).split('.')[2]}`,
@@ -237,11 +254,13 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'r = s = 0',
+      reason: 'bad_signature',
       authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.alloc(64))}`),
     },
     {
       kind: 'malformed signature',
       name: 'r = s = n (the curve order)',
+      reason: 'bad_signature',
       authorization: () => {
         const n = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
         return bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([n, n]))}`);
@@ -250,6 +269,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'truncated to 63 bytes',
+      reason: 'bad_signature',
       authorization: () =>
         bearer(
           `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.from(signed().split('.')[2], 'base64url').subarray(0, 63))}`,
@@ -258,6 +278,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'padded to 65 bytes',
+      reason: 'bad_signature',
       authorization: () =>
         bearer(
           `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([Buffer.from(signed().split('.')[2], 'base64url'), Buffer.alloc(1)]))}`,
@@ -266,6 +287,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'doubled to 128 bytes',
+      reason: 'bad_signature',
       authorization: () => {
         const s = Buffer.from(signed().split('.')[2], 'base64url');
         return bearer(`${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.concat([s, s]))}`);
@@ -274,6 +296,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'random 64 bytes',
+      reason: 'bad_signature',
       authorization: () =>
         bearer(
           `${signed().split('.').slice(0, 2).join('.')}.${b64(Buffer.from(randomUUID().repeat(2).replace(/-/g, '').slice(0, 64)))}`,
@@ -282,11 +305,13 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'signature of another token',
+      reason: 'bad_signature',
       authorization: () => bearer(`${signed().split('.').slice(0, 2).join('.')}.${signed().split('.')[2]}`),
     },
     {
       kind: 'malformed signature',
       name: 'payload modified after signing',
+      reason: 'bad_signature',
       authorization: () => {
         const [h, , s] = signed().split('.');
         return bearer(`${h}.${json(claims({ roles: ['user', 'admin'] }))}.${s}`);
@@ -295,6 +320,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'malformed signature',
       name: 'signed by a key not in the JWKS, same kid',
+      reason: 'bad_signature',
       authorization: () => bearer(forge(header(), claims(), attackerKey.privateKey)),
     },
 
@@ -302,29 +328,34 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'header injection',
       name: 'embedded jwk of the attacker key',
+      reason: 'unsupported_header',
       authorization: () => bearer(forge(header({ jwk: attackerKey.publicJwk }), claims(), attackerKey.privateKey)),
     },
     {
       kind: 'header injection',
       name: 'embedded jwk, no kid',
+      reason: 'bad_kid',
       authorization: () =>
         bearer(forge(header({ kid: undefined, jwk: attackerKey.publicJwk }), claims(), attackerKey.privateKey)),
     },
     {
       kind: 'header injection',
       name: 'jku pointing elsewhere',
+      reason: 'unsupported_header',
       authorization: () =>
         bearer(forge(header({ jku: 'http://127.0.0.1:1/jwks.json' }), claims(), attackerKey.privateKey)),
     },
     {
       kind: 'header injection',
       name: 'x5u pointing elsewhere',
+      reason: 'unsupported_header',
       authorization: () =>
         bearer(forge(header({ x5u: 'http://127.0.0.1:1/cert.pem' }), claims(), attackerKey.privateKey)),
     },
     {
       kind: 'header injection',
       name: 'x5c chain',
+      reason: 'unsupported_header',
       authorization: () =>
         bearer(
           forge(header({ x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] }), claims(), attackerKey.privateKey),
@@ -341,157 +372,237 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     ].map((kid) => ({
       kind: 'header injection',
       name: `kid ${JSON.stringify(kid).slice(0, 30)}`,
+      reason: kid.length > 128 ? 'bad_kid' : 'unknown_kid', // a kid has at most 128 characters
       authorization: () => bearer(forge(header({ kid }), claims(), attackerKey.privateKey)),
     })),
     ...[null, 42, ['a'], { a: 1 }, ''].map((kid) => ({
       kind: 'header injection',
       name: `kid of type ${JSON.stringify(kid)}`,
+      reason: 'bad_kid',
       authorization: () => bearer(forge(header({ kid }), claims(), issuerKey.privateKey)),
     })),
     {
       kind: 'header injection',
       name: 'crit with an unknown extension',
+      reason: 'unsupported_header',
       authorization: () => bearer(signed({}, { crit: ['urn:x:evil'], 'urn:x:evil': true })),
     },
     {
       kind: 'header injection',
       name: 'crit naming a registered header',
+      reason: 'unsupported_header',
       authorization: () => bearer(signed({}, { crit: ['exp'] })),
     },
     {
       kind: 'header injection',
       name: 'b64: false with crit',
+      reason: 'unsupported_header',
       authorization: () => bearer(signed({}, { b64: false, crit: ['b64'] })),
     },
     {
       kind: 'header injection',
       name: 'b64: false without crit',
+      reason: 'unsupported_header',
       authorization: () => bearer(signed({}, { b64: false })),
     },
 
     // --- claims (RFC 7519 §4.1, RFC 9068 §2.2, §4) ---
-    { kind: 'claims', name: 'iss missing', authorization: () => bearer(signed({ iss: undefined })) },
+    { kind: 'claims', name: 'iss missing', reason: 'bad_iss', authorization: () => bearer(signed({ iss: undefined })) },
     {
       kind: 'claims',
       name: 'iss of another issuer',
+      reason: 'bad_iss',
       authorization: () => bearer(signed({ iss: 'https://evil.example' })),
     },
-    { kind: 'claims', name: 'iss with a trailing slash', authorization: () => bearer(signed({ iss: `${ISSUER}/` })) },
+    {
+      kind: 'claims',
+      name: 'iss with a trailing slash',
+      reason: 'bad_iss',
+      authorization: () => bearer(signed({ iss: `${ISSUER}/` })),
+    },
     {
       kind: 'claims',
       name: 'iss differing in case',
+      reason: 'bad_iss',
       authorization: () => bearer(signed({ iss: ISSUER.toUpperCase() })),
     },
-    { kind: 'claims', name: 'aud missing', authorization: () => bearer(signed({ aud: undefined })) },
+    { kind: 'claims', name: 'aud missing', reason: 'bad_aud', authorization: () => bearer(signed({ aud: undefined })) },
     {
       kind: 'claims',
       name: 'aud another service (string)',
+      reason: 'bad_aud',
       authorization: () => bearer(signed({ aud: 'orders-service' })),
     },
     {
       kind: 'claims',
       name: 'aud array without this service',
+      reason: 'bad_aud',
       authorization: () => bearer(signed({ aud: ['auth-service', 'orders-service'] })),
     },
-    { kind: 'claims', name: 'aud empty array', authorization: () => bearer(signed({ aud: [] })) },
-    { kind: 'claims', name: 'aud a number', authorization: () => bearer(signed({ aud: 1 })) },
+    { kind: 'claims', name: 'aud empty array', reason: 'bad_aud', authorization: () => bearer(signed({ aud: [] })) },
+    { kind: 'claims', name: 'aud a number', reason: 'bad_aud', authorization: () => bearer(signed({ aud: 1 })) },
     {
       kind: 'claims',
       name: 'exp in the past',
+      reason: 'expired',
       authorization: () => bearer(signed({ iat: now() - 3600, exp: now() - 60 })),
     },
     {
       kind: 'claims',
       name: 'exp just past the clock tolerance',
+      reason: 'expired',
       authorization: () => bearer(signed({ iat: now() - 900, exp: now() - 10 })),
     },
-    { kind: 'claims', name: 'exp missing', authorization: () => bearer(signed({ exp: undefined })) },
-    { kind: 'claims', name: 'exp a string', authorization: () => bearer(signed({ exp: String(now() + 900) })) },
+    {
+      kind: 'claims',
+      name: 'exp missing',
+      reason: 'bad_claim',
+      authorization: () => bearer(signed({ exp: undefined })),
+    },
+    {
+      kind: 'claims',
+      name: 'exp a string',
+      reason: 'bad_claim',
+      authorization: () => bearer(signed({ exp: String(now() + 900) })),
+    },
     {
       kind: 'claims',
       name: 'exp 1e309 (parses as Infinity)',
+      reason: 'bad_claim',
       authorization: () =>
         bearer(
           forge(header(), b64(JSON.stringify(claims()).replace(/"exp":\d+/, '"exp":1e309')), issuerKey.privateKey),
         ),
     },
-    { kind: 'claims', name: 'nbf in the future', authorization: () => bearer(signed({ nbf: now() + 600 })) },
-    { kind: 'claims', name: 'nbf a string', authorization: () => bearer(signed({ nbf: 'now' })) },
+    {
+      kind: 'claims',
+      name: 'nbf in the future',
+      reason: 'not_yet_valid',
+      authorization: () => bearer(signed({ nbf: now() + 600 })),
+    },
+    { kind: 'claims', name: 'nbf a string', reason: 'bad_claim', authorization: () => bearer(signed({ nbf: 'now' })) },
     {
       kind: 'claims',
       name: 'iat in the future beyond the skew',
+      reason: 'issued_in_future',
       authorization: () => bearer(signed({ iat: now() + 600, exp: now() + 1500 })),
     },
-    { kind: 'claims', name: 'iat missing', authorization: () => bearer(signed({ iat: undefined })) },
-    { kind: 'claims', name: 'iat a boolean', authorization: () => bearer(signed({ iat: true })) },
+    {
+      kind: 'claims',
+      name: 'iat missing',
+      reason: 'bad_claim',
+      authorization: () => bearer(signed({ iat: undefined })),
+    },
+    { kind: 'claims', name: 'iat a boolean', reason: 'bad_claim', authorization: () => bearer(signed({ iat: true })) },
     ...['sub', 'jti', 'client_id', 'scope', 'roles', 'sid', 'auth_time', 'email'].map((claim) => ({
       kind: 'claims',
       name: `${claim} missing`,
+      reason: 'bad_claim',
       authorization: () => bearer(signed({ [claim]: undefined })),
     })),
-    { kind: 'claims', name: 'sub empty', authorization: () => bearer(signed({ sub: '' })) },
-    { kind: 'claims', name: 'sub a number', authorization: () => bearer(signed({ sub: 12345 })) },
-    { kind: 'claims', name: 'roles a string', authorization: () => bearer(signed({ roles: 'admin' })) },
+    { kind: 'claims', name: 'sub empty', reason: 'bad_claim', authorization: () => bearer(signed({ sub: '' })) },
+    { kind: 'claims', name: 'sub a number', reason: 'bad_claim', authorization: () => bearer(signed({ sub: 12345 })) },
+    {
+      kind: 'claims',
+      name: 'roles a string',
+      reason: 'bad_claim',
+      authorization: () => bearer(signed({ roles: 'admin' })),
+    },
     {
       kind: 'claims',
       name: 'typ JWT (an ID token or any other JWT)',
+      reason: 'bad_typ',
       authorization: () => bearer(signed({ nonce: 'n' }, { typ: 'JWT' })),
     },
-    { kind: 'claims', name: 'typ missing', authorization: () => bearer(signed({}, { typ: undefined })) },
-    { kind: 'claims', name: 'typ "at+jwt " with a space', authorization: () => bearer(signed({}, { typ: 'at+jwt ' })) },
-    { kind: 'claims', name: 'typ refresh+jwt', authorization: () => bearer(signed({}, { typ: 'refresh+jwt' })) },
-    { kind: 'claims', name: 'a refresh token presented as an access token', authorization: () => bearer(realRefresh) },
+    {
+      kind: 'claims',
+      name: 'typ missing',
+      reason: 'bad_typ',
+      authorization: () => bearer(signed({}, { typ: undefined })),
+    },
+    {
+      kind: 'claims',
+      name: 'typ "at+jwt " with a space',
+      reason: 'bad_typ',
+      authorization: () => bearer(signed({}, { typ: 'at+jwt ' })),
+    },
+    {
+      kind: 'claims',
+      name: 'typ refresh+jwt',
+      reason: 'bad_typ',
+      authorization: () => bearer(signed({}, { typ: 'refresh+jwt' })),
+    },
+    {
+      kind: 'claims',
+      name: 'a refresh token presented as an access token',
+      reason: 'malformed',
+      authorization: () => bearer(realRefresh),
+    },
 
     // --- encoding (RFC 7515 §7.1, RFC 7519 §7.2) ---
     {
       kind: 'encoding',
       name: 'standard base64 characters (+ /)',
+      reason: 'malformed',
       authorization: () => bearer(signed().replace(/-/g, '+').replace(/_/g, '/') + '+/'),
     },
     {
       kind: 'encoding',
       name: 'base64 padding',
+      reason: 'malformed',
       authorization: () => {
         const [h, p, s] = signed().split('.');
         return bearer(`${h}==.${p}.${s}`);
       },
     },
-    { kind: 'encoding', name: 'four segments', authorization: () => bearer(`${signed()}.AAAA`) },
-    { kind: 'encoding', name: 'five segments (a JWE shape)', authorization: () => bearer(`${signed()}.AAAA.BBBB`) },
-    { kind: 'encoding', name: 'one segment', authorization: () => bearer(b64('{"alg":"none"}')) },
+    { kind: 'encoding', name: 'four segments', reason: 'malformed', authorization: () => bearer(`${signed()}.AAAA`) },
+    {
+      kind: 'encoding',
+      name: 'five segments (a JWE shape)',
+      reason: 'malformed',
+      authorization: () => bearer(`${signed()}.AAAA.BBBB`),
+    },
+    { kind: 'encoding', name: 'one segment', reason: 'malformed', authorization: () => bearer(b64('{"alg":"none"}')) },
     {
       kind: 'encoding',
       name: 'header not JSON',
+      reason: 'malformed',
       authorization: () => bearer(`${b64('not json')}.${json(claims())}.${signed().split('.')[2]}`),
     },
     {
       kind: 'encoding',
       name: 'header a JSON array',
+      reason: 'malformed',
       authorization: () => bearer(`${b64('["ES256"]')}.${json(claims())}.${signed().split('.')[2]}`),
     },
     {
       kind: 'encoding',
       name: 'payload a JSON string',
+      reason: 'malformed',
       authorization: () => bearer(forge(header(), b64('"claims"'), issuerKey.privateKey)),
     },
     {
       kind: 'encoding',
       name: 'payload a JSON array',
+      reason: 'malformed',
       authorization: () => bearer(forge(header(), b64('[1,2]'), issuerKey.privateKey)),
     },
     {
       kind: 'encoding',
       name: 'payload null',
+      reason: 'malformed',
       authorization: () => bearer(forge(header(), b64('null'), issuerKey.privateKey)),
     },
     {
       kind: 'encoding',
       name: 'payload not JSON',
+      reason: 'malformed',
       authorization: () => bearer(forge(header(), b64('sub=admin'), issuerKey.privateKey)),
     },
     {
       kind: 'encoding',
       name: 'duplicate "sub" claim',
+      reason: 'duplicate_member',
       authorization: () =>
         bearer(
           forge(
@@ -504,6 +615,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'encoding',
       name: 'duplicate "alg" header member',
+      reason: 'duplicate_member',
       // Validly signed with ES256, the value JSON.parse keeps; another parser might read "none".
       authorization: () =>
         bearer(
@@ -517,22 +629,49 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     {
       kind: 'encoding',
       name: 'token of 5000 bytes',
+      reason: 'too_large',
       authorization: () => bearer(signed({ padding: 'x'.repeat(5000) })),
     },
     {
       kind: 'encoding',
       name: 'zero-width space inside the token',
+      reason: 'malformed',
       authorization: () => bearer(signed().replace('.', '\u200b.')),
     },
-    { kind: 'encoding', name: 'fullwidth dots', authorization: () => bearer(signed().replace(/\./g, '\uff0e')) },
-    { kind: 'encoding', name: 'empty bearer token', authorization: () => 'Bearer ' },
-    { kind: 'encoding', name: 'bearer scheme without token', authorization: () => 'Bearer' },
-    { kind: 'encoding', name: 'two tokens', authorization: () => `Bearer ${signed()} ${signed()}` },
-    { kind: 'encoding', name: 'non-breaking space after Bearer', authorization: () => `Bearer\u00a0${signed()}` },
+    {
+      kind: 'encoding',
+      name: 'fullwidth dots',
+      reason: 'malformed',
+      authorization: () => bearer(signed().replace(/\./g, '\uff0e')),
+    },
+    { kind: 'encoding', name: 'empty bearer token', reason: 'malformed', authorization: () => 'Bearer ' },
+    { kind: 'encoding', name: 'bearer scheme without token', reason: 'malformed', authorization: () => 'Bearer' },
+    {
+      kind: 'encoding',
+      name: 'two tokens',
+      reason: 'malformed',
+      authorization: () => `Bearer ${signed()} ${signed()}`,
+    },
+    {
+      kind: 'encoding',
+      name: 'non-breaking space after Bearer',
+      reason: 'malformed',
+      authorization: () => `Bearer\u00a0${signed()}`,
+    },
 
     // --- revocation ---
-    { kind: 'revocation', name: 'a logged-out token replayed', authorization: () => bearer(realAccess) },
-    { kind: 'revocation', name: 'the token of a deleted user', authorization: () => bearer(deletedUserToken) },
+    {
+      kind: 'revocation',
+      name: 'a logged-out token replayed',
+      reason: 'revoked_session',
+      authorization: () => bearer(realAccess),
+    },
+    {
+      kind: 'revocation',
+      name: 'the token of a deleted user',
+      reason: 'revoked_subject',
+      authorization: () => bearer(deletedUserToken),
+    },
   ];
 
   it('accepts a token the forge signs correctly (so each row fails for its own reason)', async () => {
@@ -545,9 +684,9 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
     expect((await call('POST', `${auth.url}/auth/logout`, { token: realAccess })).status).toBe(204);
   });
 
-  it.each(attacks.map((attack) => [attack.kind, attack.name, attack] as const))(
-    '%s: %s → 401',
-    async (_kind, _name, attack) => {
+  it.each(attacks.map((attack) => [attack.kind, attack.name, attack.reason, attack] as const))(
+    '%s: %s → 401 %s',
+    async (_kind, _name, _reason, attack) => {
       const started = performance.now();
       const authorization = await attack.authorization();
       // fetch refuses header values beyond Latin-1; an attacker's own client sends them as raw bytes.
@@ -557,7 +696,12 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
       const elapsedMs = performance.now() - started;
       expect(response.status).toBe(401);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
-      expect(response.body).toMatchObject({ type: 'about:blank', status: 401, code: 'invalid_token' });
+      expect(response.body).toMatchObject({
+        type: 'about:blank',
+        status: 401,
+        code: 'invalid_token',
+        reason: attack.reason,
+      });
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="users-service", error="invalid_token"/);
       expect(JSON.stringify(response.body)).not.toMatch(
         /jsonwebtoken|JsonWebTokenError|JOSE|jose|passport|TypeError|stack|node_modules/i,
@@ -575,7 +719,7 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
         }),
       ),
     );
-    expect(answers.every((answer) => answer.status === 401)).toBe(true);
+    expect(answers.every((answer) => answer.status === 401 && answer.body.reason === 'unknown_kid')).toBe(true);
     expect(proxy.fetches - before).toBeLessThanOrEqual(1);
   });
 

@@ -1,8 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AccessTokenVerifier, failClosed, type Principal } from '@jwt-ms/auth-jwt';
+import {
+  AccessTokenVerifier,
+  TokenRejectedError,
+  failClosed,
+  verificationProblem,
+  type Principal,
+} from '@jwt-ms/auth-jwt';
 import { RevocationStore } from '../revocation/revocation.store';
-import { ProblemException } from '@jwt-ms/service-core';
-import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
+import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from '../auth/auth.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
@@ -138,8 +143,8 @@ export class OAuthService {
     try {
       return await this.verifier.verify(token);
     } catch (error) {
-      if (error instanceof ProblemException && error.getStatus() === 503) throw error;
-      return null;
+      if (error instanceof TokenRejectedError) return null; // any refused token is merely inactive (RFC 7662 §2.2)
+      throw verificationProblem(error, AUTH_SERVICE_AUDIENCE); // keys or revocation list unavailable: 503
     }
   }
 }

@@ -9,7 +9,7 @@ import {
   revokedSessionKey,
   subjectNotBeforeKey,
 } from '@jwt-ms/contracts';
-import { RevocationUnavailableError, RevocationView, type AuthJwtModuleOptions } from '@jwt-ms/auth-jwt';
+import { RevocationUnavailableError, RevocationView, resolveOptions, type AuthJwtModuleOptions } from '@jwt-ms/auth-jwt';
 import { establishRevocationList } from '@jwt-ms/auth-jwt/testing';
 import { PrivateRedis, waitUntil } from '@jwt-ms/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
@@ -39,7 +39,7 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
       redisUrl: redis.url,
       revocationMaxStalenessMs: 15_000,
     };
-    const created = new RevocationView(options, await client());
+    const created = new RevocationView(resolveOptions(options), await client());
     views.push(created);
     await created.onApplicationBootstrap();
     return created;

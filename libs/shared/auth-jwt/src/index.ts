@@ -6,11 +6,22 @@
  */
 export { Public } from '@jwt-ms/service-core';
 export { AuthJwtModule } from './lib/auth-jwt.module';
-export { resolveOptions, type AuthJwtModuleOptions, type VerificationKeySource } from './lib/auth-jwt.options';
+export {
+  AUTH_JWT_SETTINGS,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+  type ResolvedAuthJwtOptions,
+  type VerificationKeySource,
+} from './lib/auth-jwt.options';
 export { AccessTokenVerifier } from './lib/access-token.verifier';
-export { checkHeader, toPrincipal } from './lib/access-token.checks';
-export { verifyJws } from './lib/jws-verifier';
 export { SigningKeyResolver } from './lib/signing-key.resolver';
+export { VerifiedTokenCache } from './lib/verified-token.cache';
+export {
+  TokenRejectedError,
+  VerificationUnavailableError,
+  verificationProblem,
+  type TokenRejectionCode,
+} from './lib/token-rejection';
 export { RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
 export { CurrentUser } from './lib/decorators/current-user.decorator';
 export { isAdmin, type Principal } from './lib/principal';

@@ -1,16 +1,26 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProtectedHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_TYPE, type Role } from '@jwt-ms/contracts';
-import type { ResolvedAuthJwtOptions } from './auth-jwt.options';
+import { ACCESS_TOKEN_TYPE, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
 import { parseJsonObject } from './duplicate-members';
 import type { Principal } from './principal';
 import { TokenRejectedError } from './token-rejection';
 
-/** A JWS in compact serialization: three base64url segments (RFC 7515 §7.1), nothing else. */
+/*
+ * The checks of AccessTokenVerifier, one function per step, in its order. Each
+ * throws a TokenRejectedError whose code names the check that failed.
+ */
+
+/**
+ * A JWS in compact serialization (RFC 7515 §7.1): three segments in the
+ * base64url alphabet of RFC 4648 §5 (no padding, no `+` or `/`), the
+ * signature possibly empty (then refused by the signature check).
+ */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** Header parameters that would let the token choose its own key; never honoured (RFC 8725 §3.10). */
 const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+
+/** Longest accepted `kid`, in characters. */
+const MAX_KID_LENGTH = 128;
 
 /**
  * Extracts the bearer token of RFC 6750 §2.1 (`Authorization: Bearer <token>`,
@@ -19,54 +29,176 @@ const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
  *
  * @param headers the request headers
  * @returns the token string, or null when none was sent
+ * @throws TokenRejectedError `malformed` for a `Bearer` header that does not carry exactly one token
  */
 export function extractBearerToken(headers: IncomingHttpHeaders): string | null {
   const value = headers.authorization;
   if (typeof value !== 'string') return null;
   const match = /^Bearer +(\S*) *$/i.exec(value);
-  return match ? match[1] : null;
+  if (match) return match[1];
+  if (/^bearer\b/i.test(value)) throw new TokenRejectedError('malformed', 'malformed Authorization header');
+  return null;
+}
+
+/** A token that has the compact JWS shape: where its three segments are. */
+export interface CompactJws {
+  /** The whole token, ASCII. */
+  token: string;
+  /** Index of the first `.`: the header segment is `token.slice(0, firstDot)`. */
+  firstDot: number;
+  /** Index of the second `.`: the signing input is `token.slice(0, secondDot)`. */
+  secondDot: number;
+}
+
+/** The protected header after {@link checkHeader}: the members the verifier acts on. */
+export interface AccessTokenHeader {
+  /** An allowed algorithm. */
+  alg: SigningAlgorithm;
+  /** The key id, 1 to 128 characters. */
+  kid: string;
+  [member: string]: unknown;
 }
 
 /**
- * Step 1 and 2 above: checks size, shape and protected header.
+ * Step 1, size: refused before anything else is done with it.
  *
- * @returns the protected header, for key selection
- * @throws TokenRejectedError naming the failed check
+ * Counts characters: a string's UTF-8 size is at least its length, and a
+ * token that passes {@link splitCompactJws} is ASCII, whose size is its length.
+ *
+ * @param maxBytes largest accepted token, in bytes
+ * @throws TokenRejectedError `too_large`
  */
-export function checkHeader(token: string, settings: ResolvedAuthJwtOptions): ProtectedHeaderParameters {
-  if (Buffer.byteLength(token) > settings.maxTokenBytes) throw new TokenRejectedError('token too large');
-  if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('malformed token: expected a compact JWS');
-  // The header is parsed here, to choose the key; the payload after the signature check (jws-verifier.ts).
-  const parsedHeader = parseJsonObject(decodeSegment(token.slice(0, token.indexOf('.'))));
-  if (parsedHeader === 'not-object') throw new TokenRejectedError('malformed token header');
-  if (parsedHeader === 'duplicate') throw new TokenRejectedError('duplicate member in the header');
-  const header = parsedHeader as ProtectedHeaderParameters;
-  const alg = header.alg;
-  if (typeof alg !== 'string' || !(settings.algorithms as string[]).includes(alg)) {
-    throw new TokenRejectedError('unexpected "alg" header value');
-  }
-  if (!isAccessTokenType(header.typ)) throw new TokenRejectedError('unexpected "typ" header value: expected at+jwt');
-  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 128) {
-    throw new TokenRejectedError('missing or invalid "kid" header');
-  }
-  if (header.crit !== undefined) throw new TokenRejectedError('unsupported "crit" header');
-  if (header.b64 !== undefined) throw new TokenRejectedError('unsupported "b64" header');
-  for (const name of KEY_CARRYING_HEADERS) {
-    if (name in header)
-      throw new TokenRejectedError(`"${name}" header is not accepted: keys come from the issuer's JWKS`);
-  }
-  return header;
+export function checkSize(token: string, maxBytes: number): void {
+  if (token.length > maxBytes) throw new TokenRejectedError('too_large', 'token too large');
 }
 
-function decodeSegment(segment: string): string {
-  return Buffer.from(segment, 'base64url').toString('utf8');
+/**
+ * Step 2, shape: three base64url segments, separated by two dots (RFC 7515 §7.1).
+ *
+ * @returns where the segments are
+ * @throws TokenRejectedError `malformed`
+ */
+export function splitCompactJws(token: string): CompactJws {
+  if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('malformed', 'malformed token: expected a compact JWS');
+  const firstDot = token.indexOf('.');
+  return { token, firstDot, secondDot: token.indexOf('.', firstDot + 1) };
 }
+
+/**
+ * Step 3, the protected header, parsed once, before any key is touched:
+ * a JSON object without duplicate members (RFC 7515 §4); `alg` in the
+ * allowlist (RFC 8725 §3.1: no `none`, no HMAC); `typ` `at+jwt` (RFC 9068 §4,
+ * RFC 8725 §3.11); a `kid`; no `crit` (RFC 7515 §4.1.11: no extension is
+ * understood), no `b64` (RFC 7797), no key-carrying `jwk`/`jku`/`x5u`/`x5c`
+ * (RFC 8725 §3.10: keys come from the issuer's JWKS).
+ *
+ * @param algorithms the allowlist
+ * @returns the header
+ * @throws TokenRejectedError `malformed`, `duplicate_member`, `bad_alg`, `bad_typ`, `bad_kid`, `unsupported_header`
+ */
+export function checkHeader(jws: CompactJws, algorithms: readonly string[]): AccessTokenHeader {
+  const parsed = parseJsonObject(decodeSegment(jws.token, 0, jws.firstDot));
+  if (parsed === 'not-object') throw new TokenRejectedError('malformed', 'malformed token header');
+  if (parsed === 'duplicate') throw new TokenRejectedError('duplicate_member', 'duplicate member in the header');
+  const alg = parsed['alg'];
+  if (typeof alg !== 'string' || !algorithms.includes(alg)) {
+    throw new TokenRejectedError('bad_alg', 'unexpected "alg" header value');
+  }
+  if (!isAccessTokenType(parsed['typ'])) {
+    throw new TokenRejectedError('bad_typ', 'unexpected "typ" header value: expected at+jwt');
+  }
+  const kid = parsed['kid'];
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
+    throw new TokenRejectedError('bad_kid', 'missing or invalid "kid" header');
+  }
+  if (parsed['crit'] !== undefined) throw new TokenRejectedError('unsupported_header', 'unsupported "crit" header');
+  if (parsed['b64'] !== undefined) throw new TokenRejectedError('unsupported_header', 'unsupported "b64" header');
+  for (const name of KEY_CARRYING_HEADERS) {
+    if (name in parsed) {
+      throw new TokenRejectedError(
+        'unsupported_header',
+        `"${name}" header is not accepted: keys come from the issuer's JWKS`,
+      );
+    }
+  }
+  return parsed as AccessTokenHeader;
+}
+
+const TYPE = ACCESS_TOKEN_TYPE;
+const MEDIA_TYPE = `application/${ACCESS_TOKEN_TYPE}`;
 
 /** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, case-insensitive. */
 function isAccessTokenType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
+  if (typ === TYPE) return true;
   const value = typ.toLowerCase();
-  return value === ACCESS_TOKEN_TYPE || value === `application/${ACCESS_TOKEN_TYPE}`;
+  return value === TYPE || value === MEDIA_TYPE;
+}
+
+/**
+ * Step 6, the payload, parsed once, after the signature: a JSON object
+ * without duplicate claims (RFC 7519 §4, §7.2 step 10).
+ *
+ * @returns the claims set
+ * @throws TokenRejectedError `malformed`, `duplicate_member`
+ */
+export function parsePayload(jws: CompactJws): Record<string, unknown> {
+  const claims = parseJsonObject(decodeSegment(jws.token, jws.firstDot + 1, jws.secondDot));
+  if (claims === 'not-object') throw new TokenRejectedError('malformed', 'payload must be a JSON object');
+  if (claims === 'duplicate') throw new TokenRejectedError('duplicate_member', 'duplicate claim in the payload');
+  return claims;
+}
+
+function decodeSegment(token: string, start: number, end: number): string {
+  return Buffer.from(token.slice(start, end), 'base64url').toString('utf8');
+}
+
+/** What {@link checkRegisteredClaims} expects. */
+export interface RegisteredClaimExpectations {
+  /** The exact `iss`. */
+  issuer: string;
+  /** This service's audience identifier; `aud` must be it or contain it. */
+  audience: string;
+  /** Allowed clock skew for `exp` and `nbf`, in seconds. */
+  clockToleranceSeconds: number;
+}
+
+/**
+ * Step 7, the registered claims: `iss` equals the issuer (RFC 7519 §4.1.1);
+ * `aud` is, or contains, this service (§4.1.3); `exp` present (RFC 9068 §2.2),
+ * a finite number, and not passed (§4.1.4); `nbf`, if present, reached
+ * (§4.1.5). Times compare in whole seconds, as NumericDate is read (§2), with
+ * `clockToleranceSeconds` of skew.
+ *
+ * @param nowSeconds the current time, in seconds since the epoch (may be fractional)
+ * @throws TokenRejectedError `bad_iss`, `bad_aud`, `bad_claim` (ill-typed `exp`/`nbf`), `expired`, `not_yet_valid`
+ */
+export function checkRegisteredClaims(
+  claims: Record<string, unknown>,
+  expected: RegisteredClaimExpectations,
+  nowSeconds: number,
+): void {
+  if (claims['iss'] !== expected.issuer) throw new TokenRejectedError('bad_iss', 'unexpected "iss" claim value');
+  const aud = claims['aud'];
+  if (!(aud === expected.audience || (Array.isArray(aud) && aud.includes(expected.audience)))) {
+    throw new TokenRejectedError('bad_aud', 'unexpected "aud" claim value: this service is not an audience');
+  }
+  const now = Math.floor(nowSeconds);
+  const tolerance = expected.clockToleranceSeconds;
+  const exp = claims['exp'];
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+    throw new TokenRejectedError('bad_claim', 'missing or invalid "exp" claim');
+  }
+  if (now >= exp + tolerance) throw new TokenRejectedError('expired', 'token expired ("exp" is in the past)');
+  const nbf = claims['nbf'];
+  if (nbf !== undefined) {
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) {
+      throw new TokenRejectedError('bad_claim', 'invalid "nbf" claim');
+    }
+    if (nbf > now + tolerance) {
+      throw new TokenRejectedError('not_yet_valid', 'token not yet valid ("nbf" is in the future)');
+    }
+  }
 }
 
 /** The limits {@link toPrincipal} applies to a token's times, in seconds. */
@@ -75,64 +207,87 @@ export interface ClaimLimits {
   clockToleranceSeconds: number;
   /**
    * Longest lifetime `exp − iat` accepted, in seconds. Revocation by session and
-   * by subject watermark lasts one access-token lifetime (see RevocationStore):
-   * a token that lived longer would outlive its revocation and come back.
+   * by subject watermark lasts one access-token lifetime: a token that lived
+   * longer would outlive its revocation and come back.
    */
   maxTokenLifetimeSeconds: number;
 }
 
 /**
- * Step 5: the claims a verified token must carry, with their types, and a
- * lifetime no longer than the revocation entries last.
+ * Step 8, the claims a verified token must carry (RFC 9068 §2.2), with their
+ * types; `iat` not in the future (RFC 7519 §4.1.6) and `auth_time` not after
+ * it; a lifetime no longer than revocation covers ({@link checkLifetime}).
  *
- * @param payload claims set already checked for signature, `iss`, `aud`, `exp`, `nbf`
+ * @param claims claims set already checked by {@link checkRegisteredClaims}
  * @param limits clock tolerance and longest lifetime, in seconds
- * @throws TokenRejectedError naming the first bad claim
+ * @param nowSeconds the current time, in seconds since the epoch (may be fractional)
+ * @throws TokenRejectedError `bad_claim`, `issued_in_future`, `lifetime_too_long`
  */
-export function toPrincipal(payload: unknown, limits: ClaimLimits): Principal {
-  const toleranceSeconds = limits.clockToleranceSeconds;
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new TokenRejectedError('payload must be a JSON object');
+export function toPrincipal(claims: Record<string, unknown>, limits: ClaimLimits, nowSeconds: number): Principal {
+  const tolerance = limits.clockToleranceSeconds;
+  const issuedAt = timeClaim(claims, 'iat');
+  const authenticatedAt = timeClaim(claims, 'auth_time');
+  if (authenticatedAt > issuedAt + tolerance) {
+    throw new TokenRejectedError('bad_claim', '"auth_time" claim is later than "iat"');
   }
-  const claims = payload as Record<string, unknown>;
-  const text = (name: string): string => {
-    const value = claims[name];
-    if (typeof value !== 'string' || value.length === 0)
-      throw new TokenRejectedError(`missing or invalid "${name}" claim`);
-    return value;
-  };
-  const time = (name: string): number => {
-    const value = claims[name];
-    if (typeof value !== 'number' || !Number.isFinite(value))
-      throw new TokenRejectedError(`missing or invalid "${name}" claim`);
-    return value;
-  };
-  const issuedAt = time('iat');
-  const authenticatedAt = time('auth_time');
-  if (authenticatedAt > issuedAt + toleranceSeconds)
-    throw new TokenRejectedError('"auth_time" claim is later than "iat"');
-  const expiresAt = time('exp');
-  if (issuedAt > Date.now() / 1000 + toleranceSeconds) throw new TokenRejectedError('"iat" claim is in the future');
-  // RFC 7519 §4.1.4 bounds nothing, but here revocation by session and watermark lasts one lifetime: an `exp` in
-  // milliseconds, or far away (an issuer bug, a misused key), would make a token that outlives its revocation.
-  if (expiresAt - issuedAt > limits.maxTokenLifetimeSeconds + toleranceSeconds)
-    throw new TokenRejectedError('lifetime ("exp" − "iat") is longer than the issuer\'s access-token lifetime');
+  const expiresAt = timeClaim(claims, 'exp');
+  if (issuedAt > nowSeconds + tolerance) {
+    throw new TokenRejectedError('issued_in_future', '"iat" claim is in the future');
+  }
+  checkLifetime(issuedAt, expiresAt, limits);
   const roles = claims['roles'];
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
-    throw new TokenRejectedError('missing or invalid "roles" claim');
+    throw new TokenRejectedError('bad_claim', 'missing or invalid "roles" claim');
   }
   const scope = claims['scope'];
-  if (typeof scope !== 'string') throw new TokenRejectedError('missing or invalid "scope" claim');
+  if (typeof scope !== 'string') throw new TokenRejectedError('bad_claim', 'missing or invalid "scope" claim');
   return {
-    subject: text('sub'),
-    email: text('email'),
+    subject: textClaim(claims, 'sub'),
+    email: textClaim(claims, 'email'),
     roles: roles as Role[],
     scopes: scope.split(' ').filter(Boolean),
-    clientId: text('client_id'),
-    tokenId: text('jti'),
-    sessionId: text('sid'),
+    clientId: textClaim(claims, 'client_id'),
+    tokenId: textClaim(claims, 'jti'),
+    sessionId: textClaim(claims, 'sid'),
     issuedAt,
     authenticatedAt,
     expiresAt,
   };
+}
+
+/** A required non-empty string claim. @throws TokenRejectedError `bad_claim` */
+function textClaim(claims: Record<string, unknown>, name: string): string {
+  const value = claims[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
+  }
+  return value;
+}
+
+/** A required NumericDate claim (RFC 7519 §2), in seconds. @throws TokenRejectedError `bad_claim` */
+function timeClaim(claims: Record<string, unknown>, name: string): number {
+  const value = claims[name];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
+  }
+  return value;
+}
+
+/**
+ * The lifetime cap: `exp − iat` at most `maxTokenLifetimeSeconds` (+ tolerance).
+ * RFC 7519 §4.1.4 bounds nothing, but here revocation by session and watermark
+ * lasts one lifetime: an `exp` in milliseconds, or far away (an issuer bug, a
+ * misused key), would make a token that outlives its revocation.
+ *
+ * @param issuedAt `iat`, in seconds
+ * @param expiresAt `exp`, in seconds
+ * @throws TokenRejectedError `lifetime_too_long`
+ */
+export function checkLifetime(issuedAt: number, expiresAt: number, limits: ClaimLimits): void {
+  if (expiresAt - issuedAt > limits.maxTokenLifetimeSeconds + limits.clockToleranceSeconds) {
+    throw new TokenRejectedError(
+      'lifetime_too_long',
+      'lifetime ("exp" − "iat") is longer than the issuer\'s access-token lifetime',
+    );
+  }
 }

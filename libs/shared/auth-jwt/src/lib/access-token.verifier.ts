@@ -1,78 +1,150 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { KeyObject } from 'node:crypto';
+import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from './auth-jwt.options';
 import {
-  AUTH_JWT_OPTIONS,
-  resolveOptions,
-  type AuthJwtModuleOptions,
-  type ResolvedAuthJwtOptions,
-} from './auth-jwt.options';
-import { checkHeader, toPrincipal } from './access-token.checks';
-import { verifyCompactJws } from './jws-verifier';
+  checkHeader,
+  checkLifetime,
+  checkRegisteredClaims,
+  checkSize,
+  parsePayload,
+  splitCompactJws,
+  toPrincipal,
+  type AccessTokenHeader,
+  type ClaimLimits,
+  type CompactJws,
+} from './access-token.checks';
+import { verifySignature } from './jws-verifier';
 import type { Principal } from './principal';
 import { RevocationUnavailableError, RevocationView, type RevocationReason } from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
-import { TokenRejectedError, revocationUnavailable } from './token-rejection';
+import { TokenRejectedError, VerificationUnavailableError, type TokenRejectionCode } from './token-rejection';
+import { VerifiedTokenCache } from './verified-token.cache';
+
+/** Distinct protected headers remembered; beyond it the memo starts over (a flood of made-up headers only costs parsing). */
+const MAX_REMEMBERED_HEADERS = 32;
+
+const REVOCATION_CODES: Record<NonNullable<RevocationReason>, TokenRejectionCode> = {
+  'token revoked': 'revoked_token',
+  'session revoked': 'revoked_session',
+  'all tokens of the subject revoked': 'revoked_subject',
+};
 
 /**
- * Verifies an access token outside a request guard (introspection, RFC 7662;
- * revocation, RFC 7009), with exactly the checks of the guard's passport-jwt
- * strategy, which delegates its last steps (claims, revocation) to this class.
+ * The access-token verification pipeline (RFC 9068 §4), the only one: the
+ * request guard (through the passport-jwt strategy) and introspection (RFC 7662)
+ * both call {@link verify}. Cheapest check first; each one throws a
+ * {@link TokenRejectedError} whose code names it:
+ *
+ * 1. size: at most `maxTokenBytes` (`too_large`);
+ *    then the verified-token cache: the very same string verified before skips
+ *    to step 8's lifetime cap and step 9 (a hit never skips revocation);
+ * 2. shape: compact JWS, three base64url segments (RFC 7515 §7.1) (`malformed`);
+ * 3. protected header, parsed once (RFC 7515 §4, no duplicate members: `duplicate_member`) —
+ *    and once per distinct header text: tokens of one issuer key share it, and the outcome depends
+ *    on that text alone, so an accepted header is remembered (bounded) and not decoded again:
+ *    `alg` in the allowlist (RFC 8725 §3.1: no `none`, no HMAC) (`bad_alg`); `typ` `at+jwt`
+ *    (RFC 9068 §4, RFC 8725 §3.11) (`bad_typ`); `kid` present (`bad_kid`); no `crit`
+ *    (RFC 7515 §4.1.11), no `b64` (RFC 7797), no `jwk`/`jku`/`x5u`/`x5c` (RFC 8725 §3.10)
+ *    (`unsupported_header`);
+ * 4. key by `kid` and `alg` from the issuer's JWK Set (RFC 7517 §5; the key's `kty`/`crv`/`alg`
+ *    must fit the token's `alg`, RFC 7517 §4.4, RFC 8725 §2.1): memoized synchronously
+ *    (`keyFor`), else looked up (`resolve`) (`unknown_kid`; never loaded → 503);
+ * 5. key fits `alg` (P-256 / RSA ≥ 2048 / Ed25519, RFC 7518 §3.3–3.4, RFC 8037 §3.1) and
+ *    signature (RFC 7515 §5.2), by `crypto.verify` with the cached `KeyObject` (`bad_signature`;
+ *    a second spelling of the signature, RFC 7515 §2: `malformed`);
+ * 6. payload, parsed after the signature: a JSON object without duplicate claims (RFC 7519 §4,
+ *    §7.2) (`malformed`, `duplicate_member`);
+ * 7. `iss` (RFC 7519 §4.1.1) (`bad_iss`), `aud` (§4.1.3) (`bad_aud`), `exp` (§4.1.4)
+ *    (`expired`), `nbf` (§4.1.5) (`not_yet_valid`), with `clockToleranceSeconds` of skew;
+ * 8. claims: RFC 9068 §2.2 required claims present and typed (`bad_claim`), `iat` not in the
+ *    future (RFC 7519 §4.1.6) (`issued_in_future`), lifetime `exp − iat` no longer than the
+ *    revocations cover (`lifetime_too_long`);
+ * 9. not revoked: its `jti` (`revoked_token`), its session `sid` (`revoked_session`), its
+ *    subject's watermark against `auth_time` (`revoked_subject`), in this process's
+ *    {@link RevocationView} (memory, no I/O; RFC 7009 revocations, logout, deletion);
+ *    a list staler than its bound → 503, fail closed.
+ *
+ * Besides TokenRejectedError it throws only {@link VerificationUnavailableError} (503: the keys
+ * never loaded, the revocation list unavailable). token-rejection.ts turns both into problems.
  */
 @Injectable()
 export class AccessTokenVerifier {
-  private readonly settings: ResolvedAuthJwtOptions;
+  /** Step 3's outcome for header segments accepted before, by their base64url text. */
+  private readonly acceptedHeaders = new Map<string, AccessTokenHeader>();
 
   constructor(
-    @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
+    @Inject(AUTH_JWT_SETTINGS) private readonly settings: ResolvedAuthJwtOptions,
     private readonly keys: SigningKeyResolver,
     private readonly revocations: RevocationView,
-  ) {
-    this.settings = resolveOptions(rawOptions);
-  }
+    private readonly verifiedTokens: VerifiedTokenCache,
+  ) {}
 
   /**
-   * @param token a compact JWS
-   * @returns the principal of a valid, unrevoked access token
-   * @throws TokenRejectedError naming why the token is not acceptable
-   * @throws VerificationKeysUnavailableError when the issuer's keys never loaded
-   * @throws ProblemException 503 when Redis cannot be reached
-   */
-  async verify(token: string): Promise<Principal> {
-    const header = checkHeader(token, this.settings);
-    const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header));
-    const payload = this.verifySignature(token, key);
-    return this.acceptClaims(payload);
-  }
-
-  /**
-   * The strategy's `validate` step: claims (RFC 9068 §2.2) and revocation.
+   * Runs the pipeline on one token.
    *
-   * @param payload claims of a token whose signature, `iss`, `aud`, `exp`, `nbf` are valid
-   * @throws TokenRejectedError on a missing or ill-typed claim, a future `iat`, a lifetime longer than
-   *   `maxTokenLifetimeSeconds` (or than the issuer's revocations cover), or revocation
-   * @throws ProblemException 503 when the revocation list is stale (fail closed)
+   * @param token the compact JWS, as sent (the bearer token of RFC 6750 §2.1)
+   * @param nowMs the current time, in milliseconds since the epoch; default the module's `now` option
+   *   (`Date.now`); tests pass a frozen one
+   * @returns the principal of a valid, unrevoked access token
+   * @throws TokenRejectedError naming, by its code, the check that failed
+   * @throws VerificationUnavailableError when the issuer's keys never loaded, or the revocation list is
+   *   unavailable (never loaded; stale under `fail-closed`)
    */
-  acceptClaims(payload: unknown): Principal {
-    const published = this.revocations.coveredTokenLifetimeSeconds();
-    return this.assertNotRevoked(
-      toPrincipal(payload, {
-        clockToleranceSeconds: this.settings.clockToleranceSeconds,
-        maxTokenLifetimeSeconds: Math.min(this.settings.maxTokenLifetimeSeconds, published ?? Infinity),
-      }),
-    );
+  async verify(token: string, nowMs: number = this.settings.now()): Promise<Principal> {
+    const nowSeconds = nowMs / 1000;
+    checkSize(token, this.settings.maxTokenBytes); // 1
+    const cacheKey = this.verifiedTokens.keyOf(token);
+    const verified = this.verifiedTokens.get(cacheKey, nowMs);
+    if (verified) {
+      checkLifetime(verified.issuedAt, verified.expiresAt, this.claimLimits()); // 8: the bound may have shrunk
+      return this.assertNotRevoked(verified); // 9
+    }
+    const jws = splitCompactJws(token); // 2
+    const header = this.checkHeader(jws); // 3
+    const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header)); // 4
+    verifySignature(jws, header.alg, key); // 5
+    const claims = parsePayload(jws); // 6
+    checkRegisteredClaims(claims, this.settings, nowSeconds); // 7
+    const principal = toPrincipal(claims, this.claimLimits(), nowSeconds); // 8
+    this.assertNotRevoked(principal); // 9
+    this.verifiedTokens.set(cacheKey, principal, nowMs);
+    return principal;
+  }
+
+  /** Step 3, remembered per header text (see the class). */
+  private checkHeader(jws: CompactJws): AccessTokenHeader {
+    const segment = jws.token.slice(0, jws.firstDot);
+    const known = this.acceptedHeaders.get(segment);
+    if (known) return known;
+    const header = Object.freeze(checkHeader(jws, this.settings.algorithms));
+    if (this.acceptedHeaders.size >= MAX_REMEMBERED_HEADERS) this.acceptedHeaders.clear();
+    this.acceptedHeaders.set(segment, header);
+    return header;
   }
 
   /**
-   * The revocation step alone, also for a principal verified earlier (a
-   * verified-token cache hit): its `jti`, its session and its subject's
-   * watermark, checked on every request against this process's
-   * {@link RevocationView} (memory, no I/O).
+   * Step 8's limits: the configured lifetime, or the shorter one the issuer
+   * publishes with the revocation list as the lifetime its revocations cover.
+   */
+  private claimLimits(): ClaimLimits {
+    const published = this.revocations.coveredTokenLifetimeSeconds();
+    return {
+      clockToleranceSeconds: this.settings.clockToleranceSeconds,
+      maxTokenLifetimeSeconds:
+        published === null
+          ? this.settings.maxTokenLifetimeSeconds
+          : Math.min(this.settings.maxTokenLifetimeSeconds, published),
+    };
+  }
+
+  /**
+   * Step 9: its `jti`, its session and its subject's watermark, checked on
+   * every verification, cache hit or not.
    *
    * @returns the same principal
-   * @throws TokenRejectedError when revoked
-   * @throws ProblemException 503 when the revocation list is stale and the policy is `fail-closed`
+   * @throws TokenRejectedError `revoked_token`, `revoked_session`, `revoked_subject`
+   * @throws VerificationUnavailableError `revocation_list` when the list cannot be consulted
    */
-  assertNotRevoked(principal: Principal): Principal {
+  private assertNotRevoked(principal: Principal): Principal {
     let reason: RevocationReason;
     try {
       reason = this.revocations.check({
@@ -83,20 +155,11 @@ export class AccessTokenVerifier {
       });
     } catch (error) {
       if (error instanceof RevocationUnavailableError) {
-        throw revocationUnavailable();
+        throw new VerificationUnavailableError('revocation_list', error.message, { cause: error });
       }
       throw error;
     }
-    if (reason) throw new TokenRejectedError(reason);
+    if (reason) throw new TokenRejectedError(REVOCATION_CODES[reason], reason);
     return principal;
-  }
-
-  private verifySignature(token: string, key: KeyObject): unknown {
-    return verifyCompactJws(token, key, {
-      issuer: this.settings.issuer,
-      audience: this.settings.audience,
-      algorithms: this.settings.algorithms,
-      clockTolerance: this.settings.clockToleranceSeconds,
-    });
   }
 }

@@ -12,6 +12,7 @@ import { RequireRoles, RequireScopes } from './decorators/access-policy.decorato
 import { Public } from '@jwt-ms/service-core';
 import type { Principal } from './principal';
 import { RevocationView } from './revocation';
+import type { TokenRejectionCode } from './token-rejection';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const AUDIENCE = 'users-service';
@@ -135,9 +136,15 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     expect(response.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
   });
 
-  // Each row: a token that must be refused with 401 invalid_token, and the reason the body names.
-  const refused: Array<[string, () => Promise<string>, string]> = [
-    ['alg none (unsecured JWT)', async () => new UnsecuredJWT(issuer.claimsFor()).encode(), 'unexpected "alg"'],
+  // Each row: a token that must be refused with 401 invalid_token, words of its description, and the
+  // machine code (`reason`) of the check that refuses it.
+  const refused: Array<[string, () => Promise<string>, string, TokenRejectionCode]> = [
+    [
+      'alg none (unsecured JWT)',
+      async () => new UnsecuredJWT(issuer.claimsFor()).encode(),
+      'unexpected "alg"',
+      'bad_alg',
+    ],
     [
       'alg none with typ at+jwt and a kid',
       async () => {
@@ -145,6 +152,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
         return `${header}.${base64url.encode(JSON.stringify(issuer.claimsFor()))}.`;
       },
       'unexpected "alg"',
+      'bad_alg',
     ],
     [
       'HS256 signed with the public key as secret (algorithm confusion)',
@@ -155,56 +163,110 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
           .sign(secret);
       },
       'unexpected "alg"',
+      'bad_alg',
     ],
     [
       'signed by a key not in the JWKS, same kid',
       () => issuer.mint({ key: strangerKey }),
       'signature verification failed',
+      'bad_signature',
     ],
-    ['unknown kid', () => issuer.mint({ header: { kid: 'no-such-key' } }), 'no key of the issuer fits'],
-    ['expired', () => issuer.mint({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'token expired'],
-    ['not yet valid (nbf in the future)', () => issuer.mint({ claims: { nbf: now() + 600 } }), 'not yet valid'],
+    ['unknown kid', () => issuer.mint({ header: { kid: 'no-such-key' } }), 'no key of the issuer fits', 'unknown_kid'],
+    ['expired', () => issuer.mint({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'token expired', 'expired'],
+    [
+      'not yet valid (nbf in the future)',
+      () => issuer.mint({ claims: { nbf: now() + 600 } }),
+      'not yet valid',
+      'not_yet_valid',
+    ],
     [
       'iat in the future',
       () => issuer.mint({ claims: { iat: now() + 600, exp: now() + 1200 } }),
       '"iat" claim is in the future',
+      'issued_in_future',
     ],
     // The issuer's key, a lifetime no revocation covers (the verifier's maximum: 900 s, tolerance 5 s).
-    ['exp in milliseconds', () => issuer.mint({ claims: { iat: now(), exp: Date.now() + 600_000 } }), 'lifetime'],
-    ['exp 1e20', () => issuer.mint({ claims: { iat: now(), exp: 1e20 } }), 'lifetime'],
-    ['lifetime just past the maximum', () => issuer.mint({ claims: { iat: now(), exp: now() + 906 } }), 'lifetime'],
-    ['wrong issuer', () => issuer.mint({ claims: { iss: 'https://evil.test' } }), 'unexpected "iss"'],
-    ['wrong audience', () => issuer.mint({ claims: { aud: 'orders-service' } }), 'unexpected "aud"'],
-    ['audience array without this service', () => issuer.mint({ claims: { aud: ['a', 'b'] } }), 'unexpected "aud"'],
-    ['wrong typ (plain JWT)', () => issuer.mint({ header: { typ: 'JWT' } }), 'unexpected "typ"'],
-    ['no typ', () => issuer.mint({ header: { typ: undefined } }), 'unexpected "typ"'],
-    ['missing exp', () => issuer.mint({ claims: { exp: undefined } }), 'missing or invalid "exp"'],
-    ['missing sub', () => issuer.mint({ claims: { sub: undefined } }), 'missing or invalid "sub"'],
-    ['missing jti', () => issuer.mint({ claims: { jti: undefined } }), 'missing or invalid "jti"'],
-    ['crit header', async () => issuer.signRaw({ crit: ['exp'] }, issuer.claimsFor()), 'unsupported "crit"'],
-    ['b64: false', async () => issuer.signRaw({ b64: false, crit: ['b64'] }, issuer.claimsFor()), 'unsupported "crit"'],
-    ['b64 without crit', async () => issuer.signRaw({ b64: false }, issuer.claimsFor()), 'unsupported "b64"'],
-    ['payload not an object', async () => issuer.signRaw({}, '"just a string"'), 'not valid'],
-    ['non-numeric exp', async () => issuer.signRaw({}, { ...issuer.claimsFor(), exp: 'soon' }), '"exp"'],
+    [
+      'exp in milliseconds',
+      () => issuer.mint({ claims: { iat: now(), exp: Date.now() + 600_000 } }),
+      'lifetime',
+      'lifetime_too_long',
+    ],
+    ['exp 1e20', () => issuer.mint({ claims: { iat: now(), exp: 1e20 } }), 'lifetime', 'lifetime_too_long'],
+    [
+      'lifetime just past the maximum',
+      () => issuer.mint({ claims: { iat: now(), exp: now() + 906 } }),
+      'lifetime',
+      'lifetime_too_long',
+    ],
+    ['wrong issuer', () => issuer.mint({ claims: { iss: 'https://evil.test' } }), 'unexpected "iss"', 'bad_iss'],
+    ['wrong audience', () => issuer.mint({ claims: { aud: 'orders-service' } }), 'unexpected "aud"', 'bad_aud'],
+    [
+      'audience array without this service',
+      () => issuer.mint({ claims: { aud: ['a', 'b'] } }),
+      'unexpected "aud"',
+      'bad_aud',
+    ],
+    ['wrong typ (plain JWT)', () => issuer.mint({ header: { typ: 'JWT' } }), 'unexpected "typ"', 'bad_typ'],
+    ['no typ', () => issuer.mint({ header: { typ: undefined } }), 'unexpected "typ"', 'bad_typ'],
+    ['missing exp', () => issuer.mint({ claims: { exp: undefined } }), 'missing or invalid "exp"', 'bad_claim'],
+    ['missing sub', () => issuer.mint({ claims: { sub: undefined } }), 'missing or invalid "sub"', 'bad_claim'],
+    ['missing jti', () => issuer.mint({ claims: { jti: undefined } }), 'missing or invalid "jti"', 'bad_claim'],
+    [
+      'crit header',
+      async () => issuer.signRaw({ crit: ['exp'] }, issuer.claimsFor()),
+      'unsupported "crit"',
+      'unsupported_header',
+    ],
+    [
+      'b64: false',
+      async () => issuer.signRaw({ b64: false, crit: ['b64'] }, issuer.claimsFor()),
+      'unsupported "crit"',
+      'unsupported_header',
+    ],
+    [
+      'b64 without crit',
+      async () => issuer.signRaw({ b64: false }, issuer.claimsFor()),
+      'unsupported "b64"',
+      'unsupported_header',
+    ],
+    [
+      'payload not an object',
+      async () => issuer.signRaw({}, '"just a string"'),
+      'payload must be a JSON object',
+      'malformed',
+    ],
+    ['non-numeric exp', async () => issuer.signRaw({}, { ...issuer.claimsFor(), exp: 'soon' }), '"exp"', 'bad_claim'],
     [
       'embedded jwk header',
       () => issuer.mint({ header: { jwk: issuer.keys[0].publicJwk } }),
       '"jwk" header is not accepted',
+      'unsupported_header',
     ],
-    ['jku header', () => issuer.mint({ header: { jku: 'https://evil.test/jwks' } }), '"jku" header is not accepted'],
-    ['signature stripped', async () => (await issuer.mint()).split('.').slice(0, 2).join('.') + '.', 'signature'],
-    ['garbage', async () => 'not-a-jwt', 'malformed token'],
-    ['four segments', async () => `${await issuer.mint()}.AAAA`, 'malformed token'],
-    ['oversized', () => issuer.mint({ claims: { pad: 'x'.repeat(5000) } }), 'token too large'],
+    [
+      'jku header',
+      () => issuer.mint({ header: { jku: 'https://evil.test/jwks' } }),
+      '"jku" header is not accepted',
+      'unsupported_header',
+    ],
+    [
+      'signature stripped',
+      async () => (await issuer.mint()).split('.').slice(0, 2).join('.') + '.',
+      'signature',
+      'bad_signature',
+    ],
+    ['garbage', async () => 'not-a-jwt', 'malformed token', 'malformed'],
+    ['four segments', async () => `${await issuer.mint()}.AAAA`, 'malformed token', 'malformed'],
+    ['oversized', () => issuer.mint({ claims: { pad: 'x'.repeat(5000) } }), 'token too large', 'too_large'],
   ];
 
-  it.each(refused)('refuses %s with 401 invalid_token', async (_name, makeToken, reason) => {
+  it.each(refused)('refuses %s with 401 invalid_token', async (_name, makeToken, words, reason) => {
     const response = await get('/whoami', await makeToken());
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="users-service", error="invalid_token"/);
     const body = response.json();
-    expect(body).toMatchObject({ status: 401, code: 'invalid_token', type: 'about:blank' });
-    expect(body.detail).toContain(reason);
+    expect(body).toMatchObject({ status: 401, code: 'invalid_token', type: 'about:blank', reason });
+    expect(body.detail).toContain(words);
     expect(JSON.stringify(body)).not.toMatch(/JsonWebTokenError|JOSE|stack|at \w+ \(/);
   });
 
@@ -217,7 +279,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     const token = await issuer.mint({ key: rsa });
     const response = await get('/whoami', token);
     expect(response.statusCode).toBe(401);
-    expect(response.json().detail).toContain('unexpected "alg"');
+    expect(response.json()).toMatchObject({ reason: 'bad_alg' });
   });
 
   it('refuses HS256 signed with the PEM of an RSA public key', async () => {
@@ -226,7 +288,9 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     const token = await new SignJWT(issuer.claimsFor())
       .setProtectedHeader({ alg: 'HS256', kid: issuer.keys[0].kid, typ: 'at+jwt' })
       .sign(new TextEncoder().encode(pem as string));
-    expect((await get('/whoami', token)).statusCode).toBe(401);
+    const response = await get('/whoami', token);
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ reason: 'bad_alg' });
   });
 
   it('refuses a revoked jti, and only that one', async () => {
@@ -238,6 +302,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     revocations.apply({ key: revokedJtiKey(claims.jti as string), value: REVOKED_VALUE, ttlMs: 900_000 });
     const response = await get('/whoami', token);
     expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ reason: 'revoked_token' });
     expect(response.json().detail).toContain('token revoked');
     expect((await get('/whoami', other)).statusCode).toBe(200);
   });
@@ -245,7 +310,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
   it('answers a malformed Authorization header as invalid_token', async () => {
     const response = await get('/whoami', undefined, { authorization: 'Bearer a b c' });
     expect(response.statusCode).toBe(401);
-    expect(response.json().code).toBe('invalid_token');
+    expect(response.json()).toMatchObject({ code: 'invalid_token', reason: 'malformed' });
   });
 
   it('answers a token without the role with 403 insufficient_scope', async () => {
@@ -300,16 +365,16 @@ describe('AuthJwtModule: every supported algorithm', () => {
     const header = base64url.encode(JSON.stringify({ alg: claimedAlg, kid: key.kid, typ: 'at+jwt' }));
     const response = await whoami(`${header}.${payload}.${signature}`);
     expect(response.statusCode).toBe(401);
-    expect(response.json().detail).toContain('no key of the issuer fits');
+    expect(response.json()).toMatchObject({ reason: 'unknown_kid' });
   });
 
   it('refuses an expired EdDSA token and a wrong-audience EdDSA token with our own reasons', async () => {
     const eddsa = issuer.keys[2];
     const now = Math.floor(Date.now() / 1000);
     const expired = await whoami(await issuer.mint({ key: eddsa, claims: { iat: now - 3600, exp: now - 60 } }));
-    expect(expired.json().detail).toContain('token expired');
+    expect(expired.json()).toMatchObject({ reason: 'expired' });
     const wrongAudience = await whoami(await issuer.mint({ key: eddsa, claims: { aud: 'elsewhere' } }));
     expect(wrongAudience.statusCode).toBe(401);
-    expect(wrongAudience.json().detail).toContain('unexpected "aud"');
+    expect(wrongAudience.json()).toMatchObject({ reason: 'bad_aud' });
   });
 });

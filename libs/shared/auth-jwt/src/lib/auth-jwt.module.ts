@@ -2,7 +2,13 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { READINESS_PROBES, RedisModule } from '@jwt-ms/service-core';
-import { AUTH_JWT_OPTIONS, ConfigurableModuleClass, type AuthJwtModuleOptions } from './auth-jwt.options';
+import {
+  AUTH_JWT_OPTIONS,
+  AUTH_JWT_SETTINGS,
+  ConfigurableModuleClass,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+} from './auth-jwt.options';
 import { AccessTokenStrategy } from './access-token.strategy';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessPolicyGuard } from './guards/access-policy.guard';
@@ -12,6 +18,8 @@ import { SigningKeyResolver } from './signing-key.resolver';
 import { VerifiedTokenCache } from './verified-token.cache';
 
 const PROVIDERS: Provider[] = [
+  // The options, resolved once; every class injects these.
+  { provide: AUTH_JWT_SETTINGS, useFactory: resolveOptions, inject: [AUTH_JWT_OPTIONS] },
   VerifiedTokenCache,
   SigningKeyResolver,
   RevocationView,
@@ -33,7 +41,8 @@ const PROVIDERS: Provider[] = [
  * clockToleranceSeconds, redisUrl })` installs, for the whole app:
  * a global {@link AccessTokenGuard} (opt out with `@Public()`), a global
  * {@link AccessPolicyGuard} (`@RequireScopes`, `@RequireRoles`), the passport-jwt
- * {@link AccessTokenStrategy}, the issuer's cached JWKS, and the in-process
+ * {@link AccessTokenStrategy} (a shell over the one verification pipeline,
+ * {@link AccessTokenVerifier}, which introspection uses too), the issuer's cached JWKS, and the in-process
  * copy of the revocation list ({@link RevocationView}, fed by Redis pub/sub). It also opens the process's Redis connection
  * (`REDIS_CLIENT`), which the app may reuse.
  *
@@ -59,6 +68,7 @@ export class AuthJwtModule extends ConfigurableModuleClass {
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
       exports: [
         AUTH_JWT_OPTIONS,
+        AUTH_JWT_SETTINGS,
         SigningKeyResolver,
         RevocationView,
         READINESS_PROBES,

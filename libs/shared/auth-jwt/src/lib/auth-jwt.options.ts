@@ -73,9 +73,21 @@ export interface AuthJwtModuleOptions {
 }
 
 /** {@link AuthJwtModuleOptions} with every default applied. */
-export type ResolvedAuthJwtOptions = Required<AuthJwtModuleOptions>;
+export type ResolvedAuthJwtOptions = Readonly<Required<AuthJwtModuleOptions>>;
 
-/** Applies defaults; throws `TypeError` naming the option on a value that cannot work. */
+/**
+ * Injection token of the {@link ResolvedAuthJwtOptions}: {@link AuthJwtModule}
+ * resolves its options once into this provider, and every class of the lib
+ * injects it (none resolves options itself).
+ */
+export const AUTH_JWT_SETTINGS = Symbol('AUTH_JWT_SETTINGS');
+
+/**
+ * Applies defaults; called once, by the module's {@link AUTH_JWT_SETTINGS} provider (and by tests
+ * or tools that build the classes by hand).
+ *
+ * @throws TypeError naming the option on a value that cannot work
+ */
 export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOptions {
   const resolved: ResolvedAuthJwtOptions = {
     algorithms: ['ES256'],

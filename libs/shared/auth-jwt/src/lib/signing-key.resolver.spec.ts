@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitUntil } from '@jwt-ms/testing';
 import { TestTokenIssuer, generateTestSigningKey } from '../testing';
-import type { AuthJwtModuleOptions } from './auth-jwt.options';
+import { resolveOptions, type AuthJwtModuleOptions } from './auth-jwt.options';
 import { SigningKeyResolver, VerificationKeysUnavailableError } from './signing-key.resolver';
 import { TokenRejectedError } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
@@ -49,14 +49,16 @@ describe('SigningKeyResolver with a remote JWKS', () => {
   });
 
   const resolverFor = async (overrides: Partial<AuthJwtModuleOptions> = {}) => {
-    const resolver = new SigningKeyResolver({
-      issuer: issuer.issuer,
-      audience: 'users-service',
-      keys: { jwksUri: await endpoint.start() },
-      redisUrl: 'redis://unused',
-      jwksCooldownMs: 60_000,
-      ...overrides,
-    });
+    const resolver = new SigningKeyResolver(
+      resolveOptions({
+        issuer: issuer.issuer,
+        audience: 'users-service',
+        keys: { jwksUri: await endpoint.start() },
+        redisUrl: 'redis://unused',
+        jwksCooldownMs: 60_000,
+        ...overrides,
+      }),
+    );
     resolvers.push(resolver);
     resolver.onModuleInit();
     return resolver;
@@ -148,31 +150,28 @@ describe('SigningKeyResolver with a remote JWKS', () => {
   });
 
   it('empties the verified-token cache when the key set changes', async () => {
-    const cache = new VerifiedTokenCache({
-      issuer: 'i',
-      audience: 'a',
-      keys: { localJwks: () => ({ keys: [] }) },
-      redisUrl: 'x',
-    });
+    const cache = new VerifiedTokenCache(
+      resolveOptions({ issuer: 'i', audience: 'a', keys: { localJwks: () => ({ keys: [] }) }, redisUrl: 'x' }),
+    );
     const resolver = new SigningKeyResolver(
-      {
+      resolveOptions({
         issuer: issuer.issuer,
         audience: 'users-service',
         keys: { jwksUri: await endpoint.start() },
         redisUrl: 'redis://unused',
         jwksCacheMaxAgeMs: 30,
-      },
+      }),
       cache,
     );
     resolvers.push(resolver);
     resolver.onModuleInit();
     await resolver.resolve(header(issuer.keys[0].kid));
     const expiresAt = Date.now() / 1000 + 900;
-    cache.set('some-token', { subject: 's', expiresAt } as never);
+    cache.set(cache.keyOf('some-token'), { subject: 's', expiresAt } as never);
     await sleep(80); // scheduled refreshes, same key set: the entry stays
-    expect(cache.get('some-token')).toBeDefined();
+    expect(cache.get(cache.keyOf('some-token'))).toBeDefined();
     endpoint.body = { keys: [(await generateTestSigningKey('ES256')).publicJwk] }; // the old key withdrawn
-    await waitUntil(() => cache.get('some-token') === undefined, 'the cache emptied by the next refresh');
+    await waitUntil(() => cache.get(cache.keyOf('some-token')) === undefined, 'the cache emptied by the next refresh');
   });
 
   it('remembers the key chosen for an alg and kid, and forgets it when the key set changes', async () => {

@@ -8,13 +8,8 @@ import {
   type JWSHeaderParameters,
   type FlattenedJWSInput,
 } from 'jose';
-import {
-  AUTH_JWT_OPTIONS,
-  resolveOptions,
-  type AuthJwtModuleOptions,
-  type ResolvedAuthJwtOptions,
-} from './auth-jwt.options';
-import { TokenRejectedError } from './token-rejection';
+import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from './auth-jwt.options';
+import { TokenRejectedError, VerificationUnavailableError } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
 
 type KeyLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -23,9 +18,9 @@ type KeyLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Prom
  * Thrown when no key set has ever been loaded from the issuer (it is down or
  * unreachable): the token may be fine, so this is a 503, not a 401.
  */
-export class VerificationKeysUnavailableError extends Error {
+export class VerificationKeysUnavailableError extends VerificationUnavailableError {
   constructor() {
-    super("the issuer's public keys could not be loaded");
+    super('signing_keys', "the issuer's public keys could not be loaded");
     this.name = 'VerificationKeysUnavailableError';
   }
 }
@@ -55,10 +50,10 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   readonly name = 'signing-keys';
   private readonly logger = new Logger('SigningKeyResolver');
   private lastProbeFetchAt = Number.NEGATIVE_INFINITY;
-  private readonly options: ResolvedAuthJwtOptions;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
-  /** jose's selection, remembered per `alg` and `kid` for the key set in use (emptied when it changes). */
-  private readonly selected = new Map<string, KeyObject>();
+  /** jose's selection, remembered per `alg`, then `kid`, for the key set in use (emptied when it changes). */
+  private readonly selected = new Map<string | undefined, Map<string | undefined, KeyObject>>();
+  private selections = 0;
   private current?: KeyLookup;
   private currentSnapshot?: string;
   private fetcher?: ReturnType<typeof createRemoteJWKSet>;
@@ -68,10 +63,9 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions,
-    @Optional() private readonly verifiedTokens: VerifiedTokenCache = new VerifiedTokenCache(rawOptions),
+    @Inject(AUTH_JWT_SETTINGS) private readonly options: ResolvedAuthJwtOptions,
+    @Optional() private readonly verifiedTokens: VerifiedTokenCache = new VerifiedTokenCache(options),
   ) {
-    this.options = resolveOptions(rawOptions);
     const source = this.options.keys;
     if ('jwksUri' in source) {
       // Used only to fetch; caching and cooldown are ours (see the class comment).
@@ -117,7 +111,8 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   /**
    * @param header the token's protected header, already checked for `alg` and `kid`
    * @returns the verification key as a `KeyObject`
-   * @throws TokenRejectedError when no single key of the set fits (unknown `kid`, `alg` that does not fit the key)
+   * @throws TokenRejectedError `unknown_kid` (or `bad_alg`, an algorithm jose does not support) when no single key of the set fits (unknown `kid`, `alg` that does not
+   *   fit the key, a `kid` named twice)
    * @throws VerificationKeysUnavailableError when no key set could ever be loaded
    */
   async resolve(header: JWSHeaderParameters): Promise<KeyObject> {
@@ -128,14 +123,19 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
       key = await this.lookup(header);
     } catch (error) {
       if (error instanceof VerificationKeysUnavailableError) throw error;
-      throw new TokenRejectedError(describeLookupError(error));
+      throw lookupRejection(error);
     }
     let keyObject = this.keyObjects.get(key);
     if (!keyObject) {
       keyObject = KeyObject.from(key);
       this.keyObjects.set(key, keyObject);
     }
-    if (this.selected.size < MAX_SELECTIONS) this.selected.set(selectionKey(header), keyObject);
+    if (this.selections < MAX_SELECTIONS) {
+      let byKid = this.selected.get(header.alg);
+      if (!byKid) this.selected.set(header.alg, (byKid = new Map()));
+      if (!byKid.has(header.kid)) this.selections += 1;
+      byKid.set(header.kid, keyObject);
+    }
     return keyObject;
   }
 
@@ -146,7 +146,7 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
    * @returns the key, or undefined when it must be looked up (first use, or the key set changed)
    */
   keyFor(header: JWSHeaderParameters): KeyObject | undefined {
-    return this.selected.get(selectionKey(header));
+    return this.selected.get(header.alg)?.get(header.kid);
   }
 
   private async lookup(header: JWSHeaderParameters): Promise<CryptoKey> {
@@ -206,6 +206,7 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     this.current = createLocalJWKSet(jwks);
     this.currentSnapshot = snapshot;
     this.selected.clear();
+    this.selections = 0;
     if (replacing) this.verifiedTokens.clear();
   }
 }
@@ -213,19 +214,15 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
 /** Bounds the selection memo: only keys of the set are ever stored (a made-up `kid` never resolves). */
 const MAX_SELECTIONS = 64;
 
-function selectionKey(header: JWSHeaderParameters): string {
-  return `${header.alg}\u0000${header.kid}`;
-}
-
-function describeLookupError(error: unknown): string {
+function lookupRejection(error: unknown): TokenRejectedError {
   switch ((error as { code?: string }).code) {
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return 'no key of the issuer fits the "kid" and "alg" of this token';
+      return new TokenRejectedError('unknown_kid', 'no key of the issuer fits the "kid" and "alg" of this token');
     case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return 'the "kid" is ambiguous';
+      return new TokenRejectedError('unknown_kid', 'the "kid" is ambiguous');
     case 'ERR_JOSE_NOT_SUPPORTED':
-      return 'unexpected "alg" header value';
+      return new TokenRejectedError('bad_alg', 'unexpected "alg" header value');
     default:
-      return 'no usable key for this token';
+      return new TokenRejectedError('unknown_kid', 'no usable key for this token');
   }
 }

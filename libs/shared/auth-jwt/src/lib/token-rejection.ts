@@ -1,44 +1,130 @@
 import { ProblemException } from '@jwt-ms/service-core';
 
 /**
- * Why an access token was refused, in words safe to send to the client
- * (RFC 6750 §3 `error_description` semantics). Never carries a library's
- * message or any part of the token.
+ * Why an access token was refused, as a stable machine code (in the manner of
+ * jose's `ERR_JWT_*` codes): counted by telemetry, asserted by tests, sent to
+ * the client as the problem's `reason` member. One code per check of
+ * {@link AccessTokenVerifier}; the words beside it may change, the codes may not.
+ */
+export type TokenRejectionCode =
+  /** Larger than `maxTokenBytes` (refused before parsing). */
+  | 'too_large'
+  /** Not a compact JWS, a segment that is not base64url JSON of an object, a second spelling of the signature, a malformed `Authorization: Bearer`. */
+  | 'malformed'
+  /** A member name repeated in the header or the payload (RFC 7515 §4, RFC 7519 §4). */
+  | 'duplicate_member'
+  /** `alg` missing or not in the allowlist (RFC 8725 §3.1). */
+  | 'bad_alg'
+  /** `typ` not `at+jwt` (RFC 9068 §4, RFC 8725 §3.11). */
+  | 'bad_typ'
+  /** `kid` missing, not a string, empty or longer than 128 characters. */
+  | 'bad_kid'
+  /** `crit`, `b64`, or a key-carrying header (`jwk`, `jku`, `x5u`, `x5c`) (RFC 7515 §4.1.11, RFC 7797, RFC 8725 §3.10). */
+  | 'unsupported_header'
+  /** No key of the issuer fits the `kid` and `alg` (or several do). */
+  | 'unknown_kid'
+  /** The key does not fit `alg`, or the signature does not verify (RFC 7515 §5.2). */
+  | 'bad_signature'
+  /** `iss` is not the issuer (RFC 7519 §4.1.1). */
+  | 'bad_iss'
+  /** `aud` does not name this service (RFC 7519 §4.1.3). */
+  | 'bad_aud'
+  /** `exp` has passed, beyond the clock tolerance (RFC 7519 §4.1.4). */
+  | 'expired'
+  /** `nbf` is in the future, beyond the clock tolerance (RFC 7519 §4.1.5). */
+  | 'not_yet_valid'
+  /** `iat` is in the future, beyond the clock tolerance (RFC 7519 §4.1.6). */
+  | 'issued_in_future'
+  /** A required claim missing or ill-typed (RFC 9068 §2.2), or `auth_time` after `iat`. */
+  | 'bad_claim'
+  /** `exp − iat` longer than revocation covers (`maxTokenLifetimeSeconds`). */
+  | 'lifetime_too_long'
+  /** Its `jti` is revoked. */
+  | 'revoked_token'
+  /** Its session (`sid`) is revoked. */
+  | 'revoked_session'
+  /** Every token of its subject issued to a session begun before a watermark is revoked. */
+  | 'revoked_subject';
+
+/**
+ * A token that was presented but is not acceptable: 401 `invalid_token`
+ * (RFC 6750 §3.1). `code` is the stable machine code; `description` the
+ * words safe to send to the client (RFC 6750 §3 `error_description`), never a
+ * library's message nor any part of the token.
  */
 export class TokenRejectedError extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  constructor(
+    readonly code: TokenRejectionCode,
+    readonly description: string,
+  ) {
+    super(description);
     this.name = 'TokenRejectedError';
   }
 }
 
+/** A request without any bearer token (no `Authorization` header, or another scheme): 401 without error code. */
+export class TokenMissingError extends Error {
+  constructor() {
+    super('no bearer token');
+    this.name = 'TokenMissingError';
+  }
+}
+
+/** What verification needs and could not consult: the issuer's keys, or the revocation list. */
+export type VerificationDependency = 'signing_keys' | 'revocation_list';
+
 /**
- * Turns whatever refused a token into a client-safe reason: our own
- * {@link TokenRejectedError}s carry one; anything else (a library's error,
- * with a message we never forward) becomes a generic reason.
- *
- * @param error the value passport-jwt handed to `fail()`
- * @returns a short reason, e.g. `token expired`
+ * The token could not be judged (a dependency is unavailable), so it is
+ * neither accepted nor called invalid: 503, fail closed.
  */
-export function rejectionReason(error: unknown): string {
-  if (error instanceof TokenRejectedError) return error.reason;
-  return 'the token could not be verified';
+export class VerificationUnavailableError extends Error {
+  constructor(
+    readonly dependency: VerificationDependency,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'VerificationUnavailableError';
+  }
+}
+
+/**
+ * The one place where the verifier's errors become HTTP problems (RFC 9457):
+ * - {@link TokenRejectedError} → 401 `invalid_token`, `reason` = its code, challenge with
+ *   `error="invalid_token"` (RFC 6750 §3.1);
+ * - {@link TokenMissingError} → 401 `unauthenticated`, challenge without error code (RFC 6750 §3.1);
+ * - {@link VerificationUnavailableError} → 503 `dependency_unavailable` with `Retry-After`;
+ * - anything else is returned as it is (a bug: the exception filter makes it a 500 without details).
+ *
+ * @param error what the verifier (or the strategy) threw
+ * @param realm the protection space, the service's audience
+ * @returns the problem to throw
+ */
+export function verificationProblem(error: unknown, realm: string): unknown {
+  if (error instanceof TokenRejectedError) return invalidToken(realm, error);
+  if (error instanceof TokenMissingError) return missingToken(realm);
+  if (error instanceof VerificationUnavailableError) {
+    return error.dependency === 'signing_keys' ? verificationKeysUnavailable() : revocationUnavailable();
+  }
+  return error;
 }
 
 /**
  * 401 for a token that was presented but is not acceptable: RFC 6750 §3.1
- * `invalid_token`, with the challenge in `WWW-Authenticate`.
+ * `invalid_token`, with the challenge in `WWW-Authenticate` and the machine
+ * code as the problem's `reason` member (RFC 9457 §3.2 extension).
  *
  * @param realm the protection space, the service's audience
- * @param reason client-safe reason (see {@link rejectionReason})
+ * @param rejection the code and the client-safe description
  */
-export function invalidToken(realm: string, reason: string): ProblemException {
+export function invalidToken(realm: string, rejection: TokenRejectedError): ProblemException {
   return new ProblemException({
     status: 401,
     code: 'invalid_token',
-    detail: `The access token is not valid: ${reason}.`,
+    detail: `The access token is not valid: ${rejection.description}.`,
+    extensions: { reason: rejection.code },
     headers: {
-      'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${quoteSafe(reason)}"`,
+      'www-authenticate': `Bearer realm="${realm}", error="invalid_token", error_description="${quoteSafe(rejection.description)}"`,
     },
   });
 }

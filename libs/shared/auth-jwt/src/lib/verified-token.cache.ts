@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions } from './auth-jwt.options';
+import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from './auth-jwt.options';
 import type { Principal } from './principal';
 
 /**
  * Principals of tokens whose signature and claims were verified, so a token
- * presented again skips the signature check. Revocation is not cached: it is
- * checked on every request, hit or miss.
+ * presented again skips the signature check. Used by {@link AccessTokenVerifier}
+ * alone; revocation is not cached: the verifier checks it on every request,
+ * hit or miss.
  *
  * - Keyed by SHA-256 of the whole token string: only the very same token finds
  *   an entry; no token can be answered with another's claims.
@@ -23,8 +24,7 @@ export class VerifiedTokenCache {
   private readonly ttlMs: number;
   private readonly now: () => number;
 
-  constructor(@Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions) {
-    const options = resolveOptions(rawOptions);
+  constructor(@Inject(AUTH_JWT_SETTINGS) options: ResolvedAuthJwtOptions) {
     this.ttlMs = options.verifiedTokenCacheTtlMs;
     this.now = options.now;
     if (options.verifiedTokenCacheSize > 0 && this.ttlMs > 0) {
@@ -39,26 +39,40 @@ export class VerifiedTokenCache {
     }
   }
 
-  /** @returns the principal of this exact token if it was verified recently and has not expired, else undefined */
-  get(token: string): Principal | undefined {
-    if (!this.cache) return undefined;
-    const principal = this.cache.get(digest(token));
-    return principal && principal.expiresAt * 1000 > this.now() ? principal : undefined;
+  /**
+   * The key of a token's entry, computed once per verification (a lookup and a store share it).
+   *
+   * @returns SHA-256 of the token, base64url; undefined when the cache is off
+   */
+  keyOf(token: string): string | undefined {
+    return this.cache ? hash('sha256', token, 'base64url') : undefined; // one-shot: half the cost of createHash()
   }
 
-  /** Remembers a verified token's principal until min(now + TTL, `exp`). */
-  set(token: string, principal: Principal): void {
-    if (!this.cache) return;
-    const ttl = Math.min(this.ttlMs, principal.expiresAt * 1000 - this.now());
-    if (ttl > 0) this.cache.set(digest(token), principal, { ttl });
+  /**
+   * @param key {@link keyOf} the token
+   * @param nowMs the current time, in milliseconds since the epoch
+   * @returns the principal of this exact token if it was verified recently and has not expired, else undefined
+   */
+  get(key: string | undefined, nowMs: number = this.now()): Principal | undefined {
+    if (!this.cache || key === undefined) return undefined;
+    const principal = this.cache.get(key);
+    return principal && principal.expiresAt * 1000 > nowMs ? principal : undefined;
+  }
+
+  /**
+   * Remembers a verified token's principal until min(now + TTL, `exp`).
+   *
+   * @param key {@link keyOf} the token
+   * @param nowMs the current time, in milliseconds since the epoch
+   */
+  set(key: string | undefined, principal: Principal, nowMs: number = this.now()): void {
+    if (!this.cache || key === undefined) return;
+    const ttl = Math.min(this.ttlMs, principal.expiresAt * 1000 - nowMs);
+    if (ttl > 0) this.cache.set(key, principal, { ttl });
   }
 
   /** Forgets every entry (the key set changed). */
   clear(): void {
     this.cache?.clear();
   }
-}
-
-function digest(token: string): string {
-  return hash('sha256', token, 'base64url'); // one-shot SHA-256: half the cost of createHash()
 }

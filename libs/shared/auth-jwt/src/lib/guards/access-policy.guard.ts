@@ -1,7 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Role } from '@jwt-ms/contracts';
-import { AUTH_JWT_OPTIONS, type AuthJwtModuleOptions } from '../auth-jwt.options';
+import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
 import { REQUIRED_ROLES_KEY, REQUIRED_SCOPES_KEY } from '../decorators/access-policy.decorator';
 import type { Principal } from '../principal';
 import { insufficientScope } from '../token-rejection';
@@ -15,7 +15,7 @@ import { insufficientScope } from '../token-rejection';
 export class AccessPolicyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(AUTH_JWT_OPTIONS) private readonly options: AuthJwtModuleOptions,
+    @Inject(AUTH_JWT_SETTINGS) private readonly options: ResolvedAuthJwtOptions,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {

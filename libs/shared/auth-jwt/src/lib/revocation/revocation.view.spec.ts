@@ -13,15 +13,15 @@ import {
 } from '@jwt-ms/contracts';
 import { PrivateRedis } from '@jwt-ms/testing';
 import { establishRevocationList } from '../../testing';
-import type { AuthJwtModuleOptions } from '../auth-jwt.options';
+import { resolveOptions, type AuthJwtModuleOptions, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';
 import type { RevocationFreshness } from './revocation-freshness';
 import { RevocationView } from './revocation.view';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-function options(overrides: Partial<AuthJwtModuleOptions> = {}): AuthJwtModuleOptions {
-  return {
+function options(overrides: Partial<AuthJwtModuleOptions> = {}): ResolvedAuthJwtOptions {
+  return resolveOptions({
     issuer: 'http://issuer.test',
     audience: 'users-service',
     keys: { localJwks: () => ({ keys: [] }) },
@@ -29,7 +29,7 @@ function options(overrides: Partial<AuthJwtModuleOptions> = {}): AuthJwtModuleOp
     revocationHeartbeatMs: 50,
     revocationMaxStalenessMs: 400,
     ...overrides,
-  };
+  });
 }
 
 function token(overrides: Partial<RevocableToken> = {}): RevocableToken {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import type { RevocationAnnouncement } from '@jwt-ms/contracts';
-import { AUTH_JWT_OPTIONS, resolveOptions, type AuthJwtModuleOptions } from '../auth-jwt.options';
+import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
 import type { RevocableToken, RevocationReason } from './revocation';
 import { RevocationFreshness } from './revocation-freshness';
 import { RevocationList } from './revocation-list';
@@ -59,8 +59,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private readonly sync: RevocationSync;
   private pruneTimer: NodeJS.Timeout | null = null;
 
-  constructor(@Inject(AUTH_JWT_OPTIONS) rawOptions: AuthJwtModuleOptions, @Inject(REDIS_CLIENT) redis: RedisClient) {
-    const settings = resolveOptions(rawOptions);
+  constructor(@Inject(AUTH_JWT_SETTINGS) settings: ResolvedAuthJwtOptions, @Inject(REDIS_CLIENT) redis: RedisClient) {
     this.freshness = new RevocationFreshness(settings.revocationMaxStalenessMs, settings.revocationFailurePolicy);
     this.sync = new RevocationSync(redis, this.list, this.freshness, {
       heartbeatMs: settings.revocationHeartbeatMs,
