@@ -5,14 +5,19 @@
  * All three run at once, each pinned to core 0 with the load generator on
  * core 1, and are measured in turn, round after round, so that a change in
  * what else the machine runs shifts all three alike: the ratios are the
- * figures, not the requests per second.
+ * figures, not the requests per second. Each run also reads the server's
+ * CPU time (user + system, from /proc) and divides it by the requests
+ * served: CPU per request depends far less on what else the machine runs
+ * than throughput does, so its ratio is the steadier figure on a shared
+ * machine (the two agree when the server is what limits the run).
  *
  * To compare builds (a change against the code before it), give more
  * users-service entry points in BENCH_PUBLIC_COMPARE (comma-separated
  * `label=path/to/main.js`, the build inside the repository so that it finds
  * node_modules): each is measured in the same rounds, beside the others.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
@@ -32,8 +37,17 @@ export interface PublicPathFigures {
   roundRatios: number[];
   /** The median of {@link roundRatios}: the figure the goal is checked against. */
   ratio: number;
+  /** Median CPU time per request of each server, in microseconds (NaN where /proc is not there). */
+  cpuMicrosPerRequest: Record<'users' | 'bareNest' | 'bareHttp', number>;
   /** Each build of BENCH_PUBLIC_COMPARE: the median of its rounds' ratios to bare NestJS, and their range. */
-  compared: Array<{ label: string; ratio: number; min: number; max: number; requestsPerSecond: number }>;
+  compared: Array<{
+    label: string;
+    ratio: number;
+    min: number;
+    max: number;
+    requestsPerSecond: number;
+    cpuMicrosPerRequest: number;
+  }>;
 }
 
 interface Options {
@@ -100,15 +114,22 @@ export async function benchPublicPath(options: Options): Promise<PublicPathFigur
       servers[`compare:${label}`] = other;
     }
     const names = Object.keys(servers);
-    const load = (name: string, seconds: number) =>
-      runLoad({
+    const cpu: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+    const load = async (name: string, seconds: number) => {
+      const pid = servers[name].process.pid ?? 0;
+      const before = cpuMicros(pid);
+      const figures = await runLoad({
         url: `${servers[name].url}/health/live`,
         seconds,
         connections: options.connections,
         core: 1,
         scratchDir,
       });
+      cpu[name].push((cpuMicros(pid) - before) / figures.requests);
+      return figures;
+    };
     for (const name of names) await load(name, 1);
+    for (const name of names) cpu[name] = [];
     const runs: Record<string, LoadFigures[]> = Object.fromEntries(names.map((name) => [name, []]));
     const ratiosOf = (name: string) =>
       runs[name].map((run, round) => run.requestsPerSecond / runs.bareNest[round].requestsPerSecond);
@@ -133,6 +154,7 @@ export async function benchPublicPath(options: Options): Promise<PublicPathFigur
       },
       roundRatios,
       ratio: median(roundRatios),
+      cpuMicrosPerRequest: { users: median(cpu.users), bareNest: median(cpu.bareNest), bareHttp: median(cpu.bareHttp) },
       compared: Object.keys(options.compare ?? {}).map((label) => {
         const ratios = ratiosOf(`compare:${label}`);
         return {
@@ -141,24 +163,35 @@ export async function benchPublicPath(options: Options): Promise<PublicPathFigur
           min: Math.min(...ratios),
           max: Math.max(...ratios),
           requestsPerSecond: medianRun(runs[`compare:${label}`]).requestsPerSecond,
+          cpuMicrosPerRequest: median(cpu[`compare:${label}`]),
         };
       }),
     };
-    const line = (label: string, figures: LoadFigures, all: number[]) =>
+    const line = (label: string, name: string) => {
+      const middle = medianRun(runs[name]);
       options.log(
-        `  ${label.padEnd(34)} ${Math.round(figures.requestsPerSecond).toString().padStart(6)} req/s ` +
-          `(runs ${all.map((value) => Math.round(value)).join(', ')})  p50 ${figures.p50Ms.toFixed(2)} p99 ${figures.p99Ms.toFixed(2)} ms`,
+        `  ${label.padEnd(34)} ${Math.round(middle.requestsPerSecond).toString().padStart(6)} req/s ` +
+          `(runs ${runs[name].map((run) => Math.round(run.requestsPerSecond)).join(', ')})  ` +
+          `p50 ${middle.p50Ms.toFixed(2)} p99 ${middle.p99Ms.toFixed(2)} ms  CPU ${median(cpu[name]).toFixed(1)} µs/req`,
       );
-    line('users-service GET /health/live', figures.users, figures.runs.users);
-    line('bare NestJS + Fastify, same route', figures.bareNest, figures.runs.bareNest);
-    line('bare node:http', figures.bareHttp, figures.runs.bareHttp);
-    for (const [label, name] of Object.keys(options.compare ?? {}).map((label) => [label, `compare:${label}`]))
-      line(`users-service build "${label}"`, medianRun(runs[name]), runs[name].map((run) => run.requestsPerSecond));
+    };
+    line('users-service GET /health/live', 'users');
+    line('bare NestJS + Fastify, same route', 'bareNest');
+    line('bare node:http', 'bareHttp');
+    for (const label of Object.keys(options.compare ?? {})) line(`users-service build "${label}"`, `compare:${label}`);
     const range = (ratios: number[]) =>
       `${median(ratios).toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
-    options.log(`  users-service ÷ bare NestJS, median of the rounds' ratios: ${range(roundRatios)}`);
+    // Throughput is the inverse of CPU per request when the server is the bottleneck: bare's CPU ÷ this one's.
+    const cpuRatio = (name: string) => median(cpu.bareNest) / median(cpu[name]);
+    options.log(
+      `  users-service ÷ bare NestJS, median of the rounds' ratios: ${range(roundRatios)}; ` +
+        `by CPU per request ${cpuRatio('users').toFixed(2)}`,
+    );
     for (const other of figures.compared)
-      options.log(`  build "${other.label}" ÷ bare NestJS: ${range(ratiosOf(`compare:${other.label}`))}`);
+      options.log(
+        `  build "${other.label}" ÷ bare NestJS: ${range(ratiosOf(`compare:${other.label}`))}; ` +
+          `by CPU per request ${cpuRatio(`compare:${other.label}`).toFixed(2)}`,
+      );
     options.log(
       `  bare NestJS ÷ node:http: ${range(runs.bareNest.map((run, round) => run.requestsPerSecond / runs.bareHttp[round].requestsPerSecond))}`,
     );
@@ -167,6 +200,21 @@ export async function benchPublicPath(options: Options): Promise<PublicPathFigur
     for (const service of started.reverse()) await stopProcess(service.process);
     jwks.server.close();
     rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/** @returns the user + system CPU time process `pid` has used, in microseconds; NaN without /proc */
+function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, so it is skipped by its closing parenthesis).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
   }
 }
 
