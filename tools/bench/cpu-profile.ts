@@ -201,5 +201,6 @@ if (require.main === module) {
     process.stderr.write('usage: cpu-profile.ts FILE.cpuprofile [TOP]\n');
     process.exit(2);
   }
-  for (const line of formatProfileSummary(summariseCpuProfile(file, Number(top ?? 25)))) process.stdout.write(`${line}\n`);
+  for (const line of formatProfileSummary(summariseCpuProfile(file, Number(top ?? 25))))
+    process.stdout.write(`${line}\n`);
 }

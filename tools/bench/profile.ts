@@ -42,7 +42,10 @@ export async function profileUsersService(options: Options): Promise<string> {
   const scratchDir = mkdtempSync(join(tmpdir(), 'jwtms-bench-profile-'));
   const outDir = join(ROOT, 'dist/bench-profiles');
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `users-service-${options.target}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  const file = join(
+    outDir,
+    `users-service-${options.target}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+  );
   const issuer = await TestTokenIssuer.create({ algorithms: ['ES256'], audience: ['users-service'] });
   const jwks = await serveJwks(issuer);
   let service: RunningService | undefined;
@@ -70,7 +73,8 @@ export async function profileUsersService(options: Options): Promise<string> {
             nodeFlags: preload,
             env: { BENCH_CPU_PROFILE: file },
           });
-    const tokens = options.target === 'guarded' ? await Promise.all(Array.from({ length: 100 }, () => issuer.mint())) : [];
+    const tokens =
+      options.target === 'guarded' ? await Promise.all(Array.from({ length: 100 }, () => issuer.mint())) : [];
     const load = {
       url: `${service.url}${options.target === 'guarded' ? '/whoami' : '/health/live'}`,
       connections: options.connections,
@@ -98,7 +102,11 @@ export async function profileUsersService(options: Options): Promise<string> {
 
 /** Sends SIGWINCH to the service and waits for the preload to print `line`. */
 async function signalAndWait(service: RunningService, line: string): Promise<void> {
-  const seen = () => service.output.join('').split('\n').filter((text) => text === line).length;
+  const seen = () =>
+    service.output
+      .join('')
+      .split('\n')
+      .filter((text) => text === line).length;
   const before = seen();
   service.process.kill('SIGWINCH');
   const deadline = Date.now() + 30_000;

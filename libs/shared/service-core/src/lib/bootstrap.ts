@@ -182,7 +182,10 @@ export async function createServiceApp(
   });
   // RFC 9111 §5.2.2.5: answers carry personal data or tokens (RFC 6750 §5.3 asks for no caching of them); a route
   // whose answer may be cached says so itself (the JWKS, the discovery document), replacing this default.
-  const answerDefaults: Readonly<Record<string, string>> = Object.freeze({ ...everyAnswer, 'cache-control': 'no-store' });
+  const answerDefaults: Readonly<Record<string, string>> = Object.freeze({
+    ...everyAnswer,
+    'cache-control': 'no-store',
+  });
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // proxy-addr (Fastify's) walks X-Forwarded-For from the socket address back, past trusted addresses only.
@@ -222,9 +225,13 @@ export async function createServiceApp(
     const hostProblem = hostHeaderProblem(request.raw);
     if (hostProblem) {
       // The connection goes: the request is not trusted.
-      sendProblem(reply, { ...problemOf(400, 'invalid_request', hostProblem), instance: pathOf(request.url) }, {
-        connection: 'close',
-      });
+      sendProblem(
+        reply,
+        { ...problemOf(400, 'invalid_request', hostProblem), instance: pathOf(request.url) },
+        {
+          connection: 'close',
+        },
+      );
       return;
     }
     // An empty body is no body, whatever its Content-Type says (curl -d '' sends a form type, fetch with

@@ -119,7 +119,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { problem: problemOf(status, codeFor(status), fastifyDetail(fastifyError.code, status)), headers: {} };
     }
     return {
-      problem: problemOf(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', 'The server could not complete the request.'),
+      problem: problemOf(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        'internal_error',
+        'The server could not complete the request.',
+      ),
       headers: {},
     };
   }

@@ -43,7 +43,10 @@ export function problemOf(status: number, code: ErrorCode, detail: string): Prob
  * @returns the status, the headers with `Content-Type: application/problem+json` and `Cache-Control: no-store`,
  *   and the body as JSON text
  */
-export function renderProblem(problem: ProblemDetails, headers: Readonly<Record<string, string>> = {}): RenderedProblem {
+export function renderProblem(
+  problem: ProblemDetails,
+  headers: Readonly<Record<string, string>> = {},
+): RenderedProblem {
   return { status: problem.status, headers: { ...headers, ...PROBLEM_HEADERS }, body: JSON.stringify(problem) };
 }
 
