@@ -15,6 +15,8 @@ export interface LoadFigures {
   tool: 'wrk' | 'autocannon';
   /** Completed requests per second. */
   requestsPerSecond: number;
+  /** Completed requests in the whole run. */
+  requests: number;
   /** Latency percentiles, in milliseconds. */
   p50Ms: number;
   p99Ms: number;
@@ -89,6 +91,7 @@ async function runWrk(run: LoadRun): Promise<LoadFigures> {
   return {
     tool: 'wrk',
     requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    requests: number(/(\d+) requests in /),
     p50Ms: wrkLatencyMs(out, '50%'),
     p99Ms: wrkLatencyMs(out, '99%'),
     non2xx: number(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
@@ -126,6 +129,7 @@ async function runAutocannon(run: LoadRun): Promise<LoadFigures> {
   return {
     tool: 'autocannon',
     requestsPerSecond: result.requests.average,
+    requests: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,

@@ -1,18 +1,23 @@
 /**
- * `npm run bench [-- verify|throughput|propagation …]`: measures, in one run on
- * this machine, what issue #4 sets goals for, and prints each figure beside
- * its goal. Every goal is a ratio (or a latency) measured in the same run, so
- * figures from different machines stay comparable.
+ * `npm run bench [-- verify|public|throughput|propagation|bodies …]`: measures,
+ * in one run on this machine, each figure the system has a goal for, and
+ * prints it beside its goal. Every goal is a ratio (or a latency) measured in
+ * the same run, so figures from different machines stay comparable.
+ * `npm run bench -- profile [public|guarded|bare-nest]` (never part of the default run)
+ * records a CPU profile of users-service under load and prints where its time
+ * goes (profile.ts). docs/performance.md explains how to read the output.
  *
  * Needs the services built (`npm run build`; done first unless --no-build),
  * Redis, and for `propagation` PostgreSQL and HAProxy (as `npm run cluster`).
  * Uses Debian's `wrk` for throughput when installed (`apt-get install wrk`),
  * else autocannon, which saturates earlier: its figures are then a floor.
  *
- * Environment: BENCH_SECONDS (4) per throughput run, BENCH_THROUGHPUT_ROUNDS (3), BENCH_CONNECTIONS (16),
+ * Environment: BENCH_SECONDS (4) per throughput run, BENCH_THROUGHPUT_ROUNDS (3), BENCH_PUBLIC_ROUNDS (5), BENCH_PUBLIC_COMPARE (label=main.js,…: more users-service builds beside the public path's), BENCH_CONNECTIONS (16),
  * BENCH_ITERATIONS (4000) tokens per verification round, BENCH_ROUNDS (200)
  * logouts for propagation, BENCH_REPLICAS (3), BENCH_BODY_REQUESTS (200) per hostile body, REDIS_URL,
- * CLUSTER_POSTGRES_URL. `bodies` (issue #11) measures hostile request bodies against a normal request.
+ * CLUSTER_POSTGRES_URL, BENCH_PROFILE_SECONDS (10) of load while profiling. `public` compares users-service's
+ * `GET /health/live` with a bare NestJS + Fastify app and bare node:http; `bodies` measures hostile request
+ * bodies against a normal request.
  */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
@@ -20,16 +25,21 @@ import { cpus } from 'node:os';
 import { ROOT } from '@jwt-ms/testing';
 import { installed } from './http-load';
 import { benchBodies, type BodyFigures } from './bodies';
+import { PROFILE_TARGETS, profileUsersService } from './profile';
 import { benchPropagation, type PropagationFigures } from './propagation';
+import { benchPublicPath, type PublicPathFigures } from './public-path';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 import { benchVerification, type VerifyFigures } from './verify';
 
-const SECTIONS = ['verify', 'throughput', 'propagation', 'bodies'] as const;
+const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'bodies'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
+const profiling = args[0] === 'profile';
 const chosen = args.filter((arg): arg is Section => (SECTIONS as readonly string[]).includes(arg));
-const unknown = args.filter((arg) => !arg.startsWith('--') && !(SECTIONS as readonly string[]).includes(arg));
+const unknown = profiling
+  ? args.slice(1).filter((arg) => !arg.startsWith('--') && !(PROFILE_TARGETS as readonly string[]).includes(arg))
+  : args.filter((arg) => !arg.startsWith('--') && !(SECTIONS as readonly string[]).includes(arg));
 const sections: Section[] = chosen.length > 0 ? chosen : [...SECTIONS];
 const numberFrom = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -41,11 +51,15 @@ interface Verdict {
   met: boolean;
 }
 
-/** A hostile body may cost at most this many times a normal request (issue #11: "a small multiple"). */
+/** A hostile body may cost at most this many times a normal request ("a small multiple"). */
 const HOSTILE_BODY_MAX_RATIO = 3;
+
+/** The services' public path must keep at least this share of a bare NestJS + Fastify app's throughput. */
+const PUBLIC_PATH_MIN_RATIO = 0.7;
 
 function verdicts(
   verify?: VerifyFigures[],
+  publicPath?: PublicPathFigures,
   throughput?: ThroughputFigures,
   propagation?: PropagationFigures,
   bodies?: BodyFigures[],
@@ -55,6 +69,14 @@ function verdicts(
   for (const row of verify ?? []) {
     const r = row.ratio; // the median of the interleaved rounds' ratios (see verify.ts)
     out.push({ goal: `${row.alg} verification ≤ 1.20× raw crypto.verify`, figure: `${r.toFixed(2)}×`, met: r <= 1.2 });
+  }
+  if (publicPath) {
+    const r = publicPath.ratio;
+    out.push({
+      goal: `public path ÷ bare NestJS + Fastify ≥ ${PUBLIC_PATH_MIN_RATIO}`,
+      figure: r.toFixed(2),
+      met: r >= PUBLIC_PATH_MIN_RATIO,
+    });
   }
   if (throughput) {
     const rowRatio = (row: ThroughputFigures['cached']) =>
@@ -102,7 +124,7 @@ async function main(): Promise<void> {
     process.stderr.write(`unknown section ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}\n`);
     process.exit(2);
   }
-  if (!args.includes('--no-build') && sections.some((s) => s !== 'verify')) {
+  if (!args.includes('--no-build') && (profiling || sections.some((s) => s !== 'verify'))) {
     const build = spawnSync(
       'npx',
       ['nx', 'run-many', '-t', 'build', '-p', 'auth-service', 'users-service', 'orders-service'],
@@ -119,16 +141,49 @@ async function main(): Promise<void> {
     `machine: ${cpus().length} × ${cpu}, node ${process.version}, ${installed('wrk', ['-v']) ? 'wrk' : 'autocannon (wrk not installed)'}`,
   );
 
+  if (profiling) {
+    const target = PROFILE_TARGETS.find((name) => args.includes(name)) ?? 'public';
+    await profileUsersService({
+      target,
+      seconds: numberFrom('BENCH_PROFILE_SECONDS', 10),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      redisUrl,
+      log,
+    });
+    return;
+  }
+
   let verify: VerifyFigures[] | undefined;
+  let publicPath: PublicPathFigures | undefined;
   let throughput: ThroughputFigures | undefined;
   let propagation: PropagationFigures | undefined;
   if (sections.includes('verify')) {
     log('\n1. Verification cost per token: shared library vs raw crypto.verify');
     verify = await benchVerification(numberFrom('BENCH_ITERATIONS', 4000), log);
   }
+  if (sections.includes('public')) {
+    log(
+      `\n2. The public path: GET /health/live, users-service against bare NestJS + Fastify and bare node:http; ` +
+        `each pinned to core 0, load on core 1, ${numberFrom('BENCH_CONNECTIONS', 16)} connections; ` +
+        `${numberFrom('BENCH_PUBLIC_ROUNDS', 5)} rounds of ${numberFrom('BENCH_SECONDS', 4)} s runs, each figure the median`,
+    );
+    publicPath = await benchPublicPath({
+      compare: Object.fromEntries(
+        (process.env['BENCH_PUBLIC_COMPARE'] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]),
+      ),
+      seconds: numberFrom('BENCH_SECONDS', 4),
+      rounds: numberFrom('BENCH_PUBLIC_ROUNDS', 5),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      redisUrl,
+      log,
+    });
+  }
   if (sections.includes('throughput')) {
     log(
-      `\n2. users-service throughput: service on core 0, load on core 1, ${numberFrom('BENCH_CONNECTIONS', 16)} connections; ` +
+      `\n3. users-service throughput: service on core 0, load on core 1, ${numberFrom('BENCH_CONNECTIONS', 16)} connections; ` +
         `median of ${numberFrom('BENCH_THROUGHPUT_ROUNDS', 3)} alternating ${numberFrom('BENCH_SECONDS', 4)} s runs`,
     );
     throughput = await benchThroughput({
@@ -140,7 +195,7 @@ async function main(): Promise<void> {
     });
   }
   if (sections.includes('propagation')) {
-    log('\n3. Revocation propagation: logout answered → every users and orders replica refuses the token');
+    log('\n4. Revocation propagation: logout answered → every users and orders replica refuses the token');
     propagation = await benchPropagation({
       rounds: numberFrom('BENCH_ROUNDS', 200),
       replicas: numberFrom('BENCH_REPLICAS', 3),
@@ -153,13 +208,13 @@ async function main(): Promise<void> {
   let bodies: BodyFigures[] | undefined;
   if (sections.includes('bodies')) {
     log(
-      '\n4. Hostile request bodies: each request alone on one connection, p50 against a valid body on the same service',
+      '\n5. Hostile request bodies: each request alone on one connection, p50 against a valid body on the same service',
     );
     bodies = await benchBodies({ requests: numberFrom('BENCH_BODY_REQUESTS', 200), redisUrl, log });
   }
 
-  log('\nGoals (issues #4 and #11), each measured in this run:');
-  const results = verdicts(verify, throughput, propagation, bodies);
+  log('\nGoals, each measured in this run:');
+  const results = verdicts(verify, publicPath, throughput, propagation, bodies);
   for (const verdict of results) {
     log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);
   }

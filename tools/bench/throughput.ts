@@ -11,6 +11,7 @@ import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { installed, runLoad, type LoadFigures } from './http-load';
+import { startUsersService } from './users-service';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 
 /** One service configuration's pair of measurements. */
@@ -100,23 +101,15 @@ export async function benchThroughput(options: Options): Promise<ThroughputFigur
   };
 
   const usersService = (alg: 'ES256' | 'RS256', cacheSize: number) => () =>
-    launchScript(
-      'users-service',
-      [join(ROOT, 'dist/apps/users-service/main.js')],
-      {
-        NODE_ENV: 'development',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        REDIS_URL: options.redisUrl,
-        SQLITE_PATH: join(scratchDir, `users-${alg}-${cacheSize}.sqlite`),
-        AUTH_ISSUER: issuers[alg].issuer,
-        AUTH_JWKS_URI: jwks[alg],
-        AUTH_ALGORITHMS: alg,
-        AUTH_VERIFIED_TOKEN_CACHE_SIZE: String(cacheSize),
-      },
-      undefined,
-      pin,
-    );
+    startUsersService({
+      alg,
+      issuer: issuers[alg].issuer,
+      jwksUrl: jwks[alg],
+      redisUrl: options.redisUrl,
+      cacheSize,
+      scratchDir,
+      prefix: pin,
+    });
   const naiveService = () =>
     launchScript(
       'naive-service',

@@ -15,12 +15,12 @@ import { problemClientErrorHandler } from './problem/client-error.handler';
 import { jsonBodyProblem, jsonTextProblem } from './problem/json-body';
 import { ProblemException, invalidRequest } from './problem/problem.exception';
 import { pathOf } from './problem/problem-details.filter';
+import { problemOf, sendProblem } from './problem/problem-response';
 import * as findMyWayModule from 'find-my-way';
 import type Router from 'find-my-way';
-import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE } from '@jwt-ms/contracts';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 
@@ -38,14 +38,52 @@ const FindMyWay: FindMyWayFactory =
 export const INSTANCE_ID = process.env['INSTANCE_ID'] || `${hostname()}-${process.pid}`;
 
 /**
- * The security headers that matter for a JSON API, for the answers given
- * before any route (and so before helmet) runs: router and HTTP-parser errors.
+ * The security headers that matter most for a JSON API. Every answer carries
+ * them, also those given before any route runs (router and HTTP-parser
+ * errors, a bad Host), whatever helmet's defaults become
+ * ({@link securityHeaders} adds its own to these).
  */
 export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
   'content-security-policy': "default-src 'self'",
 };
+
+let securityHeadersOnce: Promise<Readonly<Record<string, string>>> | undefined;
+
+/**
+ * The security headers of every answer: helmet's defaults (nosniff, frame
+ * denial, no referrer, HSTS, a strict CSP, the cross-origin policies…) over
+ * {@link BASELINE_SECURITY_HEADERS}. They depend on nothing in the request,
+ * so they are computed once per process, by asking @fastify/helmet what it
+ * sets on a throw-away Fastify instance, and each answer only copies them:
+ * the plugin itself would rebuild its middleware (CSP parsing included) on
+ * every request, which cost more than the whole framework's own work per
+ * request.
+ *
+ * @returns header name (lower case) → value
+ */
+export function securityHeaders(): Promise<Readonly<Record<string, string>>> {
+  securityHeadersOnce ??= (async () => {
+    const probe = new FastifyAdapter().getInstance();
+    let set: Record<string, unknown> = {};
+    await probe.register(helmet);
+    probe.get('/', (_request, reply) => {
+      // Only helmet's hook has run: what the raw response holds is exactly what it sets.
+      set = reply.raw.getHeaders();
+      return '';
+    });
+    try {
+      await probe.inject({ method: 'GET', url: '/' });
+    } finally {
+      await probe.close();
+    }
+    const helmets = Object.fromEntries(Object.entries(set).map(([name, value]) => [name, String(value)]));
+    if (Object.keys(helmets).length === 0) throw new Error('@fastify/helmet set no headers');
+    return Object.freeze({ ...BASELINE_SECURITY_HEADERS, ...helmets });
+  })();
+  return securityHeadersOnce;
+}
 
 /** Largest accepted request body, in bytes. Every API body here is small JSON. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -122,9 +160,13 @@ export const SHUTDOWN_DRAIN_MS = 15_000;
  * request-body validation, a 64 KiB body limit, request and connection
  * timeouts ({@link HTTP_TIMEOUTS}), `X-Forwarded-For` only from the trusted
  * proxies, a problem for a request without exactly one `Host` (RFC 9112 §3.2),
+ * the {@link securityHeaders} and `X-Instance-Id` on every answer,
  * `Cache-Control: no-store` on every answer whose route sets no caching of
- * its own, shutdown hooks (SIGTERM drains for at most `shutdownDrainMs`).
- * It is not listening yet: call `listen` (tests pass port 0).
+ * its own (and on every problem), shutdown hooks (SIGTERM drains for at most
+ * `shutdownDrainMs`). It is not listening yet: call `listen` (tests pass port 0).
+ *
+ * Everything it adds to a request's path is set up here, once: the headers
+ * are computed at startup and copied per answer, and no hook is async.
  *
  * @param module the service's root module (usually `AppModule.forRoot(config)`)
  */
@@ -133,12 +175,24 @@ export async function createServiceApp(
   options: ServiceAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
+  // What every answer carries, whatever it is; set once per request, never computed per request.
+  const everyAnswer: Readonly<Record<string, string>> = Object.freeze({
+    ...(await securityHeaders()),
+    'x-instance-id': INSTANCE_ID,
+  });
+  // RFC 9111 §5.2.2.5: answers carry personal data or tokens (RFC 6750 §5.3 asks for no caching of them); a route
+  // whose answer may be cached says so itself (the JWKS, the discovery document), replacing this default.
+  const answerDefaults: Readonly<Record<string, string>> = Object.freeze({
+    ...everyAnswer,
+    'cache-control': 'no-store',
+  });
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // proxy-addr (Fastify's) walks X-Forwarded-For from the socket address back, past trusted addresses only.
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
-    clientErrorHandler: problemClientErrorHandler,
-    frameworkErrors,
+    clientErrorHandler: problemClientErrorHandler(everyAnswer),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      frameworkErrors(error, request, reply, everyAnswer),
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
@@ -159,23 +213,25 @@ export async function createServiceApp(
   });
   acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
   const allowedMethods = recordRoutes(adapter);
+  // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
+  // request still arriving (half its headers, say) would keep the process up until SIGKILL.
+  // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
+  // that is going away (it would hold the process until the deadline, then lose its next request).
+  let closing = false;
+  // One hook for everything a request needs before routing, and no async hook: each hook is a step of
+  // Fastify's chain on every request, an async one a promise too.
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
-    reply.header('x-instance-id', INSTANCE_ID);
-    const hostProblem = hostHeaderProblem(request);
+    reply.headers(answerDefaults);
+    const hostProblem = hostHeaderProblem(request.raw);
     if (hostProblem) {
-      // Before helmet's hook: the baseline headers are set here. The connection goes: the request is not trusted.
-      reply
-        .code(400)
-        .headers({ ...BASELINE_SECURITY_HEADERS, connection: 'close' })
-        .type(PROBLEM_CONTENT_TYPE)
-        .send({
-          type: 'about:blank',
-          title: 'Bad Request',
-          status: 400,
-          detail: hostProblem,
-          code: 'invalid_request',
-          instance: pathOf(request.url),
-        });
+      // The connection goes: the request is not trusted.
+      sendProblem(
+        reply,
+        { ...problemOf(400, 'invalid_request', hostProblem), instance: pathOf(request.url) },
+        {
+          connection: 'close',
+        },
+      );
       return;
     }
     // An empty body is no body, whatever its Content-Type says (curl -d '' sends a form type, fetch with
@@ -186,17 +242,10 @@ export async function createServiceApp(
       delete request.headers['content-type'];
     done();
   });
-  // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
-  // request still arriving (half its headers, say) would keep the process up until SIGKILL.
-  // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
-  // that is going away (it would hold the process until the deadline, then lose its next request).
-  let closing = false;
+  // Decided when the answer is sent, not when the request arrived: a request in flight when the close
+  // begins is answered after it. (Measured: `npm run bench -- public`, docs/performance.md.)
   adapter.getInstance().addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    // RFC 9111 §5.2.2.5: answers carry personal data or tokens (RFC 6750 §5.3 asks for no caching of
-    // them), and an error may be about a credential; a route whose answer may be cached says so itself
-    // (the JWKS, the discovery document).
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
   adapter.getInstance().addHook('preClose', (done) => {
@@ -205,8 +254,6 @@ export async function createServiceApp(
     setTimeout(() => server.closeAllConnections(), options.shutdownDrainMs ?? SHUTDOWN_DRAIN_MS).unref();
     done();
   });
-  // Security headers (helmet's defaults: nosniff, frame denial, no referrer, HSTS over https, a strict CSP).
-  await app.register(helmet);
   if (options.corsOrigins?.length) {
     app.enableCors({
       origin: options.corsOrigins,
@@ -347,35 +394,38 @@ function unacceptableBody(value: unknown, memberNames?: number): ProblemExceptio
  *
  * @returns the problem's detail, or null when the request has a single Host (or is HTTP/1.0 without one)
  */
-function hostHeaderProblem(request: FastifyRequest): string | null {
-  const raw = request.raw.rawHeaders;
+function hostHeaderProblem(request: IncomingMessage): string | null {
+  const raw = request.rawHeaders;
   let hosts = 0;
-  for (let index = 0; index < raw.length; index += 2) if (raw[index].toLowerCase() === 'host') hosts += 1;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index];
+    // Every request: only a four-letter name is compared, and lower-cased only if not already.
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) hosts += 1;
+  }
+  if (hosts === 1) return null;
   if (hosts > 1) return 'The request must have one Host header, not several.';
-  const { httpVersionMajor: major, httpVersionMinor: minor } = request.raw;
-  if (hosts === 0 && (major > 1 || (major === 1 && minor >= 1))) return 'The request must have a Host header.';
+  const { httpVersionMajor: major, httpVersionMinor: minor } = request;
+  if (major > 1 || (major === 1 && minor >= 1)) return 'The request must have a Host header.';
   return null;
 }
 
 /**
  * Errors Fastify's router raises before any route runs (an undecodable URL,
- * a path parameter over 100 characters), answered as problem+json too.
+ * a path parameter over 100 characters), answered as problem+json too. No
+ * hook has run, so the answer gets every answer's headers here.
+ *
+ * @param headers the headers every answer carries
  */
-function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+function frameworkErrors(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  headers: Readonly<Record<string, string>>,
+): void {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  reply
-    .code(status)
-    .headers(BASELINE_SECURITY_HEADERS)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send({
-      type: 'about:blank',
-      title: STATUS_CODES[status] ?? 'Bad Request',
-      status,
-      detail:
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.',
-      code: 'invalid_request',
-      instance: pathOf(request.url),
-    });
+  const detail =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.';
+  sendProblem(reply, { ...problemOf(status, 'invalid_request', detail), instance: pathOf(request.url) }, headers);
 }
 
 /**

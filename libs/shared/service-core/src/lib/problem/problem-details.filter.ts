@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDetails } from '@jwt-ms/contracts';
+import type { ErrorCode, ProblemDetails } from '@jwt-ms/contracts';
 import { ProblemException } from './problem.exception';
+import { problemOf, sendProblem } from './problem-response';
 
 /** Codes for plain HttpExceptions thrown by Nest or a library, by status. */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -25,8 +26,10 @@ interface FastifyLikeError {
 }
 
 /**
- * The one place where errors become HTTP answers: every response that is not
- * a success is an RFC 9457 problem details body (`application/problem+json`).
+ * The one place where errors raised while a request is handled become HTTP
+ * answers: every response that is not a success is an RFC 9457 problem
+ * details body, rendered by {@link sendProblem} like the problems the
+ * bootstrap answers itself.
  *
  * - {@link ProblemException}: its status, code, detail, field errors and headers.
  * - Other `HttpException`s (Nest's, @nestjs/terminus'): their status and a
@@ -63,7 +66,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // A route for this very method answered 404 itself (no such order): that stays a 404.
       if (allowed.length > 0 && !allowed.includes(request.method)) {
         problem = {
-          ...base(405, 'method_not_allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
+          ...problemOf(405, 'method_not_allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}.`),
           instance: problem.instance,
         };
         headers = { allow: allowed.join(', ') };
@@ -83,15 +86,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
-    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-    reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+    sendProblem(reply, problem, headers);
   }
 
   private toProblem(exception: unknown): { problem: ProblemDetails; headers: Record<string, string> } {
     if (exception instanceof ProblemException) {
       const problem: ProblemDetails = {
         ...exception.extensions,
-        ...base(exception.getStatus(), exception.code, exception.detail),
+        ...problemOf(exception.getStatus(), exception.code, exception.detail),
       };
       if (exception.errors) problem.errors = exception.errors;
       if (exception.errorsOmitted > 0) problem.errors_omitted = exception.errorsOmitted;
@@ -99,7 +101,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const problem = base(status, codeFor(status), genericDetail(status));
+      const problem = problemOf(status, codeFor(status), genericDetail(status));
       // @nestjs/terminus' readiness failure: keep its per-dependency results.
       const response = exception.getResponse() as { status?: string; details?: unknown };
       if (response?.status === 'error' && response.details) problem.checks = response.details;
@@ -114,10 +116,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       fastifyError.code.startsWith('FST_')
     ) {
       const status = fastifyError.statusCode;
-      return { problem: base(status, codeFor(status), fastifyDetail(fastifyError.code, status)), headers: {} };
+      return { problem: problemOf(status, codeFor(status), fastifyDetail(fastifyError.code, status)), headers: {} };
     }
     return {
-      problem: base(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', 'The server could not complete the request.'),
+      problem: problemOf(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        'internal_error',
+        'The server could not complete the request.',
+      ),
       headers: {},
     };
   }
@@ -144,10 +150,6 @@ export function pathOf(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function base(status: number, code: ErrorCode, detail: string): ProblemDetails {
-  return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, code };
 }
 
 function codeFor(status: number): ErrorCode {
