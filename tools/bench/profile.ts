@@ -14,7 +14,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
-import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { formatProfileSummary, summariseCpuProfile } from './cpu-profile';
 import { installed, runLoad } from './http-load';
 import { startUsersService } from './users-service';

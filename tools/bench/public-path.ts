@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
-import { ROOT, launchScript, stopProcess, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { installed, runLoad, type LoadFigures } from './http-load';
 import { startUsersService } from './users-service';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
-import { ROOT, launchScript, type RunningService } from '../cluster/service-processes';
+import { ROOT, launchScript, type RunningService } from '@jwt-ms/testing';
 
 /** How to start one users-service process. */
 export interface UsersServiceLaunch {
