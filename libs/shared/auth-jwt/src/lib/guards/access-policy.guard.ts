@@ -5,6 +5,13 @@ import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.opti
 import { REQUIRED_ROLES_KEY, REQUIRED_SCOPES_KEY } from '../decorators/access-policy.decorator';
 import type { Principal } from '../principal';
 import { insufficientScope } from '../token-rejection';
+import { RouteMetadata } from './route-metadata';
+
+/** What a route requires: all of `scopes`, and one of `roles` when any is listed. */
+interface RoutePolicy {
+  scopes: string[];
+  roles: Role[];
+}
 
 /**
  * Authorization after authentication: enforces `@RequireScopes()` (all of
@@ -13,15 +20,21 @@ import { insufficientScope } from '../token-rejection';
  */
 @Injectable()
 export class AccessPolicyGuard implements CanActivate {
+  /** Each route's `@RequireScopes()` and `@RequireRoles()`, read once per route. */
+  private readonly policies: RouteMetadata<RoutePolicy>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     @Inject(AUTH_JWT_SETTINGS) private readonly options: ResolvedAuthJwtOptions,
-  ) {}
+  ) {
+    this.policies = new RouteMetadata(reflector, (metadata, targets) => ({
+      scopes: metadata.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES_KEY, targets) ?? [],
+      roles: metadata.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES_KEY, targets) ?? [],
+    }));
+  }
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    const scopes = this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES_KEY, targets) ?? [];
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES_KEY, targets) ?? [];
+    const { scopes, roles } = this.policies.of(context);
     if (scopes.length === 0 && roles.length === 0) return true;
     const principal: Principal | undefined = context.switchToHttp().getRequest().user;
     if (!principal) return true; // a @Public() route: nothing to authorize against

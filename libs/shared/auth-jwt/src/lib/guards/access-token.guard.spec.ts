@@ -92,6 +92,25 @@ describe('AccessTokenGuard (guard → passport-jwt strategy → AccessTokenVerif
     expect(revocations.checks).toBe(0);
   });
 
+  it('answers a @Public() route synchronously, reading its metadata once, and still guards the others', async () => {
+    const reflector = new Reflector();
+    const reads = jest.spyOn(reflector, 'getAllAndOverride');
+    const settings = resolveOptions({
+      issuer: issuer.issuer,
+      audience: 'users-service',
+      keys: { localJwks: () => issuer.jwks },
+      redisUrl: 'redis://unused',
+    });
+    const counted = new AccessTokenGuard(reflector, settings);
+    const open = () => new ExecutionContextHost([{ headers: {} }, {}], Routes, Routes.prototype.open);
+    for (let i = 0; i < 3; i += 1) expect(counted.canActivate(open())).toBe(true); // true itself, not a promise
+    expect(reads).toHaveBeenCalledTimes(1);
+    const guarded = new ExecutionContextHost([{ headers: {} }, {}], Routes, Routes.prototype.guarded);
+    await expect(counted.canActivate(guarded)).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(counted.canActivate(guarded)).rejects.toMatchObject({ code: 'unauthenticated' });
+    expect(reads).toHaveBeenCalledTimes(2); // one more read, for the second route, then remembered
+  });
+
   it('answers no Authorization header with 401 unauthenticated and a challenge without error code', async () => {
     for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Array<Record<string, string>>) {
       const { problem } = await run(headers);

@@ -6,6 +6,7 @@ import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.opti
 import { ACCESS_TOKEN_STRATEGY } from '../access-token.strategy';
 import type { Principal } from '../principal';
 import { verificationProblem } from '../token-rejection';
+import { RouteMetadata } from './route-metadata';
 
 /**
  * The global authentication guard: every route needs a valid access token
@@ -23,19 +24,21 @@ import { verificationProblem } from '../token-rejection';
  */
 @Injectable()
 export class AccessTokenGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
+  /** Whether a route is `@Public()`, read once per route: a public route is let through synchronously. */
+  private readonly publicRoutes: RouteMetadata<boolean>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     @Inject(AUTH_JWT_SETTINGS) private readonly settings: ResolvedAuthJwtOptions,
   ) {
     super({ session: false });
+    this.publicRoutes = new RouteMetadata(reflector, (metadata, targets) =>
+      Boolean(metadata.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)),
+    );
   }
 
   override canActivate(context: ExecutionContext): Promise<boolean> | boolean {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    if (this.publicRoutes.of(context)) return true;
     return super.canActivate(context) as Promise<boolean>;
   }
 
