@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
-import type { RevocationFailurePolicy } from './revocation';
+import type { RevocationFailurePolicy } from './revocation/revocation';
 
 /**
  * Where verification keys come from. A resource service names the issuer's
