@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ACCESS_TOKEN_TYPE, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
+import { ACCESS_TOKEN_TYPE, MAX_REVOCATION_ID_LENGTH, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
 import { parseJsonObject } from './duplicate-members';
 import type { Principal } from './principal';
 import { TokenRejectedError } from './token-rejection';
@@ -242,13 +242,13 @@ export function toPrincipal(claims: Record<string, unknown>, limits: ClaimLimits
   const scope = claims['scope'];
   if (typeof scope !== 'string') throw new TokenRejectedError('bad_claim', 'missing or invalid "scope" claim');
   return {
-    subject: textClaim(claims, 'sub'),
+    subject: idClaim(claims, 'sub'),
     email: textClaim(claims, 'email'),
     roles: roles as Role[],
     scopes: scope.split(' ').filter(Boolean),
     clientId: textClaim(claims, 'client_id'),
-    tokenId: textClaim(claims, 'jti'),
-    sessionId: textClaim(claims, 'sid'),
+    tokenId: idClaim(claims, 'jti'),
+    sessionId: idClaim(claims, 'sid'),
     issuedAt,
     authenticatedAt,
     expiresAt,
@@ -260,6 +260,22 @@ function textClaim(claims: Record<string, unknown>, name: string): string {
   const value = claims[name];
   if (typeof value !== 'string' || value.length === 0) {
     throw new TokenRejectedError('bad_claim', `missing or invalid "${name}" claim`);
+  }
+  return value;
+}
+
+/**
+ * A required id claim that revocation names (`jti`, `sid`, `sub`): at most
+ * {@link MAX_REVOCATION_ID_LENGTH} characters, the longest id a revocation
+ * entry's key can carry. A longer one could be issued but never revoked (every
+ * verifier drops an entry it cannot parse), so such a token is not accepted.
+ *
+ * @throws TokenRejectedError `bad_claim`
+ */
+function idClaim(claims: Record<string, unknown>, name: 'jti' | 'sid' | 'sub'): string {
+  const value = textClaim(claims, name);
+  if (value.length > MAX_REVOCATION_ID_LENGTH) {
+    throw new TokenRejectedError('bad_claim', `"${name}" claim is longer than ${MAX_REVOCATION_ID_LENGTH} characters`);
   }
   return value;
 }

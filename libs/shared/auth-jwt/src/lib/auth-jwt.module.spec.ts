@@ -212,6 +212,25 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     ['missing exp', () => issuer.mint({ claims: { exp: undefined } }), 'missing or invalid "exp"', 'bad_claim'],
     ['missing sub', () => issuer.mint({ claims: { sub: undefined } }), 'missing or invalid "sub"', 'bad_claim'],
     ['missing jti', () => issuer.mint({ claims: { jti: undefined } }), 'missing or invalid "jti"', 'bad_claim'],
+    // A revocation of these could never be read back (no entry key carries an id over 256 characters).
+    [
+      'jti too long to revoke',
+      () => issuer.mint({ claims: { jti: 'x'.repeat(257) } }),
+      '"jti" claim is longer than 256 characters',
+      'bad_claim',
+    ],
+    [
+      'sid too long to revoke',
+      () => issuer.mint({ claims: { sid: 'x'.repeat(257) } }),
+      '"sid" claim is longer than 256 characters',
+      'bad_claim',
+    ],
+    [
+      'sub too long to revoke',
+      () => issuer.mint({ claims: { sub: 'x'.repeat(257) } }),
+      '"sub" claim is longer than 256 characters',
+      'bad_claim',
+    ],
     [
       'crit header',
       async () => issuer.signRaw({ crit: ['exp'] }, issuer.claimsFor()),

@@ -10,7 +10,7 @@ import type { RevocationFailurePolicy } from './revocation/revocation';
 export type VerificationKeySource =
   /** The issuer's JWKS document (RFC 7517 §5), fetched and cached. */
   | { jwksUri: string }
-  /** A key set held in this process; called on an unknown `kid`, so it may change (rotation). */
+  /** A key set held in this process; called every second and on an unknown `kid`, so it may change (rotation, withdrawal). */
   | { localJwks: () => JSONWebKeySet };
 
 /** Configuration of {@link AuthJwtModule}. */

@@ -39,8 +39,12 @@ const ALGORITHMS: Record<SigningAlgorithm, AlgorithmProfile> = {
  *
  * 1. the signature segment has one spelling only: the unused trailing bits
  *    of its last base64url character are zero (RFC 7515 §2, RFC 4648 §3.5),
- *    so no two token strings carry the same signature (a cache key, a log
- *    line, a deny-list see one token);
+ *    so one signature is never sent as two strings. A token is still not
+ *    unique as a string: an ECDSA signature (r, s) has a twin (r, n − s) that
+ *    verifies too, and Node's signer does not keep to the low half, so the
+ *    twin cannot be refused. Nothing here identifies a token by its string
+ *    for anything but the verified-token cache (where a twin is only a second
+ *    entry): revocation goes by `jti`, `sid` and `sub`, which both spellings carry;
  * 2. the key is public and of the one type that fits `alg` (RFC 8725 §3.1: the
  *    key decides, never the token alone): P-256 for ES256, RSA ≥ 2048 bits for
  *    RS256, Ed25519 for EdDSA (RFC 7518 §3.3–3.4, RFC 8037 §3.1);

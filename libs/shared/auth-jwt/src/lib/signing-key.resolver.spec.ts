@@ -198,3 +198,42 @@ describe('SigningKeyResolver with a remote JWKS', () => {
     await expect(resolver.resolve(header(issuer.keys[0].kid))).rejects.toBeInstanceOf(TokenRejectedError);
   });
 });
+
+describe('SigningKeyResolver with an in-process key set (the issuer verifying its own tokens)', () => {
+  it('stops accepting a key withdrawn from the set within a second, with no request for an unknown kid', async () => {
+    const kept = await generateTestSigningKey('ES256', 'kept');
+    const withdrawn = await generateTestSigningKey('ES256', 'withdrawn');
+    let published = [kept.publicJwk, withdrawn.publicJwk];
+    const cache = new VerifiedTokenCache(
+      resolveOptions({ issuer: 'i', audience: 'a', keys: { localJwks: () => ({ keys: [] }) }, redisUrl: 'x' }),
+    );
+    const resolver = new SigningKeyResolver(
+      resolveOptions({
+        issuer: 'http://issuer.test',
+        audience: 'auth-service',
+        keys: { localJwks: () => ({ keys: published }) },
+        redisUrl: 'redis://unused',
+      }),
+      cache,
+    );
+    resolver.onModuleInit();
+    try {
+      const header = (kid: string) => ({ alg: 'ES256', kid, typ: 'at+jwt' });
+      await resolver.resolve(header('withdrawn'));
+      await resolver.resolve(header('kept'));
+      cache.set(cache.keyOf('a token of the withdrawn key'), {
+        subject: 's',
+        expiresAt: Date.now() / 1000 + 900,
+      } as never);
+      published = [kept.publicJwk]; // withdrawn: compromised, or its `exp` passed
+      // Only `kept` is looked up meanwhile: the memo would answer for `withdrawn` forever without the re-read.
+      await waitUntil(() => resolver.keyFor(header('withdrawn')) === undefined, 'the withdrawn key forgotten');
+      await expect(resolver.resolve(header('withdrawn'))).rejects.toMatchObject({ code: 'unknown_kid' });
+      expect(resolver.keyFor(header('kept'))).toBeUndefined(); // the memo starts over with the new set…
+      expect(await resolver.resolve(header('kept'))).toBeDefined(); // …and the kept key still verifies
+      expect(cache.get(cache.keyOf('a token of the withdrawn key'))).toBeUndefined(); // no cached principal vouches for it
+    } finally {
+      resolver.onApplicationShutdown();
+    }
+  });
+});

@@ -29,6 +29,10 @@ export class VerificationKeysUnavailableError extends VerificationUnavailableErr
  * Finds the public key that verifies a token, by its `kid` and `alg`, in the
  * issuer's JWK Set (RFC 7517 §5).
  *
+ * In-process key sets (the issuer's own) are re-read every
+ * {@link LOCAL_KEYS_REFRESH_MS}, and on an unknown `kid`: a key withdrawn from
+ * them stops verifying within a second.
+ *
  * Remote key sets:
  * - are fetched at start, then refreshed in the background every
  *   `jwksCacheMaxAgeMs`; a failed refresh keeps the last good set (an issuer
@@ -77,11 +81,20 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     }
   }
 
-  /** Loads the remote key set at start (without failing the start) and schedules refreshes. */
+  /**
+   * Loads the key set at start (a remote one without failing the start) and
+   * schedules refreshes: a remote set every `jwksCacheMaxAgeMs`; an in-process
+   * set every {@link LOCAL_KEYS_REFRESH_MS}, since it changes without a request
+   * asking (the issuer's rotation, a key withdrawn from its file, a key's `exp`
+   * passing) and a key withdrawn must stop verifying within that bound, not at
+   * the next unknown `kid`.
+   */
   onModuleInit(): void {
-    if (!this.fetcher) return;
     void this.refresh(true);
-    this.timer = setInterval(() => void this.refresh(true), this.options.jwksCacheMaxAgeMs);
+    this.timer = setInterval(
+      () => void this.refresh(true),
+      this.fetcher ? this.options.jwksCacheMaxAgeMs : LOCAL_KEYS_REFRESH_MS,
+    );
     this.timer.unref();
   }
 
@@ -174,7 +187,11 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   private refresh(scheduled = false): Promise<void> {
     if (!this.fetcher) {
       const source = this.options.keys as { localJwks: () => JSONWebKeySet };
-      this.install(source.localJwks());
+      try {
+        this.install(source.localJwks());
+      } catch (error) {
+        this.logger.warn(`could not read the in-process key set (${(error as Error).name}); keeping the last one`);
+      }
       return Promise.resolve();
     }
     if (this.pendingFetch) return this.pendingFetch;
@@ -210,6 +227,13 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     if (replacing) this.verifiedTokens.clear();
   }
 }
+
+/**
+ * Interval of the re-read of an in-process key set, in milliseconds: the
+ * longest a key withdrawn from it keeps verifying. Reading it is a call and a
+ * JSON serialisation of a few public keys.
+ */
+export const LOCAL_KEYS_REFRESH_MS = 1000;
 
 /** Bounds the selection memo: only keys of the set are ever stored (a made-up `kid` never resolves). */
 const MAX_SELECTIONS = 64;

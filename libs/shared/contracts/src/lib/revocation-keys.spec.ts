@@ -37,7 +37,15 @@ describe('revocation layout: every builder has its parser', () => {
     expect(parseRevocationKey(REVOCATION_INDEX_KEY)).toBeNull();
     expect(parseRevocationKey(revokedJtiKey(''))).toBeNull();
     expect(parseRevocationKey(revokedJtiKey('x'.repeat(MAX_REVOCATION_ID_LENGTH)))).not.toBeNull();
-    expect(parseRevocationKey(revokedJtiKey('x'.repeat(MAX_REVOCATION_ID_LENGTH + 1)))).toBeNull();
+    expect(parseRevocationKey(revokedJtiKey('') + 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1))).toBeNull();
+  });
+
+  it('never builds a key its parser would refuse: an over-long id is an error, not a revocation nobody reads', () => {
+    const tooLong = 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1);
+    for (const build of [revokedJtiKey, revokedSessionKey, subjectNotBeforeKey]) {
+      expect(() => build(tooLong)).toThrow(RangeError);
+      expect(parseRevocationKey(build('x'.repeat(MAX_REVOCATION_ID_LENGTH)))).not.toBeNull();
+    }
   });
 
   it('round-trips a watermark at millisecond precision, and refuses what is not one', () => {

@@ -11,6 +11,21 @@
 /** Prefix of every key this system writes to Redis. */
 export const REDIS_KEY_PREFIX = 'jwtms:';
 
+/** Longest id (`jti`, `sid`, `sub`) a revocation key may name, in characters: verifiers refuse tokens with longer ones. */
+export const MAX_REVOCATION_ID_LENGTH = 256;
+
+/**
+ * The writer's side of {@link parseRevocationKey}'s bound: a key that no
+ * reader would parse must never be written, or a revocation would be answered
+ * as done and be ignored by every verifier.
+ */
+function boundedId(id: string): string {
+  if (id.length > MAX_REVOCATION_ID_LENGTH) {
+    throw new RangeError(`a revocation id is at most ${MAX_REVOCATION_ID_LENGTH} characters`);
+  }
+  return id;
+}
+
 /**
  * Key marking one access token as revoked, by its `jti` (RFC 7519 §4.1.7).
  * The key expires when the token would have, so the blacklist never outgrows
@@ -18,9 +33,10 @@ export const REDIS_KEY_PREFIX = 'jwtms:';
  *
  * @param jti the token's `jti` claim
  * @returns the Redis key, e.g. `jwtms:revoked:jti:3f1c…`
+ * @throws RangeError for an id longer than {@link MAX_REVOCATION_ID_LENGTH}: no reader would parse the key
  */
 export function revokedJtiKey(jti: string): string {
-  return `${REDIS_KEY_PREFIX}revoked:jti:${jti}`;
+  return `${REDIS_KEY_PREFIX}revoked:jti:${boundedId(jti)}`;
 }
 
 /**
@@ -32,7 +48,7 @@ export function revokedJtiKey(jti: string): string {
  * @param sid the token's `sid` claim
  */
 export function revokedSessionKey(sid: string): string {
-  return `${REDIS_KEY_PREFIX}revoked:sid:${sid}`;
+  return `${REDIS_KEY_PREFIX}revoked:sid:${boundedId(sid)}`;
 }
 
 /**
@@ -45,7 +61,7 @@ export function revokedSessionKey(sid: string): string {
  * @param sub the token's `sub` claim
  */
 export function subjectNotBeforeKey(sub: string): string {
-  return `${REDIS_KEY_PREFIX}not-before:sub:${sub}`;
+  return `${REDIS_KEY_PREFIX}not-before:sub:${boundedId(sub)}`;
 }
 
 /** The three kinds of revocation entry: one token (`jti`), one session (`sid`), one subject's watermark (`sub`). */
@@ -57,9 +73,6 @@ export interface RevocationKey {
   /** The `jti`, `sid` or `sub` the key names: 1 to {@link MAX_REVOCATION_ID_LENGTH} characters. */
   id: string;
 }
-
-/** Longest id (`jti`, `sid`, `sub`) a revocation key may name, in characters: longer ones are no token's. */
-export const MAX_REVOCATION_ID_LENGTH = 256;
 
 const KEY_PREFIXES: ReadonlyArray<readonly [RevocationEntryKind, string]> = [
   ['token', revokedJtiKey('')],
