@@ -8,7 +8,7 @@
  *      [auth] / [users] / [orders];
  *   4. waits until every service answers GET /health/ready with 200, then prints the URLs;
  *   5. with --demo, runs scripts/demo.mjs against the running system;
- *   6. Ctrl-C / SIGTERM stops everything (SIGTERM, then SIGKILL after 10 s).
+ *   6. Ctrl-C / SIGTERM / SIGHUP (the terminal closed) stops everything (SIGTERM, then SIGKILL after 10 s).
  *
  * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002),
  * REDIS_URL (redis://127.0.0.1:6379), AUTH_ISSUER, AUTH_JWKS_URI, and AUTH_ALGORITHMS (default:
@@ -108,7 +108,8 @@ async function shutdown(code) {
       }
   process.exit(code);
 }
-for (const sig of ['SIGINT', 'SIGTERM']) {
+// SIGHUP too: closing the terminal must not leave the services (in their own process groups) holding the ports.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     if (stopping) {
       for (const c of children) if (alive(c.proc)) c.proc.kill('SIGKILL');

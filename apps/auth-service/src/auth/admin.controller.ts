@@ -14,7 +14,7 @@ export class AdminController {
   ) {}
 
   /**
-   * `POST /auth/admin/keys/rotate` → 200 `{kid, signsFrom, retiring}`: a new
+   * `POST /auth/admin/keys/rotate` → 200 `{kid, signsFrom, retiring, removed}`: a new
    * signing key, published now, signing after `SIGNING_KEY_LEAD_SECONDS`; the
    * old key retires when its tokens have expired. Times are ISO 8601.
    * 409 `conflict` when the keys come from `SIGNING_JWKS`.
