@@ -1,6 +1,5 @@
 import { ACCESS_TOKEN_TYPE, REQUIRED_ACCESS_TOKEN_CLAIMS, SCOPES_BY_ROLE } from './access-token';
 import { ERROR_CODES } from './problem-details';
-import { REDIS_KEY_PREFIX, revokedJtiKey } from './revocation-keys';
 
 describe('contracts', () => {
   it('names the RFC 9068 token type', () => {
@@ -11,11 +10,6 @@ describe('contracts', () => {
     expect(REQUIRED_ACCESS_TOKEN_CLAIMS).toEqual(
       expect.arrayContaining(['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']),
     );
-  });
-
-  it('keys revocations by jti under the project prefix', () => {
-    expect(revokedJtiKey('abc')).toBe(`${REDIS_KEY_PREFIX}revoked:jti:abc`);
-    expect(revokedJtiKey('a')).not.toBe(revokedJtiKey('b'));
   });
 
   it('gives admins no user scope implicitly: an admin token carries both role sets', () => {

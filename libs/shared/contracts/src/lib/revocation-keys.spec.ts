@@ -1,85 +1,97 @@
 import {
-  MAX_ANNOUNCEMENT_LENGTH,
   MAX_REVOCATION_ID_LENGTH,
   REDIS_KEY_PREFIX,
+  REVOCATION_ENTRIES_KEY,
+  REVOCATION_EXPIRY_KEY,
   REVOCATION_GENERATION_KEY,
-  REVOCATION_INDEX_KEY,
-  formatRevocationAnnouncement,
+  REVOCATION_HASH_TAG,
+  REVOCATION_LOG_KEY,
   formatRevocationGeneration,
+  formatRevocationValue,
   formatWatermark,
-  parseRevocationAnnouncement,
+  parseRevocationEntry,
+  parseRevocationField,
   parseRevocationGeneration,
-  parseRevocationKey,
   parseWatermark,
-  revocationChannel,
-  revokedJtiKey,
-  revokedSessionKey,
-  subjectNotBeforeKey,
+  revocationField,
+  type RevocationEntry,
 } from './revocation-keys';
 
+/** The hash tag Redis Cluster places a key by: the text between the first `{` and the next `}`. */
+function hashTag(key: string): string | null {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
+}
+
 describe('revocation layout: every builder has its parser', () => {
-  it('parses each kind of key back to what it names, whatever the id contains', () => {
-    const id = 'a:b:revoked:sid:c'; // ids are opaque: a colon or a prefix inside must not confuse the parser
-    expect(parseRevocationKey(revokedJtiKey(id))).toEqual({ kind: 'token', id });
-    expect(parseRevocationKey(revokedSessionKey(id))).toEqual({ kind: 'session', id });
-    expect(parseRevocationKey(subjectNotBeforeKey(id))).toEqual({ kind: 'subject', id });
-  });
+  const keys = [REVOCATION_ENTRIES_KEY, REVOCATION_EXPIRY_KEY, REVOCATION_LOG_KEY, REVOCATION_GENERATION_KEY];
 
-  it('keeps the three kinds apart, and every key under the project prefix', () => {
-    const keys = [revokedJtiKey('x'), revokedSessionKey('x'), subjectNotBeforeKey('x')];
-    expect(new Set(keys).size).toBe(3);
-    for (const key of [...keys, REVOCATION_INDEX_KEY, REVOCATION_GENERATION_KEY, revocationChannel(3)])
+  it('puts every key of the list in one Redis Cluster slot, under the project prefix', () => {
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const key of keys) {
       expect(key.startsWith(REDIS_KEY_PREFIX)).toBe(true);
+      expect(hashTag(key)).toBe(REVOCATION_HASH_TAG.slice(1, -1));
+    }
   });
 
-  it('refuses keys that name no revocation: other keys, empty ids, ids no token has', () => {
-    expect(parseRevocationKey(`${REDIS_KEY_PREFIX}rate:ip:1`)).toBeNull();
-    expect(parseRevocationKey(REVOCATION_INDEX_KEY)).toBeNull();
-    expect(parseRevocationKey(revokedJtiKey(''))).toBeNull();
-    expect(parseRevocationKey(revokedJtiKey('x'.repeat(MAX_REVOCATION_ID_LENGTH)))).not.toBeNull();
-    expect(parseRevocationKey(revokedJtiKey('') + 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1))).toBeNull();
+  it('parses each kind of field back to what it names, whatever the id contains', () => {
+    const id = 'a:b:sid:c{x}'; // ids are opaque: a colon, a prefix or a brace inside must not confuse the parser
+    expect(parseRevocationField(revocationField('token', id))).toEqual({ kind: 'token', id });
+    expect(parseRevocationField(revocationField('session', id))).toEqual({ kind: 'session', id });
+    expect(parseRevocationField(revocationField('subject', id))).toEqual({ kind: 'subject', id });
+    expect(new Set(['token', 'session', 'subject'].map((kind) => revocationField(kind as 'token', 'x'))).size).toBe(3);
   });
 
-  it('never builds a key its parser would refuse: an over-long id is an error, not a revocation nobody reads', () => {
-    const tooLong = 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1);
-    for (const build of [revokedJtiKey, revokedSessionKey, subjectNotBeforeKey]) {
-      expect(() => build(tooLong)).toThrow(RangeError);
-      expect(parseRevocationKey(build('x'.repeat(MAX_REVOCATION_ID_LENGTH)))).not.toBeNull();
+  it('refuses fields that name no revocation: other text, empty ids, ids no token has', () => {
+    expect(parseRevocationField('rate:ip:1')).toBeNull();
+    expect(parseRevocationField('jti:')).toBeNull();
+    expect(parseRevocationField('JTI:x')).toBeNull();
+    expect(parseRevocationField('jti:' + 'x'.repeat(MAX_REVOCATION_ID_LENGTH))).not.toBeNull();
+    expect(parseRevocationField('jti:' + 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1))).toBeNull();
+  });
+
+  it('never builds a field its parser would refuse: an empty or over-long id is an error, not a revocation nobody reads', () => {
+    for (const kind of ['token', 'session', 'subject'] as const) {
+      expect(() => revocationField(kind, 'x'.repeat(MAX_REVOCATION_ID_LENGTH + 1))).toThrow(RangeError);
+      expect(() => revocationField(kind, '')).toThrow(RangeError);
+      expect(parseRevocationField(revocationField(kind, 'x'.repeat(MAX_REVOCATION_ID_LENGTH)))).not.toBeNull();
     }
   });
 
   it('round-trips a watermark at millisecond precision, and refuses what is not one', () => {
     expect(formatWatermark(1_700_000_000.1234)).toBe('1700000000.123');
     expect(parseWatermark(formatWatermark(1_700_000_000.5))).toBe(1_700_000_000.5);
-    for (const bad of ['soon', '-1', 'Infinity', 'NaN']) expect(parseWatermark(bad)).toBeNull();
+    for (const bad of ['soon', '-1', 'Infinity', 'NaN', '']) expect(parseWatermark(bad)).toBeNull();
   });
 
-  it('names the channel after the database, so deployments kept apart by database do not hear each other', () => {
-    expect(revocationChannel()).toBe(revocationChannel(0));
-    expect(revocationChannel(5)).not.toBe(revocationChannel(0));
-    expect(revocationChannel(5)).not.toBe(revocationChannel(6));
-  });
-
-  it('round-trips an announcement, and refuses messages without a key, a value and a positive lifetime', () => {
-    const announcement = { key: revokedJtiKey('j'), value: '1', ttlMs: 960_000 };
-    expect(parseRevocationAnnouncement(formatRevocationAnnouncement(announcement))).toEqual(announcement);
-    // Member order is not part of the format: the issuer's script encodes with cjson.
-    expect(parseRevocationAnnouncement('{"ttlMs":5,"value":"1","key":"k"}')).toEqual({
-      key: 'k',
-      value: '1',
-      ttlMs: 5,
-    });
-    const refused = [
-      'not json',
-      'null',
-      JSON.stringify({ key: 'k', value: 1, ttlMs: 5 }),
-      JSON.stringify({ key: 'k', value: '1' }),
-      JSON.stringify({ key: 'k', value: '1', ttlMs: 0 }),
-      JSON.stringify({ key: 'k', value: '1', ttlMs: -1 }), // "forever" is only what a full read reports
-      JSON.stringify({ key: 'k', value: '1', ttlMs: '5' }),
-      JSON.stringify({ key: 'k', value: 'x'.repeat(MAX_ANNOUNCEMENT_LENGTH), ttlMs: 5 }),
+  it('round-trips each kind of entry through its field and value', () => {
+    const entries: RevocationEntry[] = [
+      { kind: 'token', id: 'j1', expiresAtMs: 1_700_000_960_000 },
+      { kind: 'session', id: 's1', expiresAtMs: 1_700_000_960_001 },
+      { kind: 'subject', id: 'u1', expiresAtMs: 1_700_000_960_002, notBefore: 1_700_000_000.123 },
     ];
-    for (const message of refused) expect(parseRevocationAnnouncement(message)).toBeNull();
+    for (const entry of entries) {
+      expect(parseRevocationEntry(revocationField(entry.kind, entry.id), formatRevocationValue(entry))).toEqual(entry);
+    }
+    expect(formatRevocationValue(entries[2])).toBe('1700000960002:1700000000.123');
+  });
+
+  it('refuses values that are not an expiry (and, for a subject, a watermark)', () => {
+    const refused: Array<[string, string]> = [
+      ['jti:j', ''],
+      ['jti:j', 'soon'],
+      ['jti:j', '0'],
+      ['jti:j', '-5'],
+      ['jti:j', '1.5'],
+      ['jti:j', '1700000960000:1700000000.000'], // a token carries no watermark
+      ['sub:u', '1700000960000'], // a subject must
+      ['sub:u', '1700000960000:never'],
+      ['sub:u', ':1700000000.000'],
+      ['jti:j', '9'.repeat(65)],
+      ['other:j', '1700000960000'],
+    ];
+    for (const [field, value] of refused) expect(parseRevocationEntry(field, value)).toBeNull();
   });
 
   it('round-trips a generation marker, with or without its establishment time', () => {

@@ -11,96 +11,118 @@
 /** Prefix of every key this system writes to Redis. */
 export const REDIS_KEY_PREFIX = 'jwtms:';
 
-/** Longest id (`jti`, `sid`, `sub`) a revocation key may name, in characters: verifiers refuse tokens with longer ones. */
+/**
+ * The hash tag every key of the revocation list carries. Redis Cluster places
+ * a key by the text between its first `{` and `}` alone, so the entries, their
+ * expiry index, the log and the generation marker all live in one slot, on one
+ * shard: the issuer's write script touches three of them atomically (a script
+ * may only touch keys of one slot), and a verifier reads them from one node.
+ * See https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags
+ */
+export const REVOCATION_HASH_TAG = '{revocation}';
+
+const REVOCATION_KEY_PREFIX = `${REDIS_KEY_PREFIX}${REVOCATION_HASH_TAG}:`;
+
+/**
+ * Hash holding every live revocation entry: field = {@link revocationField}
+ * (what is revoked), value = {@link formatRevocationValue} (until when, and a
+ * subject's watermark). One HSCAN pass returns every entry with its value, so
+ * a verifier's full read costs a few hundred round trips at a million entries,
+ * not one per entry.
+ */
+export const REVOCATION_ENTRIES_KEY = `${REVOCATION_KEY_PREFIX}entries`;
+
+/**
+ * Sorted set of the same fields, scored by expiry (milliseconds since the
+ * epoch, Redis's clock): how the issuer finds and drops expired entries
+ * without reading the hash. Verifiers never read it.
+ */
+export const REVOCATION_EXPIRY_KEY = `${REVOCATION_KEY_PREFIX}expiry`;
+
+/**
+ * Stream (the log) on which the issuer appends every entry it writes, in the
+ * same script as the write: each stream entry has the members `field` and
+ * `value` of the hash. Verifiers tail it with a blocking XREAD from the last
+ * ID they saw, so a revocation reaches them in about a millisecond, and after
+ * a reconnection they catch up from that ID instead of reading everything
+ * again. Trimmed by time ({@link REVOCATION_LOG_RETENTION_MS}).
+ */
+export const REVOCATION_LOG_KEY = `${REVOCATION_KEY_PREFIX}log`;
+
+/**
+ * How long the log keeps an entry, in milliseconds: a verifier cut off from
+ * Redis for longer cannot catch up from its last ID and reads the list in full.
+ */
+export const REVOCATION_LOG_RETENTION_MS = 10 * 60_000;
+
+/** Longest id (`jti`, `sid`, `sub`) a revocation entry may name, in characters: verifiers refuse tokens with longer ones. */
 export const MAX_REVOCATION_ID_LENGTH = 256;
-
-/**
- * The writer's side of {@link parseRevocationKey}'s bound: a key that no
- * reader would parse must never be written, or a revocation would be answered
- * as done and be ignored by every verifier.
- */
-function boundedId(id: string): string {
-  if (id.length > MAX_REVOCATION_ID_LENGTH) {
-    throw new RangeError(`a revocation id is at most ${MAX_REVOCATION_ID_LENGTH} characters`);
-  }
-  return id;
-}
-
-/**
- * Key marking one access token as revoked, by its `jti` (RFC 7519 §4.1.7).
- * The key expires when the token would have, so the blacklist never outgrows
- * the set of still-valid tokens.
- *
- * @param jti the token's `jti` claim
- * @returns the Redis key, e.g. `jwtms:revoked:jti:3f1c…`
- * @throws RangeError for an id longer than {@link MAX_REVOCATION_ID_LENGTH}: no reader would parse the key
- */
-export function revokedJtiKey(jti: string): string {
-  return `${REDIS_KEY_PREFIX}revoked:jti:${boundedId(jti)}`;
-}
-
-/**
- * Key marking a whole login session as revoked, by the `sid` claim: every
- * access token of that refresh-token family, past and present (logout, or reuse
- * of a rotated refresh token, RFC 9700 §4.14.2). It expires after the longest
- * access-token lifetime, when no token of the session can still be valid.
- *
- * @param sid the token's `sid` claim
- */
-export function revokedSessionKey(sid: string): string {
-  return `${REDIS_KEY_PREFIX}revoked:sid:${boundedId(sid)}`;
-}
-
-/**
- * Key holding a subject's "not before" watermark: a NumericDate (seconds since
- * the epoch, millisecond precision); every access token of that subject whose
- * session began earlier (`auth_time`) is revoked (logout everywhere, password
- * change, account deletion). Revokes without listing the tokens, like
- * Keycloak's not-before policy.
- *
- * @param sub the token's `sub` claim
- */
-export function subjectNotBeforeKey(sub: string): string {
-  return `${REDIS_KEY_PREFIX}not-before:sub:${boundedId(sub)}`;
-}
 
 /** The three kinds of revocation entry: one token (`jti`), one session (`sid`), one subject's watermark (`sub`). */
 export type RevocationEntryKind = 'token' | 'session' | 'subject';
 
-/** A revocation entry's key, parsed: what it revokes. */
-export interface RevocationKey {
-  kind: RevocationEntryKind;
-  /** The `jti`, `sid` or `sub` the key names: 1 to {@link MAX_REVOCATION_ID_LENGTH} characters. */
-  id: string;
-}
+/**
+ * One revocation entry as stored and logged:
+ * - `token`: the access token whose `jti` (RFC 7519 §4.1.7) is `id` is revoked
+ *   (logout, RFC 7009 revocation);
+ * - `session`: every access token whose `sid` is `id` (a refresh-token family:
+ *   logout, reuse of a rotated refresh token, RFC 9700 §4.14.2);
+ * - `subject`: every access token of subject `id` whose session began before
+ *   `notBefore` (`auth_time`): logout everywhere, password change, account
+ *   deletion, like Keycloak's not-before policy.
+ *
+ * Every entry expires (`expiresAtMs`) once no token it covers can still be valid.
+ */
+export type RevocationEntry =
+  | { kind: 'token' | 'session'; id: string; /** Milliseconds since the epoch. */ expiresAtMs: number }
+  | {
+      kind: 'subject';
+      id: string;
+      /** Milliseconds since the epoch. */
+      expiresAtMs: number;
+      /** Seconds since the epoch, millisecond precision: tokens whose `auth_time` is earlier are revoked. */
+      notBefore: number;
+    };
 
-const KEY_PREFIXES: ReadonlyArray<readonly [RevocationEntryKind, string]> = [
-  ['token', revokedJtiKey('')],
-  ['session', revokedSessionKey('')],
-  ['subject', subjectNotBeforeKey('')],
+const FIELD_PREFIXES: ReadonlyArray<readonly [RevocationEntryKind, string]> = [
+  ['token', 'jti:'],
+  ['session', 'sid:'],
+  ['subject', 'sub:'],
 ];
 
 /**
- * Parses a revocation entry's key: the inverse of {@link revokedJtiKey},
- * {@link revokedSessionKey} and {@link subjectNotBeforeKey}.
+ * The field of {@link REVOCATION_ENTRIES_KEY} naming what an entry revokes.
  *
- * @param key a Redis key (from an announcement or the index)
- * @returns its kind and id, or null for any other key, an empty id, or one longer than {@link MAX_REVOCATION_ID_LENGTH}
+ * @param kind what `id` is: a `jti`, a `sid` or a `sub`
+ * @param id the claim's value, 1 to {@link MAX_REVOCATION_ID_LENGTH} characters
+ * @returns e.g. `jti:3f1c…`, `sid:…`, `sub:…`
+ * @throws RangeError for an empty id or one longer than {@link MAX_REVOCATION_ID_LENGTH}: no reader would parse it,
+ *   so a revocation would be answered as done and be ignored by every verifier
  */
-export function parseRevocationKey(key: string): RevocationKey | null {
-  for (const [kind, prefix] of KEY_PREFIXES) {
-    if (!key.startsWith(prefix)) continue;
-    const id = key.slice(prefix.length);
+export function revocationField(kind: RevocationEntryKind, id: string): string {
+  if (id.length === 0 || id.length > MAX_REVOCATION_ID_LENGTH) {
+    throw new RangeError(`a revocation id is 1 to ${MAX_REVOCATION_ID_LENGTH} characters`);
+  }
+  return `${FIELD_PREFIXES.find(([candidate]) => candidate === kind)?.[1]}${id}`;
+}
+
+/**
+ * Parses a field of {@link REVOCATION_ENTRIES_KEY}: the inverse of {@link revocationField}.
+ *
+ * @param field a hash field or a log entry's `field`
+ * @returns its kind and id, or null for any other text, an empty id, or one longer than {@link MAX_REVOCATION_ID_LENGTH}
+ */
+export function parseRevocationField(field: string): { kind: RevocationEntryKind; id: string } | null {
+  for (const [kind, prefix] of FIELD_PREFIXES) {
+    if (!field.startsWith(prefix)) continue;
+    const id = field.slice(prefix.length);
     return id.length > 0 && id.length <= MAX_REVOCATION_ID_LENGTH ? { kind, id } : null;
   }
   return null;
 }
 
-/** The value stored under a token or session entry: the key's presence is what counts. */
-export const REVOKED_VALUE = '1';
-
 /**
- * Encodes a subject watermark as stored under {@link subjectNotBeforeKey}.
+ * Encodes a subject watermark.
  *
  * @param notBefore seconds since the epoch, fractional
  * @returns the decimal string, millisecond precision (e.g. `1700000000.123`)
@@ -110,89 +132,50 @@ export function formatWatermark(notBefore: number): string {
 }
 
 /**
- * Decodes a stored or announced watermark.
+ * Decodes a watermark.
  *
  * @param value the string written by {@link formatWatermark}
  * @returns seconds since the epoch, or null when it is not a finite, non-negative number
  */
 export function parseWatermark(value: string): number | null {
+  if (value.length === 0 || value.length > 32) return null;
   const notBefore = Number(value);
   return Number.isFinite(notBefore) && notBefore >= 0 ? notBefore : null;
 }
 
 /**
- * Sorted set indexing every revocation entry: member = the entry's key,
- * score = when it expires (milliseconds since the epoch). A verifier re-reads
- * the whole list from it (entries expiring in the future) instead of scanning
- * the keyspace; the issuer adds to it, and trims expired members, in the same
- * script that writes the entry.
- */
-export const REVOCATION_INDEX_KEY = `${REDIS_KEY_PREFIX}revocation-index`;
-
-/**
- * Redis pub/sub channel on which the issuer announces every revocation entry
- * it writes, so each verifier's in-process copy of the list learns of it in
- * about a millisecond instead of asking Redis on every request. A message is
- * a {@link RevocationAnnouncement} as JSON.
+ * The value stored for an entry: its expiry, and for a subject its watermark.
+ * The issuer's write script builds the same text in Lua (it must merge with
+ * what is stored atomically); its spec parses that with {@link parseRevocationEntry}.
  *
- * Pub/sub channels are shared by every database of a Redis server, so the
- * channel names the database: deployments kept apart by database number
- * (`redis://host/5`) do not hear each other's revocations.
- *
- * @param database the Redis database number of the connection (0 when the URL names none)
- * @returns e.g. `jwtms:revocations` (database 0), `jwtms:revocations:db5`
+ * @param entry the entry (the field carries its kind and id)
+ * @returns `<expiresAtMs>` for a token or session, `<expiresAtMs>:<notBefore>` for a subject
+ *   (e.g. `1700000960000:1700000000.123`)
  */
-export function revocationChannel(database = 0): string {
-  return database === 0 ? `${REDIS_KEY_PREFIX}revocations` : `${REDIS_KEY_PREFIX}revocations:db${database}`;
-}
-
-/** One revocation entry as announced on {@link revocationChannel}: the key written, its value, its lifetime. */
-export interface RevocationAnnouncement {
-  /** The Redis key (one of the layouts above). */
-  key: string;
-  /** Its value after the write: `1`, or a watermark (seconds since the epoch). */
-  value: string;
-  /** Milliseconds until the entry expires in Redis. */
-  ttlMs: number;
-}
-
-/** Longest announcement a reader parses, in characters: a real one is under 200. */
-export const MAX_ANNOUNCEMENT_LENGTH = 1024;
-
-/**
- * Encodes an announcement: a JSON object with the members `key`, `value`
- * and `ttlMs`, in any order. The issuer's write script publishes the same
- * object (encoded by Redis's cjson, since the script builds it atomically with
- * the write); its spec parses that message with {@link parseRevocationAnnouncement}.
- *
- * @param announcement the entry written
- * @returns the message to PUBLISH on {@link revocationChannel}
- */
-export function formatRevocationAnnouncement(announcement: RevocationAnnouncement): string {
-  const { key, value, ttlMs } = announcement;
-  return JSON.stringify({ key, value, ttlMs });
+export function formatRevocationValue(entry: RevocationEntry): string {
+  const expiresAtMs = String(Math.trunc(entry.expiresAtMs));
+  return entry.kind === 'subject' ? `${expiresAtMs}:${formatWatermark(entry.notBefore)}` : expiresAtMs;
 }
 
 /**
- * Parses a message heard on {@link revocationChannel}. Checks its shape only;
- * whether the key is a revocation key and the value a valid watermark is for
- * {@link parseRevocationKey} and {@link parseWatermark}.
+ * Parses one stored or logged entry: the inverse of {@link revocationField}
+ * and {@link formatRevocationValue}.
  *
- * @param message the raw pub/sub message
- * @returns the announcement, or null when longer than {@link MAX_ANNOUNCEMENT_LENGTH}, not JSON, or without
- *   a string `key`, a string `value` and a positive number `ttlMs` (milliseconds)
+ * @param field the hash field (or the log entry's `field`)
+ * @param value the hash value (or the log entry's `value`)
+ * @returns the entry, or null when the field is not a revocation field, the expiry is not a positive whole
+ *   number of milliseconds, or a subject's watermark is missing or not a number (a token's or session's
+ *   value carries no watermark)
  */
-export function parseRevocationAnnouncement(message: string): RevocationAnnouncement | null {
-  if (message.length > MAX_ANNOUNCEMENT_LENGTH) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message);
-  } catch {
-    return null;
-  }
-  const { key, value, ttlMs } = (parsed ?? {}) as Partial<RevocationAnnouncement>;
-  if (typeof key !== 'string' || typeof value !== 'string' || typeof ttlMs !== 'number' || !(ttlMs > 0)) return null;
-  return { key, value, ttlMs };
+export function parseRevocationEntry(field: string, value: string): RevocationEntry | null {
+  const named = parseRevocationField(field);
+  if (named === null || value.length > 64) return null;
+  const colon = value.indexOf(':');
+  const expiresAtMs = Number(colon === -1 ? value : value.slice(0, colon));
+  if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs <= 0) return null;
+  if (named.kind !== 'subject') return colon === -1 ? { kind: named.kind, id: named.id, expiresAtMs } : null;
+  const notBefore = colon === -1 ? null : parseWatermark(value.slice(colon + 1));
+  return notBefore === null ? null : { kind: 'subject', id: named.id, expiresAtMs, notBefore };
 }
 
 /**
@@ -204,7 +187,7 @@ export function parseRevocationAnnouncement(message: string): RevocationAnnounce
  * empty list from a lost one. While the issuer waits out a loss (see
  * docs/security.md) the value has `established: false`.
  */
-export const REVOCATION_GENERATION_KEY = `${REDIS_KEY_PREFIX}revocation-generation`;
+export const REVOCATION_GENERATION_KEY = `${REVOCATION_KEY_PREFIX}generation`;
 
 /** The value of {@link REVOCATION_GENERATION_KEY}. */
 export interface RevocationGeneration {
