@@ -6,9 +6,10 @@
 #   auth      the issuer: reads and writes its own keys and channels (jwtms:*), runs the revocation
 #             script; no dangerous command (FLUSHALL, KEYS, CONFIG, DEBUG…), no server-wide one
 #             (FUNCTION, SCRIPT FLUSH, MEMORY), no moving keys to another database, no other key.
-#   verifier  the resource services: read-only on jwtms:* (GET, MGET, PTTL, ZRANGE), SUBSCRIBE to
-#             jwtms:* channels, PING; nothing else. A compromised resource service can neither
-#             forget a revocation nor flush the list.
+#   verifier  the resource services: read-only on jwtms:* (GET, HSCAN, XREAD, XINFO STREAM: the
+#             revocation list and its log), PING, and the read-only CLUSTER subcommands a Redis
+#             Cluster client discovers the slots with; nothing else. A compromised resource service
+#             can neither forget a revocation nor flush the list.
 #
 # Passwords are stored as SHA-256 hashes (#…), as Redis accepts them.
 set -euo pipefail
@@ -17,5 +18,5 @@ sha256() { printf '%s' "$1" | sha256sum | cut -d ' ' -f 1; }
 cat <<ACL
 user default on nopass resetkeys resetchannels -@all +ping
 user auth on #$(sha256 "$REDIS_AUTH_PASSWORD") resetkeys ~jwtms:* resetchannels &jwtms:* +@all -@dangerous -function -script|flush -move -copy -memory -client|tracking -randomkey -scan -object -wait -swapdb
-user verifier on #$(sha256 "$REDIS_VERIFIER_PASSWORD") resetkeys %R~jwtms:* resetchannels &jwtms:* -@all +ping +select +get +mget +pttl +zrange +subscribe +unsubscribe +hello +client|setname
+user verifier on #$(sha256 "$REDIS_VERIFIER_PASSWORD") resetkeys %R~jwtms:* resetchannels -@all +ping +select +get +hscan +xread +xinfo|stream +hello +client|setname +readonly +asking +cluster|slots +cluster|shards +cluster|nodes
 ACL

@@ -240,7 +240,7 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
   # A resource service is read-only on Redis (docker/redis-users.acl): from inside an orders
   # container, with its own credentials, flushing or overwriting the revocation list is refused.
   orders_container=$("${compose[@]}" ps -q orders | sed -n 1p)
-  for command in "['FLUSHALL']" "['SET', 'jwtms:revocation-index', 'x']"; do
+  for command in "['FLUSHALL']" "['HSET', 'jwtms:{revocation}:entries', 'jti:x', '1']"; do
     verdict=$(docker exec "$orders_container" node -e "
       const client = require('redis').createClient({ url: process.env.REDIS_URL });
       client.connect()

@@ -2,7 +2,7 @@
  * The naive design, for comparison only (`npm run bench`): the same NestJS on
  * Fastify bootstrap as the real services, but each request runs jose's
  * `jwtVerify` against the issuer's JWKS and then asks Redis whether the token
- * is revoked (one GET per request). No header checks, no verified-token cache,
+ * is revoked (one HGET per request). No header checks, no verified-token cache,
  * no in-process revocation list: what a first implementation usually is.
  *
  * Environment: PORT, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI, AUTH_ALGORITHMS, REDIS_URL.
@@ -21,7 +21,7 @@ import {
 } from '@nestjs/common';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { REDIS_CLIENT, RedisModule, createServiceApp, type RedisClient } from '@jwt-ms/service-core';
-import { revokedJtiKey } from '@jwt-ms/contracts';
+import { REVOCATION_ENTRIES_KEY, revocationField } from '@jwt-ms/contracts';
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;
@@ -50,7 +50,8 @@ class NaiveGuard implements CanActivate {
     } catch {
       throw new UnauthorizedException();
     }
-    if ((await this.redis.get(revokedJtiKey(String(payload.jti)))) !== null) throw new UnauthorizedException();
+    if ((await this.redis.hGet(REVOCATION_ENTRIES_KEY, revocationField('token', String(payload.jti)))) !== null)
+      throw new UnauthorizedException();
     request.user = payload;
     return true;
   }

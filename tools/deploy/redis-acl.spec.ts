@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { parse } from 'yaml';
 import { PrivateRedis, ROOT } from '@jwt-ms/testing';
-import { REVOCATION_INDEX_KEY, revocationChannel, revokedJtiKey } from '@jwt-ms/contracts';
+import { REVOCATION_ENTRIES_KEY, REVOCATION_GENERATION_KEY, REVOCATION_LOG_KEY } from '@jwt-ms/contracts';
 
 /**
  * The Redis users of compose and the cluster (scripts/redis-acl.sh), enforced
@@ -64,17 +64,17 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
   it('lets anyone PING (the health checks) and nothing else without a password', async () => {
     const anonymous = await connect();
     expect(await anonymous.ping()).toBe('PONG');
-    expect(await attempt(() => anonymous.get(revokedJtiKey('x')))).toBe('NOPERM');
+    expect(await attempt(() => anonymous.get(REVOCATION_GENERATION_KEY))).toBe('NOPERM');
   });
 
   it('lets the issuer write its own keys and run the revocation script, and nothing dangerous', async () => {
     const auth = await connect('auth');
-    expect(await attempt(() => auth.set(revokedJtiKey('a'), '1', { EX: 60 }))).toBe('allowed');
+    expect(await attempt(() => auth.hSet(REVOCATION_ENTRIES_KEY, 'jti:a', '1'))).toBe('allowed');
     expect(
       await attempt(() =>
-        auth.eval("redis.call('ZADD', KEYS[1], 1, 'x'); return redis.call('PUBLISH', ARGV[1], 'hello')", {
-          keys: [REVOCATION_INDEX_KEY],
-          arguments: [revocationChannel()],
+        auth.eval("redis.call('HSET', KEYS[1], 'jti:x', '1'); return redis.call('XADD', KEYS[2], '*', 'field', 'jti:x')", {
+          keys: [REVOCATION_ENTRIES_KEY, REVOCATION_LOG_KEY],
+          arguments: [],
         }),
       ),
     ).toBe('allowed');
@@ -86,7 +86,7 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
       ['CONFIG', 'SET', 'appendonly', 'no'],
       ['FUNCTION', 'FLUSH'],
       ['SCRIPT', 'FLUSH'],
-      ['MOVE', revokedJtiKey('a'), '3'],
+      ['MOVE', REVOCATION_ENTRIES_KEY, '3'],
       ['SWAPDB', '0', '1'],
       ['MEMORY', 'PURGE'],
       ['SHUTDOWN', 'NOSAVE'],
@@ -97,38 +97,43 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
       });
   });
 
-  it('lets a resource service read the revocation list and hear announcements, but change nothing', async () => {
+  it('lets a resource service read the revocation list and tail its log, but change nothing', async () => {
     const auth = await connect('auth');
-    await auth.set(revokedJtiKey('b'), '1', { EX: 60 });
+    await auth.hSet(REVOCATION_ENTRIES_KEY, 'jti:b', '1');
+    const id = await auth.xAdd(REVOCATION_LOG_KEY, '*', { field: 'jti:b', value: '1' });
+    await auth.set(REVOCATION_GENERATION_KEY, 'g');
     const verifier = await connect('verifier');
-    expect(await verifier.get(revokedJtiKey('b'))).toBe('1');
-    expect(await verifier.mGet([revokedJtiKey('b'), revokedJtiKey('none')])).toEqual(['1', null]);
-    expect(await verifier.pTTL(revokedJtiKey('b'))).toBeGreaterThan(0);
-    expect(await attempt(() => verifier.zRange(REVOCATION_INDEX_KEY, 0, '+inf', { BY: 'SCORE' }))).toBe('allowed');
-
-    const subscriber = verifier.duplicate();
-    clients.push(subscriber);
-    await subscriber.connect();
-    const heard = new Promise<string>((resolve) => void subscriber.subscribe(revocationChannel(), resolve));
+    expect(await verifier.get(REVOCATION_GENERATION_KEY)).toBe('g');
+    expect((await verifier.hScan(REVOCATION_ENTRIES_KEY, '0')).entries).toEqual([{ field: 'jti:b', value: '1' }]);
+    expect(await attempt(() => verifier.xInfoStream(REVOCATION_LOG_KEY))).toBe('allowed');
+    const tail = verifier.duplicate();
+    clients.push(tail);
+    await tail.connect();
+    const read = tail.xRead({ key: REVOCATION_LOG_KEY, id }, { BLOCK: 10_000 });
     await sleep(50);
-    await auth.publish(revocationChannel(), 'announcement');
-    await expect(heard).resolves.toBe('announcement');
+    await auth.xAdd(REVOCATION_LOG_KEY, '*', { field: 'jti:c', value: '1' });
+    expect(JSON.stringify(await read)).toContain('jti:c');
 
     for (const command of [
-      ['SET', revokedJtiKey('b'), '0'],
-      ['DEL', revokedJtiKey('b')],
-      ['EXPIRE', revokedJtiKey('b'), '1'],
-      ['PUBLISH', revocationChannel(), 'forged'],
-      ['EVAL', "return redis.call('DEL', KEYS[1])", '1', revokedJtiKey('b')],
+      ['HSET', REVOCATION_ENTRIES_KEY, 'jti:b', '0'],
+      ['HDEL', REVOCATION_ENTRIES_KEY, 'jti:b'],
+      ['DEL', REVOCATION_ENTRIES_KEY],
+      ['XADD', REVOCATION_LOG_KEY, '*', 'field', 'jti:forged'],
+      ['XTRIM', REVOCATION_LOG_KEY, 'MAXLEN', '0'],
+      ['EXPIRE', REVOCATION_ENTRIES_KEY, '1'],
+      ['SET', REVOCATION_GENERATION_KEY, 'forged'],
+      ['EVAL', "return redis.call('DEL', KEYS[1])", '1', REVOCATION_ENTRIES_KEY],
+      ['PUBLISH', 'jwtms:revocations', 'forged'],
       ['FLUSHALL'],
       ['CONFIG', 'GET', '*'],
+      ['CLUSTER', 'RESET'],
       ['GET', 'someone-else:key'],
     ])
       expect({ command, result: await attempt(() => verifier.sendCommand(command)) }).toEqual({
         command,
         result: 'NOPERM',
       });
-    expect(await verifier.get(revokedJtiKey('b'))).toBe('1');
+    expect(await auth.hGet(REVOCATION_ENTRIES_KEY, 'jti:b')).toBe('1');
   });
 
   it('is the ACL that compose mounts, for the passwords in compose.yaml', () => {

@@ -67,6 +67,7 @@ export class AuthServiceModule {
           keys: { localJwks: () => keys.publicJwks() },
           algorithms: [config.SIGNING_ALGORITHM],
           redisUrl: config.REDIS_URL,
+          ...(config.REDIS_CLUSTER_NODES ? { redisClusterNodes: config.REDIS_CLUSTER_NODES } : {}),
           maxTokenLifetimeSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
           ...revocationOptionsFromEnv(config),
         }),

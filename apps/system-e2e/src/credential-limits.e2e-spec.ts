@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
-import { REVOCATION_INDEX_KEY } from '@jwt-ms/contracts';
+import { REVOCATION_ENTRIES_KEY } from '@jwt-ms/contracts';
 import { PrivateRedis } from '@jwt-ms/testing';
 import { startStack, type Stack } from './support/stack';
 import { afterRevocation, expectProblem, type JsonResponse } from './support/http';
@@ -196,7 +196,7 @@ describe('credential limits: password checks, client secrets and revocations per
   });
 
   describe('the revocation list grows at most by a bounded amount per user', () => {
-    const indexSize = () => redisClient.zCard(REVOCATION_INDEX_KEY);
+    const indexSize = () => redisClient.hLen(REVOCATION_ENTRIES_KEY);
 
     /**
      * Refreshes and revokes the new access token (anonymously, as the public

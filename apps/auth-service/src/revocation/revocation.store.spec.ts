@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
-  REVOCATION_INDEX_KEY,
-  parseRevocationAnnouncement,
-  parseWatermark,
-  revocationChannel,
-  revokedJtiKey,
-  revokedSessionKey,
-  subjectNotBeforeKey,
+  REVOCATION_ENTRIES_KEY,
+  REVOCATION_EXPIRY_KEY,
+  REVOCATION_LOG_KEY,
+  parseRevocationEntry,
+  revocationField,
 } from '@jwt-ms/contracts';
 import { RevocationUnavailableError, RevocationView, resolveOptions, type AuthJwtModuleOptions } from '@jwt-ms/auth-jwt';
 import { establishRevocationList } from '@jwt-ms/auth-jwt/testing';
@@ -53,34 +51,43 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
   }, 60_000);
 
   afterAll(async () => {
-    for (const created of views) created.onApplicationShutdown();
+    for (const created of views) await created.onApplicationShutdown();
     for (const created of clients) if (created.isOpen) created.destroy();
     await redis.stop();
     jest.restoreAllMocks();
   });
 
-  it('stores, indexes and announces each entry in the layout the verifiers parse', async () => {
-    const listener = (await client()).duplicate();
-    clients.push(listener);
-    await listener.connect();
-    const heard: string[] = [];
-    await listener.subscribe(revocationChannel(), (message) => void heard.push(message));
+  it('stores, indexes and logs each entry in the layout the verifiers parse', async () => {
+    const reader = await client();
     const jti = randomUUID();
+    const field = revocationField('token', jti);
     const before = Date.now();
 
     await store.revokeToken(jti, Math.floor(before / 1000) + 300);
 
-    await waitUntil(() => heard.length === 1, 'the announcement');
-    const announcement = parseRevocationAnnouncement(heard[0]);
-    expect(announcement).toMatchObject({ key: revokedJtiKey(jti), value: '1' });
-    // exp + the 60 s margin, rounded down to whole seconds, in milliseconds.
-    expect(announcement?.ttlMs).toBeGreaterThanOrEqual(359_000);
-    expect(announcement?.ttlMs).toBeLessThanOrEqual(360_000);
+    const stored = await reader.hGet(REVOCATION_ENTRIES_KEY, field);
+    const entry = parseRevocationEntry(field, String(stored));
+    expect(entry).toMatchObject({ kind: 'token', id: jti });
+    // exp + the 60 s margin, whole seconds from now, as milliseconds since the epoch (Redis's clock).
+    expect(entry?.expiresAtMs).toBeGreaterThanOrEqual(before + 359_000);
+    expect(entry?.expiresAtMs).toBeLessThanOrEqual(Date.now() + 360_000);
+    expect(await reader.zScore(REVOCATION_EXPIRY_KEY, field)).toBe(entry?.expiresAtMs);
+    const [last] = (await reader.xRevRange(REVOCATION_LOG_KEY, '+', '-', { COUNT: 1 })) ?? [];
+    expect(last?.message).toEqual({ field, value: stored });
+  });
+
+  it('drops expired entries from the hash and the index, and leaves live ones', async () => {
     const reader = await client();
-    expect(await reader.get(revokedJtiKey(jti))).toBe('1');
-    const indexedUntil = await reader.zScore(REVOCATION_INDEX_KEY, revokedJtiKey(jti));
-    expect(indexedUntil).toBeGreaterThanOrEqual(before + 359_000);
-    expect(indexedUntil).toBeLessThanOrEqual(Date.now() + 360_000);
+    const field = revocationField('token', `expired-${randomUUID()}`);
+    await reader.hSet(REVOCATION_ENTRIES_KEY, field, String(Date.now() - 1000));
+    await reader.zAdd(REVOCATION_EXPIRY_KEY, { score: Date.now() - 1000, value: field });
+    const live = randomUUID();
+    await store.revokeToken(live, Math.floor(Date.now() / 1000) + 300);
+
+    expect(await store.trim()).toBeGreaterThanOrEqual(0);
+    expect(await reader.hExists(REVOCATION_ENTRIES_KEY, field)).toBe(0);
+    expect(await reader.zScore(REVOCATION_EXPIRY_KEY, field)).toBeNull();
+    expect(await reader.hExists(REVOCATION_ENTRIES_KEY, revocationField('token', live))).toBe(1);
   });
 
   it('lets a verifier elsewhere learn every kind of entry, and answers the same itself', async () => {
@@ -115,7 +122,9 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
     const between = { jti: randomUUID(), sid: randomUUID(), sub: subject, authTime: 1_700_000_075 };
     await waitUntil(() => verifier.check(between) !== null, 'the watermark to reach the verifier');
 
-    expect(parseWatermark((await (await client()).get(subjectNotBeforeKey(subject))) ?? '')).toBe(1_700_000_100);
+    const field = revocationField('subject', subject);
+    const stored = parseRevocationEntry(field, String(await (await client()).hGet(REVOCATION_ENTRIES_KEY, field)));
+    expect(stored?.kind === 'subject' && stored.notBefore).toBe(1_700_000_100);
     expect(await store.check(between)).toBe('all tokens of the subject revoked');
   });
 
@@ -132,8 +141,7 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
   it('writes nothing for a token that expired long ago: every verifier refuses it on exp', async () => {
     const jti = randomUUID();
     await store.revokeToken(jti, Math.floor(Date.now() / 1000) - 61);
-    expect(await (await client()).get(revokedJtiKey(jti))).toBeNull();
-    expect(await (await client()).get(revokedSessionKey(jti))).toBeNull();
+    expect(await (await client()).hExists(REVOCATION_ENTRIES_KEY, revocationField('token', jti))).toBe(0);
   });
 
   it('swaps the generation marker only over the value it expects', async () => {

@@ -1,17 +1,15 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import {
+  REVOCATION_ENTRIES_KEY,
+  REVOCATION_EXPIRY_KEY,
   REVOCATION_GENERATION_KEY,
-  REVOCATION_INDEX_KEY,
-  REVOKED_VALUE,
+  REVOCATION_LOG_KEY,
+  REVOCATION_LOG_RETENTION_MS,
   formatWatermark,
-  parseRevocationKey,
-  parseWatermark,
-  revocationChannel,
-  revokedJtiKey,
-  revokedSessionKey,
-  subjectNotBeforeKey,
-  type RevocationAnnouncement,
+  parseRevocationEntry,
+  revocationField,
+  type RevocationEntryKind,
 } from '@jwt-ms/contracts';
 import {
   REDIS_TIMEOUT_MS,
@@ -22,48 +20,81 @@ import {
   type RevocationReason,
 } from '@jwt-ms/auth-jwt';
 
+/** Expired entries one write drops from the list (amortised clean-up: a write never does unbounded work). */
+const TRIM_PER_WRITE = 100;
+/** Expired entries one {@link RevocationStore.trim} drops. */
+const TRIM_PER_SWEEP = 2000;
+/** Interval of the clean-up in a running issuer, in milliseconds. */
+const TRIM_INTERVAL_MS = 1000;
+
 /**
- * The revocation list in Redis, three kinds of entry (key layout in
- * `@jwt-ms/contracts`):
+ * The revocation list in Redis, three kinds of entry (layout in `@jwt-ms/contracts`):
  * - one access token, by `jti` (RFC 7519 §4.1.7): logout, RFC 7009 revocation;
  * - one login session, by `sid`: every token of a refresh-token family;
  * - one subject's "not before" watermark: every token of a session that began
  *   earlier (`auth_time`).
  *
  * Only the issuer writes, and this is its writer (resource services have no
- * code path that writes): each write stores the entry, indexes it by expiry
- * ({@link REVOCATION_INDEX_KEY}) and announces it on its database's {@link revocationChannel}
- * in one Lua script (atomic: no entry exists unindexed or unannounced), and
- * updates this process's {@link RevocationView} at once.
+ * code path that writes). Each write, in one Lua script (atomic: no entry
+ * exists unlogged or unindexed), stores the entry in the entries hash, scores
+ * it by expiry in the expiry index, appends it to the log (a stream trimmed to
+ * {@link REVOCATION_LOG_RETENTION_MS}), and drops a few expired entries; then
+ * this process's {@link RevocationView} takes it at once. Every key shares the
+ * revocation hash tag, so the script runs on Redis Cluster too (one slot).
  * Verifiers read their {@link RevocationView}, not Redis, on each request
  * (introspection too: it runs the verifier's checks); {@link check} reads
  * Redis itself, for the issuer's own decisions that must see every write (a
  * refresh, a refresh token's introspection). Every entry expires once no token
- * it covers can still be valid.
+ * it covers can still be valid: once a second the running issuer drops
+ * expired entries ({@link trim}), so the hash holds the live ones.
  */
 @Injectable()
-export class RevocationStore {
+export class RevocationStore implements OnApplicationBootstrap, OnApplicationShutdown {
+  private trimTimer: NodeJS.Timeout | null = null;
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Optional() @Inject(RevocationView) private readonly view: RevocationView | null,
   ) {}
 
+  onApplicationBootstrap(): void {
+    this.trimTimer = setInterval(() => {
+      this.trim().catch(() => {
+        /* Redis unreachable: the next tick tries again; readers ignore expired entries meanwhile */
+      });
+    }, TRIM_INTERVAL_MS);
+    this.trimTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.trimTimer) clearInterval(this.trimTimer);
+    this.trimTimer = null;
+  }
+
   /**
-   * Reads the three entries of a token from Redis in one round trip (MGET).
+   * Reads the three entries of a token from Redis in one round trip (HMGET).
    *
    * @param token the verified token's `jti`, `sid`, `sub` and `auth_time`
    * @returns why the token is revoked, or null
    * @throws RevocationUnavailableError when Redis does not answer within {@link REDIS_TIMEOUT_MS}
    */
   async check(token: RevocableToken): Promise<RevocationReason> {
-    const values = (await this.bounded(() =>
-      this.redis.mGet([revokedJtiKey(token.jti), revokedSessionKey(token.sid), subjectNotBeforeKey(token.sub)]),
-    )) as Array<string | null>;
-    const [jti, sid, notBefore] = values;
+    const fields = [
+      revocationField('token', token.jti),
+      revocationField('session', token.sid),
+      revocationField('subject', token.sub),
+    ];
+    const values = (await this.bounded(() => this.redis.hmGet(REVOCATION_ENTRIES_KEY, fields))) as Array<
+      string | null
+    >;
+    const nowMs = Date.now();
+    const [jti, sid, subject] = values.map((value, index) => {
+      const entry = value === null ? null : parseRevocationEntry(fields[index], String(value));
+      return entry !== null && entry.expiresAtMs > nowMs ? entry : null;
+    });
     if (jti !== null) return 'token revoked';
     if (sid !== null) return 'session revoked';
-    const watermark = notBefore === null ? null : parseWatermark(notBefore);
-    if (watermark !== null && token.authTime < watermark) return 'all tokens of the subject revoked';
+    if (subject?.kind === 'subject' && token.authTime < subject.notBefore) return 'all tokens of the subject revoked';
     return null;
   }
 
@@ -78,7 +109,7 @@ export class RevocationStore {
     // Kept REVOCATION_TTL_MARGIN_SECONDS past `exp`: verifiers still accept the token within their clock tolerance.
     const ttlSeconds = expiresAt - Math.floor(Date.now() / 1000) + REVOCATION_TTL_MARGIN_SECONDS;
     if (ttlSeconds <= 0) return; // long expired: every verifier refuses it on `exp`
-    await this.write(revokedJtiKey(jti), REVOKED_VALUE, ttlSeconds);
+    await this.write('token', jti, ttlSeconds);
   }
 
   /**
@@ -89,7 +120,7 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSession(sid: string, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.write(revokedSessionKey(sid), REVOKED_VALUE, maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS);
+    await this.write('session', sid, maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS);
   }
 
   /**
@@ -103,11 +134,7 @@ export class RevocationStore {
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.write(
-      subjectNotBeforeKey(sub),
-      formatWatermark(notBefore),
-      maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS,
-    );
+    await this.write('subject', sub, maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS, formatWatermark(notBefore));
   }
 
   /**
@@ -136,17 +163,42 @@ export class RevocationStore {
     )) as string | null;
   }
 
-  /** Stores and announces one entry (WRITE_AND_ANNOUNCE), then updates this process's view. */
-  private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
-    // A watermark only rises; the other kinds hold REVOKED_VALUE, and their presence is what counts.
-    const merge = parseRevocationKey(key)?.kind === 'subject' ? 'max' : 'replace';
-    const stored = (await this.bounded(() =>
-      this.redis.eval(WRITE_AND_ANNOUNCE, {
-        keys: [key, REVOCATION_INDEX_KEY],
-        arguments: [value, String(ttlSeconds), revocationChannel(this.redis.options?.database), merge],
+  /**
+   * Drops up to 2000 expired entries from the hash and the index, and trims
+   * the log to its retention: the issuer's generation keeper calls it every
+   * second, so a list nobody writes to still sheds what has expired.
+   *
+   * @returns how many entries were dropped
+   * @throws RevocationUnavailableError when Redis does not answer
+   */
+  async trim(): Promise<number> {
+    return Number(
+      await this.bounded(() =>
+        this.redis.eval(TRIM, {
+          keys: [REVOCATION_ENTRIES_KEY, REVOCATION_EXPIRY_KEY, REVOCATION_LOG_KEY],
+          arguments: [String(TRIM_PER_SWEEP), String(REVOCATION_LOG_RETENTION_MS)],
+        }),
+      ),
+    );
+  }
+
+  /** Stores, indexes and logs one entry (WRITE_AND_LOG), then updates this process's view. */
+  private async write(kind: RevocationEntryKind, id: string, ttlSeconds: number, watermark = ''): Promise<void> {
+    const field = revocationField(kind, id);
+    const [value] = (await this.bounded(() =>
+      this.redis.eval(WRITE_AND_LOG, {
+        keys: [REVOCATION_ENTRIES_KEY, REVOCATION_EXPIRY_KEY, REVOCATION_LOG_KEY],
+        arguments: [
+          field,
+          String(ttlSeconds * 1000),
+          watermark,
+          String(REVOCATION_LOG_RETENTION_MS),
+          String(TRIM_PER_WRITE),
+        ],
       }),
-    )) as string;
-    this.view?.apply({ key, value: stored, ttlMs: ttlSeconds * 1000 } satisfies RevocationAnnouncement);
+    )) as [string, string];
+    const entry = parseRevocationEntry(field, String(value));
+    if (entry !== null) this.view?.apply(entry);
   }
 
   /**
@@ -163,31 +215,66 @@ export class RevocationStore {
 }
 
 /**
- * Stores KEYS[1] = ARGV[1] for ARGV[2] seconds, indexes it in the sorted set
- * KEYS[2] by expiry (dropping members that have expired), and publishes it on
- * ARGV[3] as a RevocationAnnouncement: atomically, so no entry exists
- * unindexed or unannounced. With ARGV[4] = `max` (a watermark) the value only
- * rises: the larger of the stored and proposed values is kept and announced,
- * as stored (both were encoded by `formatWatermark`). Returns the stored value.
- *
- * The announcement is the JSON object `formatRevocationAnnouncement` describes,
- * encoded here by cjson because it must be built inside the script; the
- * store's spec parses it with `parseRevocationAnnouncement`.
+ * Lua shared by both scripts: drops up to `limit` entries whose expiry (in the
+ * index KEYS[2]) has passed from the index and the hash KEYS[1], and trims the
+ * log KEYS[3] to entries younger than `retentionMs` (approximately: whole
+ * stream nodes, which keeps trimming cheap; readers check what was deleted).
  */
-const WRITE_AND_ANNOUNCE = `
-local value = ARGV[1]
-if ARGV[4] == 'max' then
-  local current = redis.call('GET', KEYS[1])
-  if current and tonumber(current) > tonumber(value) then value = current end
+const DROP_EXPIRED = `
+local function dropExpired(nowMs, limit, retentionMs)
+  local expired = redis.call('ZRANGE', KEYS[2], '-inf', string.format('%d', nowMs), 'BYSCORE', 'LIMIT', 0, limit)
+  if #expired > 0 then
+    redis.call('HDEL', KEYS[1], unpack(expired))
+    redis.call('ZREM', KEYS[2], unpack(expired))
+  end
+  redis.call('XTRIM', KEYS[3], 'MINID', '~', string.format('%d', nowMs - retentionMs))
+  return #expired
 end
-local ttlMs = tonumber(ARGV[2]) * 1000
-local time = redis.call('TIME')
-local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('SET', KEYS[1], value, 'EX', ARGV[2])
-redis.call('ZADD', KEYS[2], 'GT', nowMs + ttlMs, KEYS[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowMs)
-redis.call('PUBLISH', ARGV[3], cjson.encode({ key = KEYS[1], value = value, ttlMs = ttlMs }))
-return value`;
+local function nowMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+/**
+ * Stores the entry ARGV[1] (a field) for ARGV[2] milliseconds from now
+ * (Redis's clock) in the hash KEYS[1], scores it by expiry in the index
+ * KEYS[2], and appends it to the log KEYS[3]: atomically, so no entry exists
+ * unlogged. Merges with what is stored: the later expiry stays, and for a
+ * subject (ARGV[3], its watermark, non-empty) the larger watermark, so of two
+ * racing revocations the stronger wins. Then drops up to ARGV[5] expired
+ * entries and trims the log to ARGV[4] milliseconds. Returns `{ value, id }`:
+ * the stored value and the log entry's ID.
+ *
+ * The value is the text `formatRevocationValue` describes (`<expiresAtMs>` or
+ * `<expiresAtMs>:<notBefore>`), built here because the merge must be atomic;
+ * the store's spec parses it with `parseRevocationEntry`.
+ */
+const WRITE_AND_LOG = `${DROP_EXPIRED}
+local now = nowMs()
+local expiresAt = now + tonumber(ARGV[2])
+local notBefore = ARGV[3]
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local colon = string.find(current, ':', 1, true)
+  local currentExpiry = tonumber(colon and string.sub(current, 1, colon - 1) or current)
+  if currentExpiry and currentExpiry > expiresAt then expiresAt = currentExpiry end
+  if notBefore ~= '' and colon then
+    local currentNotBefore = string.sub(current, colon + 1)
+    if tonumber(currentNotBefore) and tonumber(currentNotBefore) > tonumber(notBefore) then notBefore = currentNotBefore end
+  end
+end
+local value = string.format('%d', expiresAt)
+if notBefore ~= '' then value = value .. ':' .. notBefore end
+redis.call('HSET', KEYS[1], ARGV[1], value)
+redis.call('ZADD', KEYS[2], expiresAt, ARGV[1])
+local id = redis.call('XADD', KEYS[3], '*', 'field', ARGV[1], 'value', value)
+dropExpired(now, tonumber(ARGV[5]), tonumber(ARGV[4]))
+return { value, id }`;
+
+/** Drops up to ARGV[1] expired entries and trims the log to ARGV[2] milliseconds; returns how many were dropped. */
+const TRIM = `${DROP_EXPIRED}
+return dropExpired(nowMs(), tonumber(ARGV[1]), tonumber(ARGV[2]))`;
 
 /** Sets KEYS[1] to ARGV[1] if it holds ARGV[2] (empty: absent); returns the value it holds afterwards. */
 const COMPARE_AND_SET = `

@@ -20,7 +20,13 @@ export { HealthModule } from './lib/health/health.module';
 export { READINESS_PROBES, type ReadinessProbe } from './lib/health/readiness-probe';
 export { ProblemException, invalidRequest, notFound, type ProblemInit } from './lib/problem/problem.exception';
 export { IgnoreUnknownProperties, parseUuid } from './lib/problem/validation.pipe';
-export { REDIS_CLIENT, RedisModule, createRedisClient, type RedisClient } from './lib/redis/redis.module';
+export {
+  REDIS_CLIENT,
+  RedisModule,
+  createRedisClient,
+  type RedisClient,
+  type RedisTarget,
+} from './lib/redis/redis.module';
 export { PageQueryDto, type Page } from './lib/http/page-query.dto';
 export { CodePointLength, PlainText } from './lib/http/text.validators';
 export { withTimeout } from './lib/async/with-timeout';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, UnsecuredJWT, base64url } from 'jose';
 import { createRedisClient, createServiceApp } from '@jwt-ms/service-core';
-import { REVOKED_VALUE, revokedJtiKey, type SigningAlgorithm } from '@jwt-ms/contracts';
+import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { TestTokenIssuer, establishRevocationList, generateTestSigningKey, type TestSigningKey } from '../testing';
 import { AuthJwtModule } from './auth-jwt.module';
 import { CurrentUser } from './decorators/current-user.decorator';
@@ -318,7 +318,7 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     const other = await issuer.mint();
     expect((await get('/whoami', token)).statusCode).toBe(200);
     // What the issuer's store does in its own process (the Redis path has the view's own spec).
-    revocations.apply({ key: revokedJtiKey(claims.jti as string), value: REVOKED_VALUE, ttlMs: 900_000 });
+    revocations.apply({ kind: 'token', id: claims.jti as string, expiresAtMs: Date.now() + 900_000 });
     const response = await get('/whoami', token);
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ reason: 'revoked_token' });

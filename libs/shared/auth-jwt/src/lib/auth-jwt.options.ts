@@ -38,6 +38,8 @@ export interface AuthJwtModuleOptions {
   maxTokenLifetimeSeconds?: number;
   /** Redis URL of the revocation blacklist (`redis://host:6379`). */
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster holding the revocation list (`redis://host:port` URLs); when given, `redisUrl` is not used. */
+  redisClusterNodes?: readonly string[];
   /** Largest accepted token, in bytes; larger ones are refused before parsing. Default 4096. */
   maxTokenBytes?: number;
   /** Minimum time between two JWKS fetches triggered by an unknown `kid`, in milliseconds. Default 30000. */
@@ -52,17 +54,23 @@ export interface AuthJwtModuleOptions {
   verifiedTokenCacheTtlMs?: number;
   /**
    * Oldest acceptable copy of the revocation list, in milliseconds: beyond it
-   * (Redis unreachable, announcements not arriving) `revocationFailurePolicy`
+   * (Redis unreachable, its log not arriving) `revocationFailurePolicy`
    * applies. Also the worst-case delay for a revocation to reach a replica cut
    * off from Redis. Default 2000.
    */
   revocationMaxStalenessMs?: number;
   /** What to do with a stale revocation list: `fail-closed` (503, default) or `fail-open`. */
   revocationFailurePolicy?: RevocationFailurePolicy;
-  /** Interval of the freshness heartbeat (PING on the subscriber connection), in milliseconds. Default 500. */
+  /**
+   * Longest wait of one blocking read of the revocation log, in milliseconds: each read that comes back proves the
+   * copy complete as of when it was sent, so this is the freshness heartbeat. Default 500.
+   */
   revocationHeartbeatMs?: number;
-  /** Interval of the full re-read of the revocation list from Redis, in milliseconds. Default 60000. */
-  revocationResyncMs?: number;
+  /**
+   * Most revocation entries this process holds (tokens, sessions and subject watermarks together): its memory bound,
+   * about 40 bytes an entry. Past it the copy is incomplete, and `revocationFailurePolicy` applies. Default 1000000.
+   */
+  revocationMaxEntries?: number;
   /**
    * The clock of the time-bounded caches, in milliseconds since the epoch.
    * Default `Date.now`; tests pass one they move instead of sleeping.
@@ -102,7 +110,8 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
     revocationMaxStalenessMs: 2000,
     revocationFailurePolicy: 'fail-closed',
     revocationHeartbeatMs: 500,
-    revocationResyncMs: 60_000,
+    revocationMaxEntries: 1_000_000,
+    redisClusterNodes: [],
     global: true,
     now: Date.now,
     ...options,
@@ -115,6 +124,9 @@ export function resolveOptions(options: AuthJwtModuleOptions): ResolvedAuthJwtOp
   if (resolved.algorithms.length === 0) throw new TypeError('AuthJwtModule: "algorithms" must not be empty');
   if (!(resolved.revocationHeartbeatMs > 0 && resolved.revocationHeartbeatMs < resolved.revocationMaxStalenessMs)) {
     throw new TypeError('AuthJwtModule: "revocationHeartbeatMs" must be positive and below "revocationMaxStalenessMs"');
+  }
+  if (!(Number.isInteger(resolved.revocationMaxEntries) && resolved.revocationMaxEntries > 0)) {
+    throw new TypeError('AuthJwtModule: "revocationMaxEntries" must be a positive whole number');
   }
   return resolved;
 }

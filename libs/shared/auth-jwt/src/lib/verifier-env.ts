@@ -21,16 +21,28 @@ export const revocationEnvShape = {
   REVOCATION_FAILURE_POLICY: z
     .enum(REVOCATION_FAILURE_POLICIES, { message: `expected one of ${REVOCATION_FAILURE_POLICIES.join(', ')}` })
     .default('fail-closed'),
+  /**
+   * Most revocation entries a replica holds (its memory bound, about 40 bytes each); past it the policy applies.
+   * The manifests size the verifiers' memory limit for the default.
+   */
+  REVOCATION_MAX_ENTRIES: z.coerce
+    .number({ message: 'expected a number of entries' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(50_000_000, 'expected at most 50000000')
+    .default(1_000_000),
 };
 
 /** Maps the {@link revocationEnvShape} variables to {@link AuthJwtModuleOptions} members. */
 export function revocationOptionsFromEnv(config: {
   REVOCATION_MAX_STALENESS_MS: number;
   REVOCATION_FAILURE_POLICY: (typeof REVOCATION_FAILURE_POLICIES)[number];
-}): Pick<AuthJwtModuleOptions, 'revocationMaxStalenessMs' | 'revocationFailurePolicy'> {
+  REVOCATION_MAX_ENTRIES: number;
+}): Pick<AuthJwtModuleOptions, 'revocationMaxStalenessMs' | 'revocationFailurePolicy' | 'revocationMaxEntries'> {
   return {
     revocationMaxStalenessMs: config.REVOCATION_MAX_STALENESS_MS,
     revocationFailurePolicy: config.REVOCATION_FAILURE_POLICY,
+    revocationMaxEntries: config.REVOCATION_MAX_ENTRIES,
   };
 }
 
@@ -75,8 +87,11 @@ export function verifierEnvSchema(defaults: { audience: string }) {
   });
 }
 
-/** The variables {@link verifierEnvSchema} yields, plus `REDIS_URL`. */
-export type VerifierEnv = z.output<ReturnType<typeof verifierEnvSchema>> & { REDIS_URL: string };
+/** The variables {@link verifierEnvSchema} yields, plus `REDIS_URL` and `REDIS_CLUSTER_NODES`. */
+export type VerifierEnv = z.output<ReturnType<typeof verifierEnvSchema>> & {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: string[];
+};
 
 /** Maps validated verifier variables to {@link AuthJwtModuleOptions}. */
 export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions {
@@ -90,6 +105,7 @@ export function authJwtOptionsFromEnv(config: VerifierEnv): AuthJwtModuleOptions
     jwksCacheMaxAgeMs: config.AUTH_JWKS_REFRESH_SECONDS * 1000,
     verifiedTokenCacheSize: config.AUTH_VERIFIED_TOKEN_CACHE_SIZE,
     redisUrl: config.REDIS_URL,
+    ...(config.REDIS_CLUSTER_NODES ? { redisClusterNodes: config.REDIS_CLUSTER_NODES } : {}),
     ...revocationOptionsFromEnv(config),
   };
 }

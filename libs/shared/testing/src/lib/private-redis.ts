@@ -58,11 +58,11 @@ export class PrivateRedis {
     const restart = this.port !== 0;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (let attempt = 1; ; attempt += 1) {
-      if (!restart) this.port = portBelowEphemeralRange();
+      if (!restart) this.drawPorts();
       const outcome = await this.launch(deadline);
       if (outcome === 'ready') return;
       const retry = restart ? Date.now() < deadline : attempt < PORT_ATTEMPTS;
-      if (!retry) throw new Error(`redis-server could not bind 127.0.0.1:${this.port}: address in use`);
+      if (!retry) throw new Error(`redis-server could not bind 127.0.0.1:${this.ports()}: address in use`);
       if (restart) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -87,13 +87,27 @@ export class PrivateRedis {
     this.process?.kill('SIGCONT');
   }
 
+  /**
+   * Draws the port(s) the next first start binds; called again whenever redis-server reports one in use, never
+   * on a restart. A subclass that binds more than one port (a cluster node's bus port) draws them all here.
+   */
+  protected drawPorts(): void {
+    this.port = portBelowEphemeralRange();
+  }
+
+  /** The port(s) for the "in use" error, e.g. `7000` or `7000 or 17000`. */
+  protected ports(): string {
+    return String(this.port);
+  }
+
+  /** redis-server's command line, after the program name; a subclass adds its own options (later ones win). */
+  protected serverArgs(): string[] {
+    return ['--port', String(this.port), '--bind', '127.0.0.1', ...this.persistence, ...this.extraArgs];
+  }
+
   /** One redis-server on {@link port}: 'ready' when it says so, 'in-use' when its port was taken. */
   private launch(deadline: number): Promise<'ready' | 'in-use'> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', ...this.persistence, ...this.extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn('redis-server', this.serverArgs(), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     let log = '';
     return new Promise((resolve, reject) => {
@@ -133,7 +147,7 @@ export class PrivateRedis {
  * (`/proc/sys/net/ipv4/ip_local_port_range`, 32768–60999 by default), from
  * the 16,384 ports under it but never below 1025.
  */
-function portBelowEphemeralRange(): number {
+export function portBelowEphemeralRange(): number {
   let low = 32768;
   try {
     const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);

@@ -15,6 +15,11 @@ export {
   type RevocationReason,
 } from './revocation';
 export { RevocationFreshness, type RevocationReadiness } from './revocation-freshness';
-export { RevocationList, type RevocationListClocks } from './revocation-list';
+export {
+  RevocationList,
+  type RevocationAddResult,
+  type RevocationListClocks,
+  type RevocationListOptions,
+} from './revocation-list';
 export { RevocationSync, type RevocationSyncSettings } from './revocation-sync';
 export { RevocationView } from './revocation.view';

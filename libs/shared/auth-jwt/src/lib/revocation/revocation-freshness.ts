@@ -8,6 +8,8 @@ export interface RevocationReadiness {
     fresh: boolean;
     loaded: boolean;
     lost: boolean;
+    /** Whether entries were refused for the memory bound (`revocationMaxEntries`): the copy is incomplete. */
+    full: boolean;
     /** Milliseconds since the instant the copy is known complete as of; null before the first full read. */
     stalenessMs: number | null;
     maxStalenessMs: number;
@@ -26,10 +28,13 @@ export interface RevocationReadiness {
  * - **Loaded**: a full read has succeeded at least once.
  * - **Lost**: the generation marker in Redis is gone, not established, or
  *   replaced; a loss is counted once, until the issuer establishes a new generation.
+ * - **Full**: the list refused an entry at its memory bound, so the copy
+ *   lacks a revocation; until a full read fits again. A replica that stops
+ *   growing and says why, rather than one the kernel kills in a loop.
  *
  * Policy (see {@link RevocationFailurePolicy}): a copy never loaded refuses
  * every token whatever the policy (there is no last copy); under
- * `fail-closed` a stale or lost copy refuses too; under `fail-open` it
+ * `fail-closed` a stale, lost or full copy refuses too; under `fail-open` it
  * answers, and readiness still reports the staleness. All times are on the
  * monotonic clock, in milliseconds.
  */
@@ -41,6 +46,8 @@ export class RevocationFreshness {
   /** Since when the list is lost (monotonic ms), or null. */
   private lostSince: number | null = null;
   private lostCount = 0;
+  /** The memory bound an entry was refused at, or null while every entry fits. */
+  private fullAt: number | null = null;
   private reportedStale = false;
   /** Why the last full read failed ('' after a success): said when the copy turns stale. */
   lastReadError = '';
@@ -60,13 +67,44 @@ export class RevocationFreshness {
    * Called before every check of a token: refuses when the copy may not be used.
    * Logs once when the copy turns stale (and once when it is fresh again).
    *
-   * @throws RevocationUnavailableError when never loaded; under `fail-closed` also when stale or lost
+   * @throws RevocationUnavailableError when never loaded; under `fail-closed` also when stale, lost or full
    */
   assertUsable(): void {
     const now = this.monotonicMs();
     if (now - this.freshAsOf > this.maxStalenessMs) this.onStale(now);
-    if (this.lostSince !== null && this.policy === 'fail-closed')
-      throw new RevocationUnavailableError(new Error('revocation list lost'));
+    if (this.policy !== 'fail-closed') return;
+    if (this.lostSince !== null) throw new RevocationUnavailableError(new Error('revocation list lost'));
+    if (this.fullAt !== null) throw new RevocationUnavailableError(new Error('revocation list over its memory bound'));
+  }
+
+  /** Whether an entry was refused at the memory bound since the last full read that fitted. */
+  isFull(): boolean {
+    return this.fullAt !== null;
+  }
+
+  /**
+   * Records that the list refused an entry at its memory bound (logged once, as an error, until it fits again).
+   *
+   * @param maxEntries the bound, in entries
+   */
+  markOverflow(maxEntries: number): void {
+    if (this.fullAt !== null) return;
+    this.fullAt = maxEntries;
+    this.logger.error(
+      `revocation list reached its bound of ${maxEntries} entries (REVOCATION_MAX_ENTRIES): revocations past it are ` +
+        'not held; ' +
+        (this.policy === 'fail-closed'
+          ? 'refusing every token (fail closed) until entries expire and a full read fits'
+          : 'answering without them (fail open)') +
+        '. Raise the bound and the memory limit together (docs/scaling.md)',
+    );
+  }
+
+  /** Records a full read during which every entry fitted: the copy is complete again. */
+  clearOverflow(): void {
+    if (this.fullAt === null) return;
+    this.fullAt = null;
+    this.logger.log('revocation list fits its memory bound again');
   }
 
   /** Whether every revocation made up to `maxStalenessMs` ago is known. */
@@ -152,20 +190,22 @@ export class RevocationFreshness {
   }
 
   /**
-   * Readiness: down when never loaded, and under `fail-closed` when stale or
-   * lost. The route is public, so the details say nothing about the list's contents.
+   * Readiness: down when never loaded, and under `fail-closed` when stale,
+   * lost or full. The route is public, so the details say nothing about the list's contents.
    */
   probe(): RevocationReadiness {
     const stalenessMs = this.monotonicMs() - this.freshAsOf;
     const fresh = stalenessMs <= this.maxStalenessMs;
     const lost = this.lostSince !== null;
-    const usable = this.loaded && ((fresh && !lost) || this.policy === 'fail-open');
+    const full = this.fullAt !== null;
+    const usable = this.loaded && ((fresh && !lost && !full) || this.policy === 'fail-open');
     return {
       up: usable,
       details: {
         fresh,
         loaded: this.loaded,
         lost,
+        full,
         stalenessMs: this.loaded ? Math.round(stalenessMs) : null,
         maxStalenessMs: this.maxStalenessMs,
         policy: this.policy,

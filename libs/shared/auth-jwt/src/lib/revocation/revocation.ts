@@ -50,7 +50,7 @@ export type RevocationReason = 'token revoked' | 'session revoked' | 'all tokens
 
 /**
  * What a verifier does when its copy of the revocation list is older than
- * the allowed staleness (Redis unreachable, or its announcements not arriving):
+ * the allowed staleness (Redis unreachable, or its log not arriving):
  * - `fail-closed` (default): refuse every token with 503 until the copy is fresh again;
  * - `fail-open`: keep answering from the last copy (a revocation made meanwhile is not seen).
  */

@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import {
-  REDIS_KEY_PREFIX,
-  REVOCATION_INDEX_KEY,
-  REVOKED_VALUE,
-  formatRevocationAnnouncement,
-  formatWatermark,
-  revocationChannel,
-  revokedJtiKey,
-  revokedSessionKey,
-  subjectNotBeforeKey,
+  REVOCATION_ENTRIES_KEY,
+  REVOCATION_EXPIRY_KEY,
+  REVOCATION_LOG_KEY,
+  formatRevocationValue,
+  revocationField,
+  type RevocationEntry,
 } from '@jwt-ms/contracts';
-import { PrivateRedis } from '@jwt-ms/testing';
+import { PrivateRedis, TcpProxy } from '@jwt-ms/testing';
 import { establishRevocationList } from '../../testing';
 import { resolveOptions, type AuthJwtModuleOptions, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
 import { RevocationUnavailableError, type RevocableToken } from './revocation';
@@ -52,31 +49,37 @@ function triedToLoad(view: RevocationView): boolean {
 }
 
 /**
- * Writes revocation entries as the issuer does (the entry, its index member,
- * its announcement), with the layout from contracts: the writer itself lives
- * in the issuer, which this library cannot import. Not atomic, unlike the
- * issuer's script; these tests do not need it to be.
+ * Writes revocation entries as the issuer does (the entry in the hash, its
+ * expiry in the index, the log entry), with the layout from contracts: the
+ * writer itself lives in the issuer, which this library cannot import. Not
+ * atomic and without the merge, unlike the issuer's script; these tests do not need either.
  */
 class TestIssuer {
   constructor(private readonly redis: RedisClient) {}
 
   revokeToken(jti: string, ttlSeconds = 900): Promise<void> {
-    return this.write(revokedJtiKey(jti), REVOKED_VALUE, ttlSeconds);
+    return this.write({ kind: 'token', id: jti, expiresAtMs: Date.now() + ttlSeconds * 1000 });
   }
 
   revokeSession(sid: string, ttlSeconds = 900): Promise<void> {
-    return this.write(revokedSessionKey(sid), REVOKED_VALUE, ttlSeconds);
+    return this.write({ kind: 'session', id: sid, expiresAtMs: Date.now() + ttlSeconds * 1000 });
   }
 
   revokeSubjectBefore(sub: string, notBefore: number, ttlSeconds = 900): Promise<void> {
-    return this.write(subjectNotBeforeKey(sub), formatWatermark(notBefore), ttlSeconds);
+    return this.write({ kind: 'subject', id: sub, notBefore, expiresAtMs: Date.now() + ttlSeconds * 1000 });
   }
 
-  private async write(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.redis.set(key, value, { EX: ttlSeconds });
-    await this.redis.zAdd(REVOCATION_INDEX_KEY, { score: Date.now() + ttlSeconds * 1000, value: key });
-    const announcement = formatRevocationAnnouncement({ key, value, ttlMs: ttlSeconds * 1000 });
-    await this.redis.publish(revocationChannel(this.redis.options?.database), announcement);
+  async write(entry: RevocationEntry): Promise<void> {
+    const field = revocationField(entry.kind, entry.id);
+    const value = formatRevocationValue(entry);
+    await this.redis.hSet(REVOCATION_ENTRIES_KEY, field, value);
+    await this.redis.zAdd(REVOCATION_EXPIRY_KEY, { score: entry.expiresAtMs, value: field });
+    await this.redis.xAdd(REVOCATION_LOG_KEY, '*', { field, value });
+  }
+
+  /** A log entry as anyone allowed to write could add it: no checks. */
+  async forge(field: string, value: string): Promise<void> {
+    await this.redis.xAdd(REVOCATION_LOG_KEY, '*', { field, value });
   }
 }
 
@@ -105,8 +108,8 @@ describe('RevocationView (real Redis)', () => {
     return view;
   }
 
-  afterEach(() => {
-    for (const view of views.splice(0)) view.onApplicationShutdown();
+  afterEach(async () => {
+    for (const view of views.splice(0)) await view.onApplicationShutdown();
     for (const created of clients.splice(0)) if (created.isOpen) created.destroy();
   });
 
@@ -117,11 +120,11 @@ describe('RevocationView (real Redis)', () => {
     await within(1000, () => view.size() > 0);
     expect(view.size()).toBeGreaterThan(0);
     expect(Object.keys(view.probe().details).sort()).toEqual(
-      ['fresh', 'loaded', 'lost', 'maxStalenessMs', 'policy', 'stalenessMs'].sort(),
+      ['fresh', 'full', 'loaded', 'lost', 'maxStalenessMs', 'policy', 'stalenessMs'].sort(),
     );
   });
 
-  it('learns a revocation written by another process from the announcement, without asking Redis per check', async () => {
+  it('learns a revocation written by another process from the log, without asking Redis per check', async () => {
     const issuer = new TestIssuer(await client());
     const view = await startView();
     const victim = token();
@@ -154,7 +157,7 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlyElsewhere)).toBe('all tokens of the subject revoked');
   });
 
-  it('loads entries written before it started (full resync), with their remaining lifetime', async () => {
+  it('loads entries written before it started (full read), with their remaining lifetime', async () => {
     const issuer = new TestIssuer(await client());
     const earlier = token();
     await issuer.revokeToken(earlier.jti);
@@ -165,28 +168,24 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlier)).toBe('token revoked');
   });
 
-  it('ignores announcements that are not revocation entries, or that would pin memory or lock a user out', async () => {
+  it('ignores log entries that are not revocation entries, or that would lock a user out', async () => {
     const view = await startView();
-    const publisher = await client();
+    const issuer = new TestIssuer(await client());
     const victim = token();
-    const channel = revocationChannel();
-    const forged = [
-      'not json',
-      JSON.stringify({ key: `${REDIS_KEY_PREFIX}rate:ip:1`, value: '1', ttlMs: 1000 }), // not a revocation key
-      JSON.stringify({ key: revokedJtiKey(victim.jti), value: 1 }), // no lifetime
-      JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: -1 }), // "forever"
-      JSON.stringify({ key: revokedJtiKey(victim.jti), value: '1', ttlMs: 0 }),
-      JSON.stringify({ key: revokedJtiKey(victim.jti), value: 'x'.repeat(2000), ttlMs: 1000 }), // oversized message
-      JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: '9e15', ttlMs: 1000 }), // a watermark in the future
-      JSON.stringify({ key: subjectNotBeforeKey(victim.sub), value: 'soon', ttlMs: 1000 }),
+    const soon = String(Date.now() + 60_000);
+    const forged: Array<[string, string]> = [
+      ['rate:ip:1', soon], // not a revocation field
+      [revocationField('token', victim.jti), 'soon'], // no expiry
+      [revocationField('token', victim.jti), String(Date.now() - 1000)], // expired
+      [revocationField('token', victim.jti), '9'.repeat(2000)], // oversized
+      [revocationField('subject', victim.sub), `${soon}:9000000000000`], // a watermark far in the future
+      [revocationField('subject', victim.sub), `${soon}:soon`],
+      [revocationField('subject', victim.sub), soon], // no watermark
     ];
-    for (const message of forged) await publisher.publish(channel, message);
-    // Announcements arrive in order: once this one is in, every forged one has been heard (and refused).
+    for (const [field, value] of forged) await issuer.forge(field, value);
+    // The log is read in order: once this one is in, every forged one has been read (and refused).
     const sentinel = token();
-    await publisher.publish(
-      channel,
-      formatRevocationAnnouncement({ key: revokedJtiKey(sentinel.jti), value: REVOKED_VALUE, ttlMs: 1000 }),
-    );
+    await issuer.revokeToken(sentinel.jti);
     expect(await within(1000, () => view.check(sentinel) !== null)).not.toBeNull();
 
     expect(view.check(victim)).toBeNull();
@@ -206,6 +205,97 @@ describe('RevocationView (real Redis)', () => {
 
     await here.revokeToken(victim.jti);
     expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
+  });
+
+  describe('catching up after a partition (private redis-server behind a proxy that can be cut)', () => {
+    const redis = new PrivateRedis();
+    let proxy: TcpProxy;
+    beforeEach(async () => {
+      await redis.start();
+      proxy = new TcpProxy(redis.port);
+      await proxy.start();
+    }, 60_000);
+    afterEach(async () => {
+      await proxy.stop();
+      await redis.stop();
+    });
+
+    /** Every token's answer from two views: they must agree on each. */
+    function answers(view: RevocationView, tokens: RevocableToken[]): Array<string | null> {
+      return tokens.map((candidate) => view.check(candidate));
+    }
+
+    /**
+     * A view behind the proxy, some entries, then a cut during which the
+     * issuer writes more, raises a watermark, and an entry the view holds expires.
+     */
+    async function partitioned() {
+      const issuer = new TestIssuer(await client(redis.url));
+      await establishRevocationList(await client(redis.url));
+      const connection = await client(proxy.url);
+      const view = new RevocationView(options({ redisUrl: proxy.url, revocationMaxStalenessMs: 2000 }), connection);
+      views.push(view);
+      await view.onApplicationBootstrap();
+      const subject = randomUUID();
+      const before = [token(), token(), token()];
+      const expiring = token();
+      const betweenWatermarks = token({ sub: subject, authTime: 1_700_000_150 });
+      await issuer.revokeToken(before[0].jti);
+      await issuer.revokeSession(before[1].sid);
+      await issuer.revokeSubjectBefore(subject, 1_700_000_100);
+      const expiresAtMs = Date.now() + 1500;
+      await issuer.write({ kind: 'token', id: expiring.jti, expiresAtMs });
+      expect(await within(2000, () => view.check(expiring) !== null && view.check(before[1]) !== null)).not.toBeNull();
+      expect(view.check(betweenWatermarks)).toBeNull();
+
+      proxy.cut();
+      const during = [token(), token()];
+      await issuer.revokeToken(during[0].jti);
+      await issuer.revokeSession(during[1].sid);
+      await issuer.revokeSubjectBefore(subject, 1_700_000_200); // rises past betweenWatermarks' auth_time
+      // The clock, not a sleep: past the expiring entry's expiry (whole seconds, rounded up, on the view's side).
+      await within(5000, () => Date.now() > expiresAtMs + 1000);
+      return { issuer, view, tokens: [...before, expiring, betweenWatermarks, ...during, token()] };
+    }
+
+    it('catches up from the last entry it saw: the same view as a full read, without reading in full', async () => {
+      const { issuer, view, tokens } = await partitioned();
+      const fullReadsBefore = view.fullReads();
+      proxy.restore();
+      const sentinel = token();
+      await issuer.revokeToken(sentinel.jti);
+      expect(await within(10_000, () => view.isFresh() && view.check(sentinel) !== null)).not.toBeNull();
+
+      const fresh = await startView({}, redis.url);
+      expect(answers(view, tokens)).toEqual(answers(fresh, tokens));
+      expect(answers(view, tokens)).toEqual([
+        'token revoked',
+        'session revoked',
+        null,
+        null, // expired meanwhile, on both
+        'all tokens of the subject revoked', // the watermark rose meanwhile
+        'token revoked',
+        'session revoked',
+        null,
+      ]);
+      expect(view.fullReads()).toBe(fullReadsBefore); // incremental: no full read after the first
+    }, 60_000);
+
+    it('reads in full when the log no longer holds its catch-up point (trimmed meanwhile)', async () => {
+      const { issuer, view, tokens } = await partitioned();
+      const fullReadsBefore = view.fullReads();
+      // Trim every log entry written so far, as the issuer's retention would after a long partition.
+      await (await client(redis.url)).xTrim(REVOCATION_LOG_KEY, 'MINID', String(Date.now() + 1));
+      proxy.restore();
+      const sentinel = token();
+      await issuer.revokeToken(sentinel.jti);
+      expect(await within(10_000, () => view.isFresh() && view.check(sentinel) !== null)).not.toBeNull();
+
+      expect(view.fullReads()).toBe(fullReadsBefore + 1);
+      const fresh = await startView({}, redis.url);
+      expect(answers(view, tokens)).toEqual(answers(fresh, tokens));
+      expect(view.check(tokens[5])).toBe('token revoked'); // written during the cut, trimmed from the log
+    }, 60_000);
   });
 
   describe('when Redis goes away (private redis-server)', () => {

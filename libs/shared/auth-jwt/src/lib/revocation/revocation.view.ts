@@ -1,31 +1,38 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
-import type { RevocationAnnouncement } from '@jwt-ms/contracts';
+import type { RevocationEntry } from '@jwt-ms/contracts';
 import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
 import type { RevocableToken, RevocationReason } from './revocation';
 import { RevocationFreshness } from './revocation-freshness';
 import { RevocationList } from './revocation-list';
 import { RevocationSync } from './revocation-sync';
 
-/** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
-const STARTUP_SYNC_WAIT_MS = 10_000;
+/**
+ * Longest wait at start-up for the first full read of the list, in milliseconds (then start stale): a million
+ * entries read in about 3 s on a 2-core machine, so this leaves room for a loaded one.
+ */
+const STARTUP_SYNC_WAIT_MS = 30_000;
+/** Share of the memory bound below which a list that refused entries tries a full read again. */
+const REFILL_BELOW = 0.9;
 /** Interval of the expired-entry sweep, in milliseconds. */
-const PRUNE_INTERVAL_MS = 10_000;
+const PRUNE_INTERVAL_MS = 1000;
 
 /**
  * This process's copy of the revocation list, so that checking a token costs
  * three in-memory lookups instead of a Redis round trip on every request.
  * What the verifier and readiness use; three parts do the work:
  * - {@link RevocationList}: the entries (token `jti`, session `sid`, subject
- *   watermark), each kept until it expires in Redis (its PTTL), so the copy
- *   holds at most the revocations of the last access-token lifetime;
- * - {@link RevocationSync}: subscribes to the issuer's announcements first,
- *   then reads every entry (at start, after every reconnection, every
- *   `revocationResyncMs`), and every `revocationHeartbeatMs` sends PING on the
- *   subscriber connection, whose PONG proves every revocation made before the
- *   PING is in the copy; it also re-reads the generation marker;
+ *   watermark) as fixed-size digests, each kept until it expires, so the copy
+ *   holds at most the revocations of the last access-token lifetime, in about
+ *   40 bytes an entry, and never more than `revocationMaxEntries`;
+ * - {@link RevocationSync}: reads every entry once at start, then tails the
+ *   issuer's log of writes with blocking reads of at most
+ *   `revocationHeartbeatMs`, each of which proves every revocation made before
+ *   it is in the copy; after a reconnection it catches up from the last entry
+ *   it saw, and reads in full again only when the log no longer holds that
+ *   point; it also re-reads the generation marker;
  * - {@link RevocationFreshness}: when the copy is older than
- *   `revocationMaxStalenessMs` (Redis down or partitioned, announcements not
+ *   `revocationMaxStalenessMs` (Redis down or partitioned, its log not
  *   arriving), the `revocationFailurePolicy` applies: `fail-closed` (default)
  *   refuses every token with 503 until it is fresh again; `fail-open` answers
  *   from the last copy. Readiness reports it (`revocation-list` in
@@ -44,47 +51,56 @@ const PRUNE_INTERVAL_MS = 10_000;
  * view answers from its own copy meanwhile. A view that starts while the list
  * is lost never loads: 503 whatever the policy.
  *
- * Announcements are checked before they count (key layout, id length, a
- * positive lifetime of at most 24 h, a watermark not in the future): anyone
- * who may PUBLISH can add a revocation, as anyone who may SET can, but not
- * pin memory or lock a user out forever. Nothing can remove an entry early.
+ * Entries are checked before they count (field layout, id length, a
+ * lifetime of at most 24 h, a watermark not in the future): anyone who may
+ * write the list's keys can add a revocation, but not pin memory past the
+ * bound or lock a user out forever. Nothing can remove an entry early. When
+ * the bound is reached the list stops growing: an error is logged, and under
+ * `fail-closed` every token is refused (503, not ready, `full` in the
+ * readiness details) until expiries make room and a full read fits again.
  * Until the first full read succeeds the view answers 503 and is not ready,
  * whatever the policy: there is no "last copy" to fail open to.
  */
 @Injectable()
 export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, OnApplicationShutdown {
   readonly name = 'revocation-list';
-  private readonly list = new RevocationList();
+  private readonly list: RevocationList;
   private readonly freshness: RevocationFreshness;
   private readonly sync: RevocationSync;
   private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(@Inject(AUTH_JWT_SETTINGS) settings: ResolvedAuthJwtOptions, @Inject(REDIS_CLIENT) redis: RedisClient) {
+    this.list = new RevocationList({ maxEntries: settings.revocationMaxEntries });
     this.freshness = new RevocationFreshness(settings.revocationMaxStalenessMs, settings.revocationFailurePolicy);
     this.sync = new RevocationSync(redis, this.list, this.freshness, {
       heartbeatMs: settings.revocationHeartbeatMs,
-      resyncMs: settings.revocationResyncMs,
       maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,
     });
   }
 
   /**
-   * Opens the subscriber connection and loads the list; waits at most
-   * 10 s (or the staleness bound, if longer) for that, then starts anyway,
+   * Starts reading the list; waits at most 30 s (or the staleness bound, if
+   * longer) for the first full read, then starts anyway,
    * stale: the policy and readiness say so, and the view catches up when Redis answers.
    */
   async onApplicationBootstrap(): Promise<void> {
     this.sync.start();
-    this.pruneTimer = setInterval(() => this.list.prune(), PRUNE_INTERVAL_MS);
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     const deadline = this.freshness.now() + Math.max(this.freshness.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
     while (!this.freshness.isFresh() && this.freshness.now() < deadline) await sleep(20);
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = null;
-    this.sync.stop();
+    await this.sync.stop();
+  }
+
+  /** Drops expired entries; a list that refused entries reads in full again once there is room. */
+  private prune(): void {
+    this.list.prune();
+    if (this.freshness.isFull() && this.list.size() < this.list.maxEntries * REFILL_BELOW) this.sync.requestFullRead();
   }
 
   /**
@@ -104,14 +120,16 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
 
   /**
    * Adds one entry as written to Redis: the issuer calls it with its own
-   * writes, so its process sees them before the announcement comes back.
-   * Entries outside the layout are ignored (see {@link RevocationList.apply}).
+   * writes, so its process sees them before the log brings them back.
+   * Expired entries and watermarks in the future are ignored (see {@link RevocationList.add}).
    *
-   * @param entry the Redis key, its value, and its remaining lifetime in milliseconds (-1: no expiry)
-   * @returns whether the entry was taken
+   * @param entry the entry as stored (expiry in milliseconds since the epoch)
+   * @returns whether the entry was taken (false also at the memory bound, which the view then reports)
    */
-  apply(entry: RevocationAnnouncement): boolean {
-    return this.list.apply(entry);
+  apply(entry: RevocationEntry): boolean {
+    const outcome = this.list.add(entry);
+    if (outcome === 'full') this.freshness.markOverflow(this.list.maxEntries);
+    return outcome === 'added' || outcome === 'updated';
   }
 
   /**
@@ -128,6 +146,11 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
     return this.list.size();
   }
 
+  /** Bytes the entries' tables take (typed arrays): for metrics and the bench. */
+  bytes(): number {
+    return this.list.bytes();
+  }
+
   /** How many times this view found the list lost (marker gone, not established, or replaced). */
   losses(): number {
     return this.freshness.losses();
@@ -139,6 +162,11 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
    */
   coveredTokenLifetimeSeconds(): number | null {
     return this.sync.coveredTokenLifetimeSeconds();
+  }
+
+  /** How many full reads of the list have completed: one at start, then one per lost catch-up point or loss. */
+  fullReads(): number {
+    return this.sync.fullReads();
   }
 
   /** Whether every revocation made up to `revocationMaxStalenessMs` ago is known. */
