@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- verify|public|throughput|propagation|bodies …]`: measures,
+ * `npm run bench [-- verify|public|throughput|propagation|bodies|revocation …]`: measures,
  * in one run on this machine, each figure the system has a goal for, and
  * prints it beside its goal. Every goal is a ratio (or a latency) measured in
  * the same run, so figures from different machines stay comparable.
@@ -18,6 +18,11 @@
  * CLUSTER_POSTGRES_URL, BENCH_PROFILE_SECONDS (10) of load while profiling. `public` compares users-service's
  * `GET /health/live` with a bare NestJS + Fastify app and bare node:http; `bodies` measures hostile request
  * bodies against a normal request.
+ * `revocation` (revocation.ts) measures a verifier against revocation lists of BENCH_REVOCATION_SIZES
+ * (0,10000,100000,1000000) live entries, written by the issuer's store code into a private redis-server:
+ * start → ready (the list's full read), RSS per entry, idle Redis commands per minute over
+ * BENCH_REVOCATION_IDLE_SECONDS (60: one whole re-read period), guarded/public ratio over BENCH_REVOCATION_ROUNDS (5)
+ * rounds; a size not ready within BENCH_REVOCATION_READY_TIMEOUT_SECONDS (120) ends it. About 10 minutes.
  */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
@@ -28,10 +33,11 @@ import { benchBodies, type BodyFigures } from './bodies';
 import { PROFILE_TARGETS, profileUsersService } from './profile';
 import { benchPropagation, type PropagationFigures } from './propagation';
 import { benchPublicPath, type PublicPathFigures } from './public-path';
+import { benchRevocation, bytesPerEntry, revocationTable, sizeLabel, type RevocationFigures } from './revocation';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 import { benchVerification, type VerifyFigures } from './verify';
 
-const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'bodies'] as const;
+const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'bodies', 'revocation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -56,6 +62,82 @@ const HOSTILE_BODY_MAX_RATIO = 3;
 
 /** The services' public path must keep at least this share of a bare NestJS + Fastify app's throughput. */
 const PUBLIC_PATH_MIN_RATIO = 0.7;
+
+/** Issue #13's goals for a verifier's revocation list, at the largest size. */
+const REVOCATION_MAX_BYTES_PER_ENTRY = 100;
+/** Longest full read at the largest size, in milliseconds (spawn → ready, beyond an empty list's). */
+const REVOCATION_MAX_FULL_READ_MS = 5000;
+/** "Independent of the size": idle commands per minute at the largest size at most this much above the empty list's. */
+const REVOCATION_COMMANDS_TOLERANCE = 0.1;
+/** The guarded/public ratio at the largest size within this share of the empty list's. */
+const REVOCATION_RATIO_TOLERANCE = 0.02;
+
+/**
+ * Issue #13's four goals, checked at the largest size requested; a size that
+ * was never measured (not ready, skipped) fails each with the reason.
+ */
+function revocationVerdicts(figures: RevocationFigures, largest: number): Verdict[] {
+  const empty = figures.rows[0];
+  const row = figures.rows.find((candidate) => candidate.size === largest);
+  const at = sizeLabel(largest);
+  const missing = row
+    ? (row.failure ?? null)
+    : `not measured (${figures.rows.find((candidate) => candidate.failure)?.failure ?? 'skipped'} at a smaller size)`;
+  const fail = (goal: string, reason: string): Verdict => ({ goal, figure: reason, met: false });
+  const out: Verdict[] = [];
+
+  const memoryGoal = `verifier RSS above empty ≤ ${REVOCATION_MAX_BYTES_PER_ENTRY} B/entry at ${at}`;
+  const perEntry = row ? bytesPerEntry(row, empty) : null;
+  out.push(
+    perEntry === null
+      ? fail(memoryGoal, missing ?? 'no baseline')
+      : { goal: memoryGoal, figure: `${perEntry.toFixed(0)} B/entry`, met: perEntry <= REVOCATION_MAX_BYTES_PER_ENTRY },
+  );
+
+  const readGoal = `full read ≤ ${REVOCATION_MAX_FULL_READ_MS / 1000} s at ${at} (as logged, else ready beyond empty's)`;
+  if (!row || row.readyMs === null || empty.readyMs === null) out.push(fail(readGoal, missing ?? 'not ready'));
+  else if (row.fullReadMs !== null) {
+    out.push({
+      goal: readGoal,
+      figure: `${(row.fullReadMs / 1000).toFixed(2)} s (spawn → ready ${(row.readyMs / 1000).toFixed(2)} s)`,
+      met: row.fullReadMs <= REVOCATION_MAX_FULL_READ_MS,
+    });
+  } else {
+    const extra = row.readyMs - empty.readyMs;
+    out.push({
+      goal: readGoal,
+      figure: `${(extra / 1000).toFixed(2)} s (spawn → ready ${(row.readyMs / 1000).toFixed(2)} s)`,
+      met: extra <= REVOCATION_MAX_FULL_READ_MS,
+    });
+  }
+
+  const commandsGoal = `idle Redis commands/min at ${at} ≤ ${1 + REVOCATION_COMMANDS_TOLERANCE}× at 0`;
+  if (!row?.commands || !empty.commands || row.failure !== null)
+    out.push(fail(commandsGoal, missing ?? 'not measured'));
+  else {
+    const [big, small] = [row.commands.perMinute, empty.commands.perMinute];
+    out.push({
+      goal: commandsGoal,
+      figure: `${Math.round(big)}/min vs ${Math.round(small)}/min`,
+      met: big <= small * (1 + REVOCATION_COMMANDS_TOLERANCE),
+    });
+  }
+
+  const ratioGoal = `guarded/public at ${at} within ${REVOCATION_RATIO_TOLERANCE * 100}% of at 0`;
+  if (!row?.ratio || !empty.ratio) out.push(fail(ratioGoal, missing ?? 'not measured'));
+  else if (row.ratio.failed > 0 || empty.ratio.failed > 0) out.push(fail(ratioGoal, 'answers not 2xx: void'));
+  else {
+    const change = row.ratio.median / empty.ratio.median - 1;
+    out.push({
+      goal: ratioGoal,
+      figure:
+        `${row.ratio.median.toFixed(3)} vs ${empty.ratio.median.toFixed(3)} (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%; ` +
+        `by CPU ${((row.ratio.byCpu / empty.ratio.byCpu - 1) * 100).toFixed(1)}%)`,
+      met: Math.abs(change) <= REVOCATION_RATIO_TOLERANCE,
+    });
+  }
+  return out;
+}
 
 function verdicts(
   verify?: VerifyFigures[],
@@ -213,8 +295,36 @@ async function main(): Promise<void> {
     bodies = await benchBodies({ requests: numberFrom('BENCH_BODY_REQUESTS', 200), redisUrl, log });
   }
 
+  let revocation: RevocationFigures | undefined;
+  const revocationSizes = (process.env['BENCH_REVOCATION_SIZES'] ?? '0,10000,100000,1000000')
+    .split(',')
+    .map((size) => Number(size.trim()));
+  if (sections.includes('revocation')) {
+    if (revocationSizes.some((size) => !Number.isInteger(size) || size < 0)) {
+      throw new Error('BENCH_REVOCATION_SIZES must be whole numbers of entries, comma-separated');
+    }
+    log(
+      `\n6. The revocation list's cost at ${revocationSizes.map(sizeLabel).join(', ')} live entries ` +
+        "(written by the issuer's store, cumulatively): one fresh users-service per size",
+    );
+    revocation = await benchRevocation({
+      sizes: revocationSizes,
+      idleSeconds: numberFrom('BENCH_REVOCATION_IDLE_SECONDS', 60),
+      readyTimeoutSeconds: numberFrom('BENCH_REVOCATION_READY_TIMEOUT_SECONDS', 120),
+      settleSeconds: 3,
+      seconds: numberFrom('BENCH_SECONDS', 4),
+      rounds: numberFrom('BENCH_REVOCATION_ROUNDS', 5),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      log,
+    });
+    log('');
+    for (const line of revocationTable(revocation)) log(line);
+    log(`  section time ${(revocation.totalMs / 60_000).toFixed(1)} min`);
+  }
+
   log('\nGoals, each measured in this run:');
   const results = verdicts(verify, publicPath, throughput, propagation, bodies);
+  if (revocation) results.push(...revocationVerdicts(revocation, Math.max(0, ...revocationSizes)));
   for (const verdict of results) {
     log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);
   }

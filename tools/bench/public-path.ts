@@ -207,7 +207,7 @@ export async function benchPublicPath(options: Options): Promise<PublicPathFigur
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
 /** @returns the user + system CPU time process `pid` has used, in microseconds; NaN without /proc */
-function cpuMicros(pid: number): number {
+export function cpuMicros(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces, so it is skipped by its closing parenthesis).

@@ -11,6 +11,7 @@ import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
 import { installed, runLoad, type LoadFigures } from './http-load';
+import { cpuMicros } from './public-path';
 import { startUsersService } from './users-service';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';
 
@@ -43,9 +44,7 @@ interface Options {
 
 /**
  * Measures public `GET /health/live` and guarded `GET /whoami` on one service
- * process (1 s warm-up each), for each configuration in turn. Both get the
- * same requests but for the path, bearer token included: the public endpoint
- * ignores it, the guarded one verifies it.
+ * process ({@link alternateGuardedAndPublic}), for each configuration in turn.
  */
 export async function benchThroughput(options: Options): Promise<ThroughputFigures> {
   const scratchDir = mkdtempSync(join(tmpdir(), 'jwtms-bench-'));
@@ -68,25 +67,13 @@ export async function benchThroughput(options: Options): Promise<ThroughputFigur
   ): Promise<ThroughputRow> => {
     const service = await start();
     try {
-      // Both send the same bearer tokens, as real clients do: the requests differ only in the path.
-      const loadOf = (path: string) => ({
-        url: `${service.url}${path}`,
+      const { public: publicRuns, guarded: guardedRuns } = await alternateGuardedAndPublic(service, {
+        seconds: options.seconds,
+        rounds: options.rounds,
         connections: options.connections,
-        core: 1,
         scratchDir,
         tokens: tokens[alg],
       });
-      const publicLoad = loadOf('/health/live');
-      const guardedLoad = loadOf('/whoami');
-      // Warm-up (JIT, connections, caches), then public and guarded alternately: the median of each.
-      await runLoad({ ...publicLoad, seconds: 1 });
-      await runLoad({ ...guardedLoad, seconds: 1 });
-      const publicRuns: LoadFigures[] = [];
-      const guardedRuns: LoadFigures[] = [];
-      for (let round = 0; round < options.rounds; round += 1) {
-        publicRuns.push(await runLoad({ ...publicLoad, seconds: options.seconds }));
-        guardedRuns.push(await runLoad({ ...guardedLoad, seconds: options.seconds }));
-      }
       const row = { label, public: median(publicRuns), guarded: median(guardedRuns) };
       if (row.guarded.non2xx > 0 || row.public.non2xx > 0) {
         throw new Error(`${label}: ${row.guarded.non2xx + row.public.non2xx} responses were not 2xx`);
@@ -136,6 +123,71 @@ export async function benchThroughput(options: Options): Promise<ThroughputFigur
     for (const { server } of servers) server.close();
     rmSync(scratchDir, { recursive: true, force: true });
   }
+}
+
+/** What {@link alternateGuardedAndPublic} needs besides the service. */
+export interface AlternatingLoad {
+  /** Seconds per load run. */
+  seconds: number;
+  /** Rounds; each is one public run, then one guarded run. */
+  rounds: number;
+  connections: number;
+  /** Valid bearer tokens, sent round-robin on both paths. */
+  tokens: string[];
+  /** Folder for the load generator's scratch files. */
+  scratchDir: string;
+}
+
+/**
+ * Loads public `GET /health/live` and guarded `GET /whoami` of one running
+ * service alternately (1 s warm-up of each first), the generator on core 1.
+ * Both get the same requests but for the path, bearer token included: the
+ * public endpoint ignores it, the guarded one verifies it.
+ *
+ * Each run also reads the service's CPU time (user + system, /proc) and
+ * divides it by the requests served: far steadier than throughput on a
+ * shared machine (see public-path.ts).
+ *
+ * @returns every run of each path, in order (round i is `public[i]` then `guarded[i]`), and each run's
+ *   CPU time per request in microseconds (NaN without /proc), in the same order
+ * @throws Error when the load generator fails
+ */
+export async function alternateGuardedAndPublic(
+  service: RunningService,
+  load: AlternatingLoad,
+): Promise<{
+  public: LoadFigures[];
+  guarded: LoadFigures[];
+  cpuMicrosPerRequest: { public: number[]; guarded: number[] };
+}> {
+  // Both send the same bearer tokens, as real clients do: the requests differ only in the path.
+  const loadOf = (path: string) => ({
+    url: `${service.url}${path}`,
+    connections: load.connections,
+    core: 1,
+    scratchDir: load.scratchDir,
+    tokens: load.tokens,
+  });
+  const publicLoad = loadOf('/health/live');
+  const guardedLoad = loadOf('/whoami');
+  // Warm-up (JIT, connections, caches), then public and guarded alternately.
+  await runLoad({ ...publicLoad, seconds: 1 });
+  await runLoad({ ...guardedLoad, seconds: 1 });
+  const pid = service.process.pid ?? 0;
+  const cpu = { public: [] as number[], guarded: [] as number[] };
+  const measured = async (run: typeof publicLoad, path: 'public' | 'guarded') => {
+    const before = cpuMicros(pid);
+    const figures = await runLoad({ ...run, seconds: load.seconds });
+    cpu[path].push((cpuMicros(pid) - before) / figures.requests);
+    return figures;
+  };
+  const publicRuns: LoadFigures[] = [];
+  const guardedRuns: LoadFigures[] = [];
+  for (let round = 0; round < load.rounds; round += 1) {
+    publicRuns.push(await measured(publicLoad, 'public'));
+    guardedRuns.push(await measured(guardedLoad, 'guarded'));
+  }
+  return { public: publicRuns, guarded: guardedRuns, cpuMicrosPerRequest: cpu };
 }
 
 /** The run with the median throughput (its latencies come with it). */

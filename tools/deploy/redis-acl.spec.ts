@@ -72,10 +72,13 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
     expect(await attempt(() => auth.hSet(REVOCATION_ENTRIES_KEY, 'jti:a', '1'))).toBe('allowed');
     expect(
       await attempt(() =>
-        auth.eval("redis.call('HSET', KEYS[1], 'jti:x', '1'); return redis.call('XADD', KEYS[2], '*', 'field', 'jti:x')", {
-          keys: [REVOCATION_ENTRIES_KEY, REVOCATION_LOG_KEY],
-          arguments: [],
-        }),
+        auth.eval(
+          "redis.call('HSET', KEYS[1], 'jti:x', '1'); return redis.call('XADD', KEYS[2], '*', 'field', 'jti:x')",
+          {
+            keys: [REVOCATION_ENTRIES_KEY, REVOCATION_LOG_KEY],
+            arguments: [],
+          },
+        ),
       ),
     ).toBe('allowed');
     expect(await attempt(() => auth.set('someone-else:key', '1'))).toBe('NOPERM');
@@ -104,7 +107,7 @@ describe('scripts/redis-acl.sh on a real redis-server', () => {
     await auth.set(REVOCATION_GENERATION_KEY, 'g');
     const verifier = await connect('verifier');
     expect(await verifier.get(REVOCATION_GENERATION_KEY)).toBe('g');
-    expect((await verifier.hScan(REVOCATION_ENTRIES_KEY, '0')).entries).toEqual([{ field: 'jti:b', value: '1' }]);
+    expect((await verifier.hScan(REVOCATION_ENTRIES_KEY, '0')).entries).toContainEqual({ field: 'jti:b', value: '1' });
     expect(await attempt(() => verifier.xInfoStream(REVOCATION_LOG_KEY))).toBe('allowed');
     const tail = verifier.duplicate();
     clients.push(tail);

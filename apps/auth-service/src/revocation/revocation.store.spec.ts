@@ -7,7 +7,12 @@ import {
   parseRevocationEntry,
   revocationField,
 } from '@jwt-ms/contracts';
-import { RevocationUnavailableError, RevocationView, resolveOptions, type AuthJwtModuleOptions } from '@jwt-ms/auth-jwt';
+import {
+  RevocationUnavailableError,
+  RevocationView,
+  resolveOptions,
+  type AuthJwtModuleOptions,
+} from '@jwt-ms/auth-jwt';
 import { establishRevocationList } from '@jwt-ms/auth-jwt/testing';
 import { PrivateRedis, waitUntil } from '@jwt-ms/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';

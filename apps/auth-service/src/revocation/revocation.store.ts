@@ -84,9 +84,7 @@ export class RevocationStore implements OnApplicationBootstrap, OnApplicationShu
       revocationField('session', token.sid),
       revocationField('subject', token.sub),
     ];
-    const values = (await this.bounded(() => this.redis.hmGet(REVOCATION_ENTRIES_KEY, fields))) as Array<
-      string | null
-    >;
+    const values = (await this.bounded(() => this.redis.hmGet(REVOCATION_ENTRIES_KEY, fields))) as Array<string | null>;
     const nowMs = Date.now();
     const [jti, sid, subject] = values.map((value, index) => {
       const entry = value === null ? null : parseRevocationEntry(fields[index], String(value));
@@ -134,7 +132,12 @@ export class RevocationStore implements OnApplicationBootstrap, OnApplicationShu
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
-    await this.write('subject', sub, maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS, formatWatermark(notBefore));
+    await this.write(
+      'subject',
+      sub,
+      maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS,
+      formatWatermark(notBefore),
+    );
   }
 
   /**

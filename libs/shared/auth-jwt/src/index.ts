@@ -30,6 +30,7 @@ export {
   REVOCATION_FAILURE_POLICIES,
   REVOCATION_TTL_MARGIN_SECONDS,
   RevocationUnavailableError,
+  RevocationList,
   RevocationView,
   failClosed,
   type RevocableToken,

@@ -64,7 +64,10 @@ export class AuthJwtModule extends ConfigurableModuleClass {
       ...base,
       // Global so that HealthModule sees READINESS_PROBES (the revocation list's freshness, the keys).
       global: true,
-      imports: [PassportModule, RedisModule.forRoot({ url: options.redisUrl, clusterNodes: options.redisClusterNodes })],
+      imports: [
+        PassportModule,
+        RedisModule.forRoot({ url: options.redisUrl, clusterNodes: options.redisClusterNodes }),
+      ],
       providers: [...(base.providers ?? []), ...PROVIDERS, ...guards],
       exports: [
         AUTH_JWT_OPTIONS,

@@ -46,14 +46,24 @@ describe('PrivateRedisCluster', () => {
   /** The 'error' events of every cluster client here: node-redis emits none through a manual failover. */
   const errorEvents: string[] = [];
 
+  /**
+   * Set before the clients are destroyed: node-redis can leave a node connection of a destroyed cluster client (one
+   * replaced in a failover) reconnecting forever, which would keep Jest from exiting; the strategy then stops it.
+   */
+  let closing = false;
+
   beforeAll(async () => {
     await cluster.start();
-    client = createCluster({ rootNodes: cluster.rootNodes });
+    client = createCluster({
+      rootNodes: cluster.rootNodes,
+      defaults: { socket: { reconnectStrategy: (retries: number) => (closing ? false : Math.min(50 * retries, 500)) } },
+    });
     client.on('error', (error: Error) => errorEvents.push(error.message));
     await client.connect();
   }, 120_000);
 
   afterAll(async () => {
+    closing = true;
     if (client?.isOpen) client.destroy();
     await cluster.stop();
   }, 60_000);
@@ -227,6 +237,7 @@ describe('PrivateRedisCluster', () => {
 
   it('stops every node and removes its directory; stop again is harmless, and so is a stop during a start', async () => {
     const ports = cluster.nodes.map((node) => node.port);
+    closing = true;
     client.destroy();
     await cluster.stop();
     await cluster.stop();

@@ -27,7 +27,15 @@ describe('RevocationFreshness (the policy, on a frozen monotonic clock)', () => 
     expect(() => state.assertUsable()).toThrow(RevocationUnavailableError);
     expect(state.probe()).toEqual({
       up: false,
-      details: { fresh: false, loaded: false, lost: false, full: false, stalenessMs: null, maxStalenessMs: BOUND_MS, policy },
+      details: {
+        fresh: false,
+        loaded: false,
+        lost: false,
+        full: false,
+        stalenessMs: null,
+        maxStalenessMs: BOUND_MS,
+        policy,
+      },
     });
   });
 

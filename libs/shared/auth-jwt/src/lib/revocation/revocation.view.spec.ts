@@ -207,6 +207,54 @@ describe('RevocationView (real Redis)', () => {
     expect(await within(1000, () => view.check(victim) !== null)).not.toBeNull();
   });
 
+  describe('at its memory bound (revocationMaxEntries), on a private redis-server', () => {
+    const redis = new PrivateRedis();
+    beforeEach(() => redis.start(), 60_000);
+    afterEach(() => redis.stop());
+
+    it('stops growing and fails closed, says why, and recovers once expiries make room and a full read fits', async () => {
+      const issuer = new TestIssuer(await client(redis.url));
+      const view = await startView({ revocationMaxEntries: 3, revocationMaxStalenessMs: 2000 }, redis.url);
+      const expiresAtMs = Date.now() + 2000;
+      const shortLived = [token(), token(), token()];
+      for (const entry of shortLived) await issuer.write({ kind: 'token', id: entry.jti, expiresAtMs });
+      expect(await within(2000, () => view.check(shortLived[2]) !== null)).not.toBeNull();
+      expect(view.probe()).toMatchObject({ up: true, details: { full: false } });
+
+      const overflow = token();
+      await issuer.revokeToken(overflow.jti); // the fourth entry: refused by the list
+      expect(await within(2000, () => view.probe().details['full'] === true)).not.toBeNull();
+      expect(view.size()).toBe(3);
+      expect(view.probe().up).toBe(false);
+      expect(() => view.check(overflow)).toThrow(RevocationUnavailableError);
+
+      // The clock, not a sleep: once the three have expired the view prunes them, reads in full, and holds the fourth.
+      expect(
+        await within(15_000, () => {
+          try {
+            return view.check(overflow) === 'token revoked';
+          } catch {
+            return false;
+          }
+        }),
+      ).not.toBeNull();
+      expect(view.probe()).toMatchObject({ up: true, details: { full: false } });
+      expect(view.check(shortLived[0])).toBeNull();
+    }, 60_000);
+
+    it('under fail-open keeps answering at the bound, without the entries it could not hold, and says so', async () => {
+      const issuer = new TestIssuer(await client(redis.url));
+      const view = await startView({ revocationMaxEntries: 1, revocationFailurePolicy: 'fail-open' }, redis.url);
+      const [held, dropped] = [token(), token()];
+      await issuer.revokeToken(held.jti);
+      await issuer.revokeToken(dropped.jti);
+      expect(await within(2000, () => view.probe().details['full'] === true)).not.toBeNull();
+      expect(view.check(held)).toBe('token revoked');
+      expect(view.check(dropped)).toBeNull(); // what fail-open means: the cost of answering
+      expect(view.probe().up).toBe(true);
+    }, 60_000);
+  });
+
   describe('catching up after a partition (private redis-server behind a proxy that can be cut)', () => {
     const redis = new PrivateRedis();
     let proxy: TcpProxy;

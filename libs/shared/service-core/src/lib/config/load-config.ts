@@ -136,7 +136,10 @@ export function serviceEnvSchema(defaults: { port: number; name: string }) {
      * A Redis Cluster instead: a few of its nodes, comma-separated `redis://[user:password@]host:port` URLs (the
      * client discovers the rest); REDIS_URL is then not used.
      */
-    REDIS_CLUSTER_NODES: env.list().pipe(z.array(env.url(['redis:', 'rediss:']))).optional(),
+    REDIS_CLUSTER_NODES: env
+      .list()
+      .pipe(z.array(env.url(['redis:', 'rediss:'])))
+      .optional(),
     DATABASE_URL: env.url(['postgres:', 'postgresql:']).optional(),
     SQLITE_PATH: z.string().min(1).default(`data/${defaults.name}/${defaults.name}.sqlite`),
     /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); none by default: CORS closed. */

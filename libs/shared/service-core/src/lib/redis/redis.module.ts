@@ -31,7 +31,12 @@ function connectStandalone(url: string) {
   return createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 2000, reconnectStrategy } });
 }
 
-function connectCluster(nodes: readonly string[]) {
+/**
+ * @param closed whether the client was destroyed: node-redis can leave a node connection of a destroyed cluster
+ *   client reconnecting forever (one replaced during a failover), which would keep the process alive; the
+ *   strategy then stops it.
+ */
+function connectCluster(nodes: readonly string[], closed: () => boolean = () => false) {
   const first = new URL(nodes[0]);
   return createCluster({
     rootNodes: nodes.map((url) => ({ url })),
@@ -39,7 +44,11 @@ function connectCluster(nodes: readonly string[]) {
       ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
       ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
       disableOfflineQueue: true,
-      socket: { connectTimeout: 2000, reconnectStrategy, ...(first.protocol === 'rediss:' ? { tls: true } : {}) },
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (retries: number) => (closed() ? false : reconnectStrategy(retries)),
+        ...(first.protocol === 'rediss:' ? { tls: true } : {}),
+      },
     },
   });
 }
@@ -57,8 +66,9 @@ function connectCluster(nodes: readonly string[]) {
 export function createRedisClient(target: string | RedisTarget): RedisClient {
   const { url, clusterNodes } = typeof target === 'string' ? { url: target, clusterNodes: undefined } : target;
   const logger = new Logger('Redis');
+  let closing = false;
   const client: RedisClient =
-    clusterNodes && clusterNodes.length > 0 ? connectCluster(clusterNodes) : connectStandalone(url);
+    clusterNodes && clusterNodes.length > 0 ? connectCluster(clusterNodes, () => closing) : connectStandalone(url);
   let down = false;
   client.on('error', (error: Error) => {
     if (!down) logger.warn(`connection error: ${error.message}`);
@@ -69,7 +79,6 @@ export function createRedisClient(target: string | RedisTarget): RedisClient {
     down = false;
   };
   client.on(readyEvent(client), restored);
-  let closing = false;
   const connect = (attempt: number): void => {
     client.connect().catch((error: Error) => {
       // A standalone client reconnects on its own; a cluster client whose first discovery failed does not.
