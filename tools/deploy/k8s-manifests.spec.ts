@@ -154,6 +154,30 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     expect(container.env.find((e: { name: string }) => e.name === 'UV_THREADPOOL_SIZE')).toBeUndefined();
   });
 
+  it('sizes the verifiers and Redis for the revocation list the ConfigMap allows (REVOCATION_MAX_ENTRIES)', () => {
+    // Measured by `npm run bench -- revocation` (docs/performance.md#revocation-list-size): an empty verifier holds
+    // about 150 MB RSS, each entry about 50 bytes at most (25 in its table, twice that while the table doubles);
+    // Redis about 300 bytes an entry (hash, expiry index, log), and an append-only rewrite forks.
+    const mebibytes = (quantity: string) => {
+      const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+      if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+      return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+    };
+    const config = named('ConfigMap', 'jwt-ms-config') as unknown as { data: Record<string, string> };
+    const maxEntries = Number(config.data['REVOCATION_MAX_ENTRIES']);
+    expect(maxEntries).toBeGreaterThanOrEqual(1_000_000);
+    const mib = 1024 * 1024;
+    for (const name of ['users-service', 'orders-service']) {
+      const [container] = named('Deployment', name).spec.template.spec.containers;
+      expect(mebibytes(container.resources.limits.memory) * mib).toBeGreaterThanOrEqual(150e6 + maxEntries * 50);
+    }
+    const [redis] = named('StatefulSet', 'redis').spec.template.spec.containers;
+    expect(mebibytes(redis.resources.limits.memory) * mib).toBeGreaterThanOrEqual(maxEntries * 300 * 1.5);
+    // The startup probe waits for the first full read (about 3 s at a million entries, 30 s at most).
+    const [users] = named('Deployment', 'users-service').spec.template.spec.containers;
+    expect(users.startupProbe.periodSeconds * users.startupProbe.failureThreshold).toBeGreaterThanOrEqual(30 + 10);
+  });
+
   it('runs the images the scripts build and load', () => {
     const lib = readFileSync(join(ROOT, 'scripts/k8s-lib.sh'), 'utf8');
     expect(lib).toContain(`SERVICES=(${SERVICES.join(' ')})`);
