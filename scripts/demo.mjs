@@ -42,7 +42,8 @@ class Unexpected extends Error {
 
 /** One HTTP call; throws Unexpected unless the status is `expect`. */
 /**
- * A revocation reaches each service's in-memory copy of the list by Redis pub/sub, in about a
+ * A revocation reaches each service's in-memory copy of the list through its blocking read of the
+ * revocation log in Redis, in about a
  * millisecond: a request sent right after the logout answer may overtake it. Ask again, for at most
  * a second, until the token is refused; `propagatedMs` says how long that took (usually 0).
  */
@@ -296,7 +297,7 @@ await step('the logged-out access token is rejected by users-service and orders-
     );
     lines.push(`401 ${method} ${url}  WWW-Authenticate: ${www}`);
     if (res.propagatedMs > 0)
-      lines.push(`    (refused ${res.propagatedMs} ms after the logout answer: the pub/sub delivery)`);
+      lines.push(`    (refused ${res.propagatedMs} ms after the logout answer: one read of the revocation log)`);
   }
   lines.push('revoked on every service, although its signature and exp are still valid');
   return lines;

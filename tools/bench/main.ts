@@ -21,8 +21,8 @@
  * `revocation` (revocation.ts) measures a verifier against revocation lists of BENCH_REVOCATION_SIZES
  * (0,10000,100000,1000000) live entries, written by the issuer's store code into a private redis-server:
  * start → ready (the list's full read), RSS per entry, idle Redis commands per minute over
- * BENCH_REVOCATION_IDLE_SECONDS (60: one whole re-read period), guarded/public ratio over BENCH_REVOCATION_ROUNDS (5)
- * rounds; a size not ready within BENCH_REVOCATION_READY_TIMEOUT_SECONDS (120) ends it. About 10 minutes.
+ * BENCH_REVOCATION_IDLE_SECONDS (60: a whole minute, and the old layout's re-read period), guarded/public ratio over BENCH_REVOCATION_ROUNDS (5)
+ * rounds; a size not ready within BENCH_REVOCATION_READY_TIMEOUT_SECONDS (120) ends it. About 8 minutes.
  */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';

@@ -279,7 +279,7 @@ async function measureSize(run: SizeRun): Promise<RevocationSizeFigures> {
     if (await pollUntil(`${service.url}/health/live`, deadline)) row.liveMs = performance.now() - spawnedAt;
     if (await pollUntil(`${service.url}/health/ready`, deadline)) row.readyMs = performance.now() - spawnedAt;
     else row.failure = `not ready in ${options.readyTimeoutSeconds} s`;
-    const logged = /revocation list read in full: \d+ entries in (\d+) ms/.exec(service.output.join(''));
+    const logged = /revocation list read in full: \d+ live entries in (\d+) ms/.exec(service.output.join(''));
     row.fullReadMs = logged ? Number(logged[1]) : null;
     if (row.failure === null) await delay(options.settleSeconds * 1000);
     [row.rssBytes, row.peakRssBytes] = [procStatus(pid, 'VmRSS'), procStatus(pid, 'VmHWM')];

@@ -1,7 +1,7 @@
 /**
  * Redis layout of the revocation list, shared by the issuer (which writes) and
- * the verifiers (which read): key names, entry values, the announcement
- * message, the generation marker. Each is built and parsed here and nowhere
+ * the verifiers (which read): key names, entry fields and values, the log's
+ * entries, the generation marker. Each is built and parsed here and nowhere
  * else, so that the writer and the reader cannot drift apart; that is what lets
  * a logout on the auth service take effect on every resource service.
  *

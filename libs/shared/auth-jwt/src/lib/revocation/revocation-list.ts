@@ -4,7 +4,11 @@ import type { RevocableToken, RevocationReason } from './revocation';
 
 /** Longest lifetime kept for any entry, in milliseconds: beyond the longest access token anyone would issue. */
 export const MAX_ENTRY_TTL_MS = 24 * 3600 * 1000;
-/** How far in the future a watermark may lie, in seconds (clock skew between the issuer's hosts). */
+/**
+ * How far in the future a watermark counts, in seconds (clock skew between the issuer's hosts): one further ahead is
+ * held at this lead, not dropped. Dropping it would drop every later revocation of the subject too, since the
+ * issuer's merge keeps the larger watermark; holding it there refuses the subject's tokens a little longer at worst.
+ */
 export const MAX_WATERMARK_LEAD_SECONDS = 300;
 
 /** The clocks a {@link RevocationList} reads; both injectable so that a test can freeze them. */
@@ -104,8 +108,8 @@ export class RevocationList {
    *
    * @param entry the entry; `expiresAtMs` in milliseconds since the epoch, a subject's `notBefore` in seconds
    * @returns `added`, `updated` (merged into the entry held for the id), `ignored` (already expired by the wall
-   *   clock, an id of no token, an unknown kind, or a watermark that is not a non-negative number or lies more
-   *   than {@link MAX_WATERMARK_LEAD_SECONDS} in the future), or `full`: a new id while {@link maxEntries} are
+   *   clock, an id of no token, an unknown kind, or a watermark that is not a non-negative number; one more than
+   *   {@link MAX_WATERMARK_LEAD_SECONDS} in the future is held at that lead), or `full`: a new id while {@link maxEntries} are
    *   held, nothing changed. The list then no longer holds everything Redis does, and a token revoked by the
    *   refused entry would pass {@link check}: the caller must stop trusting the list (fail closed)
    */
@@ -128,14 +132,9 @@ export class RevocationList {
         table = this.sessions;
         break;
       case 'subject':
-        if (
-          !(Number.isFinite(entry.notBefore) && entry.notBefore >= 0) ||
-          entry.notBefore > wallNow / 1000 + MAX_WATERMARK_LEAD_SECONDS
-        ) {
-          return 'ignored';
-        }
+        if (!(Number.isFinite(entry.notBefore) && entry.notBefore >= 0)) return 'ignored';
         table = this.watermarks;
-        value = entry.notBefore;
+        value = Math.min(entry.notBefore, wallNow / 1000 + MAX_WATERMARK_LEAD_SECONDS);
         break;
       default:
         return 'ignored';

@@ -195,9 +195,16 @@ export class RevocationSync {
     if (read.last !== null) this.position = read.last;
     this.addedUpTo += read.count;
     if (marker !== this.loadedMarker) {
-      // Flushed, lost in a failover, re-established by the issuer: what the copy holds proves nothing now.
-      this.position = null;
-      return;
+      if (!sameList(marker, this.loadedMarker)) {
+        // Flushed, lost in a failover, re-established by the issuer: what the copy holds proves nothing now.
+        this.position = null;
+        return;
+      }
+      // The same generation with another covered lifetime (an issuer's ACCESS_TOKEN_TTL_SECONDS changed, or two
+      // issuers disagree): the entries are unchanged, so no full read; the lifetime applies from now.
+      this.loadedMarker = marker;
+      const generation = parseRevocationGeneration(marker);
+      if (generation?.established) this.adopt(generation);
     }
     if (read.count < LOG_BATCH) this.freshness.markFresh(sentAt);
   }
@@ -235,9 +242,8 @@ export class RevocationSync {
       cursor = String(reply.cursor);
       for (const { field, value } of reply.entries) {
         const entry = parseRevocationEntry(String(field), String(value));
-        if (entry !== null) this.add(entry);
+        if (entry !== null && this.add(entry)) entries += 1;
       }
-      entries += reply.entries.length;
     } while (cursor !== '0' && this.running);
     let position = from;
     for (;;) {
@@ -250,8 +256,8 @@ export class RevocationSync {
       addedUpTo += read.count;
       if (read.count < LOG_BATCH) break;
     }
-    // The entries belong to the generation only if the marker did not change while they were read.
-    if ((await this.readMarker()) !== marker) return;
+    // The entries belong to the generation only if it did not change while they were read.
+    if (!sameList(await this.readMarker(), marker)) return;
     if (generation?.established) this.adopt(generation);
     this.loadedMarker = marker;
     this.position = position;
@@ -260,15 +266,21 @@ export class RevocationSync {
     this.completedFullReads += 1;
     if (!this.refused) this.freshness.clearOverflow();
     this.logger.log(
-      `revocation list read in full: ${entries} entries in ${Math.round(this.freshness.now() - startedAt)} ms`,
+      `revocation list read in full: ${entries} live entries in ${Math.round(this.freshness.now() - startedAt)} ms`,
     );
   }
 
-  /** Adds one entry; the list refuses it only at its memory bound, which the freshness then reports. */
-  private add(entry: RevocationEntry): void {
-    if (this.list.add(entry) !== 'full') return;
+  /**
+   * Adds one entry; the list refuses it only at its memory bound, which the freshness then reports.
+   *
+   * @returns whether the list holds it now (false: expired or malformed, or refused at the bound)
+   */
+  private add(entry: RevocationEntry): boolean {
+    const outcome = this.list.add(entry);
+    if (outcome !== 'full') return outcome !== 'ignored';
     this.refused = true;
     this.freshness.markOverflow(this.list.maxEntries);
+    return false;
   }
 
   /** Applies the entries of one XREAD reply; returns how many it held and the last ID (null: none). */
@@ -377,6 +389,19 @@ export class RevocationSync {
       };
     });
   }
+}
+
+/**
+ * Whether two values of the generation marker name the same list: the same generation id, in the same state.
+ * Other members (the covered token lifetime) may change without the entries changing.
+ *
+ * @param a a raw marker value, null when absent, undefined when never read
+ * @param b another
+ */
+function sameList(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (a === b) return true;
+  const [x, y] = [parseRevocationGeneration(a ?? null), parseRevocationGeneration(b ?? null)];
+  return x !== null && y !== null && x.id === y.id && x.established === y.established;
 }
 
 /**

@@ -168,7 +168,7 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlier)).toBe('token revoked');
   });
 
-  it('ignores log entries that are not revocation entries, or that would lock a user out', async () => {
+  it('ignores log entries that are not revocation entries', async () => {
     const view = await startView();
     const issuer = new TestIssuer(await client());
     const victim = token();
@@ -178,7 +178,6 @@ describe('RevocationView (real Redis)', () => {
       [revocationField('token', victim.jti), 'soon'], // no expiry
       [revocationField('token', victim.jti), String(Date.now() - 1000)], // expired
       [revocationField('token', victim.jti), '9'.repeat(2000)], // oversized
-      [revocationField('subject', victim.sub), `${soon}:9000000000000`], // a watermark far in the future
       [revocationField('subject', victim.sub), `${soon}:soon`],
       [revocationField('subject', victim.sub), soon], // no watermark
     ];
