@@ -85,6 +85,7 @@ export class RevocationSync {
   private addedUpTo = 0;
   private fullReadRequested = false;
   private completedFullReads = 0;
+  private readingInFull = false;
   /** Whether an entry was refused at the memory bound since the current full read began. */
   private refused = false;
   private loop: Promise<void> | null = null;
@@ -135,6 +136,11 @@ export class RevocationSync {
    */
   coveredTokenLifetimeSeconds(): number | null {
     return this.generation?.tokenLifetimeSeconds ?? null;
+  }
+
+  /** Whether a full read is under way (its HSCAN pass begun, not yet done). */
+  isReadingInFull(): boolean {
+    return this.readingInFull;
   }
 
   /** How many full reads have completed: one at start, then one per lost catch-up point (or loss). */
@@ -206,7 +212,12 @@ export class RevocationSync {
       const generation = parseRevocationGeneration(marker);
       if (generation?.established) this.adopt(generation);
     }
-    if (read.count < LOG_BATCH) this.freshness.markFresh(sentAt);
+    if (read.count >= LOG_BATCH) return; // more may follow: the next read says
+    // A read that timed out proves more: Redis answered "nothing after the last ID" at the end of its block, which
+    // began when the command arrived, after it was sent. So every revocation made before `sentAt + heartbeatMs`
+    // is in the copy, and the copy's age stays under one heartbeat instead of two.
+    const timedOut = reply === null;
+    this.freshness.markFresh(timedOut ? Math.min(sentAt + this.settings.heartbeatMs, this.freshness.now()) : sentAt);
   }
 
   /**
@@ -214,6 +225,14 @@ export class RevocationSync {
    * from that position. On success the copy is complete as of when it began.
    */
   private async fullRead(): Promise<void> {
+    try {
+      await this.readInFull();
+    } finally {
+      this.readingInFull = false;
+    }
+  }
+
+  private async readInFull(): Promise<void> {
     this.fullReadRequested = false;
     this.refused = false;
     const startedAt = this.freshness.now();
@@ -230,6 +249,7 @@ export class RevocationSync {
       this.freshness.markLost(generation ? 'being re-established by the issuer' : 'gone');
     }
     const log = await this.logState();
+    this.readingInFull = true;
     const from = log.lastGeneratedId;
     let addedUpTo = log.entriesAdded;
     let entries = 0;

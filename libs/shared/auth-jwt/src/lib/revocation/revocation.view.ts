@@ -7,11 +7,13 @@ import { RevocationFreshness } from './revocation-freshness';
 import { RevocationList } from './revocation-list';
 import { RevocationSync } from './revocation-sync';
 
+/** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
+const STARTUP_SYNC_WAIT_MS = 10_000;
 /**
- * Longest wait at start-up for the first full read of the list, in milliseconds (then start stale): a million
- * entries read in about 3 s on a 2-core machine, so this leaves room for a loaded one.
+ * Longest wait at start-up while a full read is under way, in milliseconds: a million entries read in about 3 s on
+ * a 2-core machine, so this leaves room for a loaded one; an unreachable Redis still costs only the shorter wait.
  */
-const STARTUP_SYNC_WAIT_MS = 30_000;
+const STARTUP_READING_WAIT_MS = 30_000;
 /** Share of the memory bound below which a list that refused entries tries a full read again. */
 const REFILL_BELOW = 0.9;
 /** Interval of the expired-entry sweep, in milliseconds. */
@@ -79,16 +81,20 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   }
 
   /**
-   * Starts reading the list; waits at most 30 s (or the staleness bound, if
-   * longer) for the first full read, then starts anyway,
+   * Starts reading the list; waits at most 10 s (or the staleness bound, if
+   * longer) for the first full read, 30 s while one is under way, then starts anyway,
    * stale: the policy and readiness say so, and the view catches up when Redis answers.
    */
   async onApplicationBootstrap(): Promise<void> {
     this.sync.start();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
-    const deadline = this.freshness.now() + Math.max(this.freshness.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
-    while (!this.freshness.isFresh() && this.freshness.now() < deadline) await sleep(20);
+    const started = this.freshness.now();
+    const deadline = started + Math.max(this.freshness.maxStalenessMs, STARTUP_SYNC_WAIT_MS);
+    const readingDeadline = started + Math.max(this.freshness.maxStalenessMs, STARTUP_READING_WAIT_MS);
+    const waiting = () =>
+      this.freshness.now() < deadline || (this.sync.isReadingInFull() && this.freshness.now() < readingDeadline);
+    while (!this.freshness.isFresh() && waiting()) await sleep(20);
   }
 
   async onApplicationShutdown(): Promise<void> {
