@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REVOCATION_ENTRIES_KEY, REVOCATION_GENERATION_KEY, REVOCATION_LOG_KEY } from '@jwt-ms/contracts';
 import { randomUUID } from 'node:crypto';
-import { RevocationView, resolveOptions } from '@jwt-ms/auth-jwt';
+import { RevocationView, resolveOptions, type AuthJwtModuleOptions } from '@jwt-ms/auth-jwt';
 import { PrivateRedis, waitUntil } from '@jwt-ms/testing';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import type { AuthServiceConfig } from '../auth-service.config';
@@ -59,15 +59,17 @@ describe('revocation design under attack (real Redis, real SQLite)', () => {
     await redis.stop();
   }, 60_000);
 
-  async function startView(): Promise<RevocationView> {
+  /** A verifier's view on the private Redis: a fast heartbeat unless the test needs the defaults. */
+  async function startView(
+    timing: Partial<AuthJwtModuleOptions> = { revocationHeartbeatMs: 100, revocationMaxStalenessMs: 1000 },
+  ): Promise<RevocationView> {
     const view = new RevocationView(
       resolveOptions({
         issuer: 'http://issuer.test',
         audience: 'users-service',
         keys: { localJwks: () => ({ keys: [] }) },
         redisUrl: redis.url,
-        revocationHeartbeatMs: 100,
-        revocationMaxStalenessMs: 1000,
+        ...timing,
       }),
       client,
     );
@@ -154,17 +156,7 @@ describe('revocation design under attack (real Redis, real SQLite)', () => {
         });
       }
 
-      const view = new RevocationView(
-        resolveOptions({
-          issuer: 'http://issuer.test',
-          audience: 'users-service',
-          keys: { localJwks: () => ({ keys: [] }) },
-          redisUrl: redis.url,
-        }),
-        client,
-      );
-      views.push(view);
-      await view.onApplicationBootstrap();
+      const view = await startView({}); // the defaults: a 500 ms heartbeat, a 2000 ms bound
       expect(view.isFresh()).toBe(true);
       const readsBefore = view.fullReads();
 
