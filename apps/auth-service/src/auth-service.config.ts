@@ -57,26 +57,19 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
      */
     REVOCATION_TOKENS_PER_SUBJECT: z.coerce.number().int().min(1).default(20),
     /**
-     * Confidential OAuth clients (the resource servers) allowed to introspect
-     * (RFC 7662) and revoke (RFC 7009) tokens: `id:secret` pairs, comma-separated.
-     * From a Secret in a cluster; none by default.
+     * The client registry (RFC 6749 §2), as JSON: an array of
+     * `{client_id, client_secret_hash?, grant_types, scope, audience, subject_token_audience?}`
+     * (docs/configuration.md). From a Secret in a cluster; outside production the
+     * development clients by default (README). Validated at start (`loadClientRegistry`).
      */
-    OAUTH_CLIENTS: env
-      .list()
-      .pipe(
-        z.array(
-          z
-            .string()
-            .regex(/^[A-Za-z0-9._-]{1,64}:[\x21-\x7e]{16,256}$/, {
-              message: 'expected id:secret pairs, each secret 16 to 256 printable characters',
-            })
-            .transform((pair) => {
-              const colon = pair.indexOf(':');
-              return { id: pair.slice(0, colon), secret: pair.slice(colon + 1) };
-            }),
-        ),
-      )
-      .optional(),
+    OAUTH_CLIENTS: z.string().min(1).optional(),
+    /** Path of a file holding the client registry's JSON (instead of `OAUTH_CLIENTS`). */
+    OAUTH_CLIENTS_FILE: z.string().min(1).optional(),
+    /**
+     * Longest life of a token made by token exchange (RFC 8693), in seconds; never
+     * longer than the subject token's remaining life.
+     */
+    TOKEN_EXCHANGE_TTL_SECONDS: env.seconds(300, 1),
     /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */

@@ -12,7 +12,9 @@ import { AuthService } from './auth/auth.service';
 import { ClientAuthenticator } from './oauth/client-authenticator';
 import { OAuthController } from './oauth/oauth.controller';
 import { OAuthService } from './oauth/oauth.service';
-import { CredentialsRateLimitGuard, CredentialsRefundInterceptor } from './rate-limit/credentials-rate-limit.guard';
+import { ClientRegistry, loadClientRegistry } from './oauth/clients/client-registry';
+import { TokenEndpointService } from './oauth/token-endpoint.service';
+import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
 import { CredentialsRateLimiter } from './rate-limit/credentials-rate-limiter';
 import { RevocationBudget } from './rate-limit/revocation-budget';
 import type { PrivateSigningJwk } from './keys/signing-jwk';
@@ -40,8 +42,14 @@ export class AuthServiceModule {
   /**
    * @param config validated configuration (see `loadAuthServiceConfig`)
    * @param signingKeySet the private JWK Set (see `loadPrivateSigningKeySet`)
+   * @param clients the OAuth client registry (default: read from the configuration, see `loadClientRegistry`)
+   * @throws ConfigError when the client registry is invalid
    */
-  static forRoot(config: AuthServiceConfig, signingKeySet: { keys: PrivateSigningJwk[] }): DynamicModule {
+  static forRoot(
+    config: AuthServiceConfig,
+    signingKeySet: { keys: PrivateSigningJwk[] },
+    clients: ClientRegistry = loadClientRegistry(config),
+  ): DynamicModule {
     // One key set for signing and for this service's own verification (logout, introspection).
     const keys = new SigningKeys(signingKeySet, config.SIGNING_ALGORITHM);
     return {
@@ -85,10 +93,11 @@ export class AuthServiceModule {
         CredentialsRateLimiter,
         AdminAccountBootstrap,
         CredentialsRateLimitGuard,
-        CredentialsRefundInterceptor,
         RevocationBudget,
+        { provide: ClientRegistry, useValue: clients },
         ClientAuthenticator,
         OAuthService,
+        TokenEndpointService,
         RevocationStore,
         RevocationGenerationKeeper,
       ],

@@ -14,6 +14,7 @@ void runService('auth-service', () => {
       corsOrigins: config.CORS_ORIGINS,
       trustedProxies: config.TRUSTED_PROXIES,
       formBodyPathPrefixes: ['/oauth/'],
+      formRepeatableParameters: ['resource', 'audience'],
     },
   };
 });

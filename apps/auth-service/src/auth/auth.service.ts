@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { TokenResponse } from '@jwt-ms/contracts';
+import { SCOPES_BY_ROLE, type TokenResponse } from '@jwt-ms/contracts';
 import { failClosed, type Principal } from '@jwt-ms/auth-jwt';
 import { ProblemException, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
 import type { Account } from '../accounts/account.entity';
 import { passwordPolicyViolation } from '../accounts/password-policy';
-import { AccessTokenIssuer } from '../tokens/access-token.issuer';
+import { AccessTokenIssuer, type TokenGrant } from '../tokens/access-token.issuer';
+import { ClientRegistry } from '../oauth/clients/client-registry';
+import { grantedScopes } from '../oauth/grant-policy';
 import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-tokens.service';
 import { RevocationStore } from '../revocation/revocation.store';
 
@@ -43,6 +45,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenIssuer,
     private readonly refreshTokens: RefreshTokensService,
     private readonly revocations: RevocationStore,
+    private readonly clients: ClientRegistry,
     @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
   ) {}
 
@@ -57,7 +60,12 @@ export class AuthService {
     const startedAt = new Date();
     const account = await this.accounts.verifyCredentials(email, password);
     if (!account) throw invalidCredentials();
-    return this.issuePair(account, { accountId: account.id, familyId: randomUUID(), startedAt }, invalidCredentials);
+    return this.issuePair(
+      account,
+      { accountId: account.id, familyId: randomUUID(), startedAt },
+      {},
+      invalidCredentials,
+    );
   }
 
   /**
@@ -65,10 +73,14 @@ export class AuthService {
    * is consumed (rotation). Reuse of a consumed token revokes its whole session:
    * refresh tokens and every access token issued from it (RFC 9700 §4.14.2).
    *
+   * @param request what the new access token is for, within what the session was given (RFC 6749 §6, RFC 8707):
+   *   `audience` already resolved against the client's registration (default: all of it), `scope` as the
+   *   client sent it (default: all the session's scopes)
    * @throws ProblemException 400 `invalid_grant` (RFC 6749 §5.2) for an unknown,
-   *   expired, revoked or already-used token, or one whose account is gone
+   *   expired, revoked or already-used token, or one whose account is gone;
+   *   400 `invalid_scope` for a scope the session does not hold (the token stays usable)
    */
-  async refresh(refreshToken: string): Promise<TokenResponse> {
+  async refresh(refreshToken: string, request: PairRequest = {}): Promise<TokenResponse> {
     const result = await this.refreshTokens.consume(refreshToken);
     if (!result.ok) {
       if (result.reason === 'reused' && result.familyId) await this.endSession(result.familyId);
@@ -80,11 +92,13 @@ export class AuthService {
       throw invalidGrant();
     }
     try {
-      return await this.issuePair(account, result, invalidGrant);
+      return await this.issuePair(account, result, request, invalidGrant);
     } catch (error) {
-      // Redis unreachable: give the refresh token back, so the client's retry is not taken for a replay.
-      if (error instanceof ProblemException && error.getStatus() === 503)
-        await this.refreshTokens.release(result.tokenId);
+      // Redis unreachable, or a scope the session lacks: give the refresh token back, so the
+      // client's retry is not taken for a replay.
+      const status = error instanceof ProblemException ? error.getStatus() : 0;
+      const recoverable = status === 503 || (error instanceof ProblemException && error.code === 'invalid_scope');
+      if (recoverable) await this.refreshTokens.release(result.tokenId);
       throw error;
     }
   }
@@ -200,18 +214,24 @@ export class AuthService {
    * step; and the access token's `auth_time` is the session's start, so the
    * verifiers refuse it as well.
    *
+   * @param request the audiences and scope asked for (see {@link refresh})
    * @param refused the error to answer when the session was revoked meanwhile
+   * @throws ProblemException 400 `invalid_scope` before anything is issued, for a scope the account's roles
+   *   or the first-party client do not allow
    */
   private async issuePair(
     account: Account,
     family: RefreshFamily,
+    request: PairRequest,
     refused: () => ProblemException,
   ): Promise<TokenResponse> {
+    const grant = this.firstPartyGrant(account, request);
     const authTime = family.startedAt.getTime() / 1000;
-    const access = await this.accessTokens.issue(
+    const access = await this.accessTokens.issueForUser(
       { id: account.id, email: account.email, roles: account.roles },
       family.familyId,
       authTime,
+      grant,
     );
     const refresh = await this.refreshTokens.create(family);
     let revoked: string | null;
@@ -235,4 +255,31 @@ export class AuthService {
       scope: access.scope,
     };
   }
+
+  /**
+   * What a session's access token grants: the first-party client's registered
+   * audiences (or those asked for), and the scopes of the account's roles
+   * that the client may hold (or those asked for, within them).
+   */
+  private firstPartyGrant(account: Account, request: PairRequest): TokenGrant {
+    const client = this.clients.find(this.config.AUTH_CLIENT_ID);
+    if (!client) throw new Error(`the first-party client ${this.config.AUTH_CLIENT_ID} is not registered`);
+    const byRole = new Set(account.roles.flatMap((role) => SCOPES_BY_ROLE[role] ?? []));
+    return {
+      clientId: client.id,
+      audience: request.audience ?? client.audiences,
+      scopes: grantedScopes(
+        request.scope,
+        client.scopes.filter((scope) => byRole.has(scope)),
+      ),
+    };
+  }
+}
+
+/** What a login session's access token is asked for (see {@link AuthService.refresh}). */
+export interface PairRequest {
+  /** Audiences, already checked against the client's registration (`grantedAudiences`); default all of them. */
+  audience?: readonly string[];
+  /** The `scope` parameter as sent; default all the session may hold. */
+  scope?: string;
 }

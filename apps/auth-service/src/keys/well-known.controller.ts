@@ -5,10 +5,11 @@ import { Public } from '@jwt-ms/auth-jwt';
 import { SCOPES_BY_ROLE } from '@jwt-ms/contracts';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { SigningKeys } from './signing-key-set';
+import { GRANT_TYPES } from '../oauth/clients/client-registry';
 
 /**
- * Discovery for verifiers: the public JWK Set and the authorization-server
- * metadata that points to it.
+ * Discovery: the public JWK Set (for verifiers) and the authorization-server
+ * metadata (for OAuth clients).
  */
 @Controller('.well-known')
 @Public()
@@ -29,27 +30,30 @@ export class WellKnownController {
   }
 
   /**
-   * `GET /.well-known/openid-configuration`: issuer metadata in the shape of
-   * RFC 8414 §2 (`issuer`, `jwks_uri`, supported algorithms and scopes), listing
-   * only what this issuer really offers.
+   * `GET /.well-known/oauth-authorization-server`: authorization-server
+   * metadata (RFC 8414 §2, §3), listing exactly what this issuer offers. There
+   * is no `/.well-known/openid-configuration`: no ID token is issued, so
+   * OpenID Connect discovery would promise what is not there.
    */
-  @Get('openid-configuration')
+  @Get('oauth-authorization-server')
   @Header('cache-control', 'public, max-age=300')
-  configuration() {
+  metadata() {
     const issuer = this.config.AUTH_ISSUER.replace(/\/$/, '');
-    const algorithms = [this.config.SIGNING_ALGORITHM];
+    const secretMethods = ['client_secret_basic', 'client_secret_post'];
     return {
       issuer,
+      token_endpoint: `${issuer}/oauth/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      // This system's own JSON endpoints; it implements no authorization endpoint and issues no ID tokens.
-      login_endpoint: `${issuer}/auth/login`,
-      refresh_endpoint: `${issuer}/auth/refresh`,
-      registration_endpoint: `${issuer}/auth/register`,
-      logout_endpoint: `${issuer}/auth/logout`,
-      grant_types_supported: ['password', 'refresh_token'],
-      token_endpoint_auth_methods_supported: ['none'],
-      access_token_signing_alg_values_supported: algorithms,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
       scopes_supported: [...new Set(Object.values(SCOPES_BY_ROLE).flat())],
+      // RFC 8414 §2 requires the member; with no authorization endpoint (yet), no response type is offered.
+      response_types_supported: [],
+      grant_types_supported: Object.values(GRANT_TYPES),
+      // `none`: the public first-party client identifies itself with `client_id` alone (refresh, revocation).
+      token_endpoint_auth_methods_supported: [...secretMethods, 'none'],
+      revocation_endpoint_auth_methods_supported: [...secretMethods, 'none'],
+      introspection_endpoint_auth_methods_supported: secretMethods,
     };
   }
 }

@@ -1,63 +1,118 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import * as argon2 from 'argon2';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import { ProblemException } from '@jwt-ms/service-core';
-import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
-import { chargeOf } from '../rate-limit/credentials-rate-limiter';
+import { CredentialsRateLimiter, chargeOf } from '../rate-limit/credentials-rate-limiter';
+import { ClientRegistry, type RegisteredClient } from './clients/client-registry';
+import { oauthError } from './oauth-error';
 
-/** Who is calling an OAuth endpoint. */
-export type OAuthClient =
-  /** A registered resource server, authenticated with its secret. */
-  | { kind: 'confidential'; id: string }
-  /** The first-party app (`AUTH_CLIENT_ID`): identified, not authenticated (RFC 6749 §2.1 public client). */
-  | { kind: 'public'; id: string };
+/**
+ * How the client authenticated (RFC 7591 §2 `token_endpoint_auth_method`
+ * values; RFC 6749 §2.3.1).
+ */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/** A client that proved who it is (or, a public one, said who it is). */
+export interface AuthenticatedClient {
+  client: RegisteredClient;
+  method: ClientAuthMethod;
+}
 
 /**
  * Client authentication for the OAuth endpoints (RFC 6749 §2.3.1): HTTP Basic
- * with the form-urlencoded client id and secret, or `client_id` and
- * `client_secret` in the body. Secrets are compared in constant time.
+ * with the form-encoded id and secret (`client_secret_basic`), or `client_id`
+ * and `client_secret` in the body (`client_secret_post`); a public client
+ * sends its `client_id` alone (`none`, §2.1). Using two methods at once is
+ * refused (§2.3).
+ *
+ * Secrets are held as argon2id hashes only. A correct secret is remembered,
+ * for this process, as its SHA-256, so that a service calling the token
+ * endpoint often pays argon2 once, not per request; a wrong secret, and any
+ * secret for an unknown client id, is checked against a hash every time
+ * (a dummy one for an unknown id), so the answer takes the same time whether
+ * or not the id exists.
  */
 @Injectable()
-export class ClientAuthenticator {
-  private readonly clients: Map<string, Buffer>;
+export class ClientAuthenticator implements OnApplicationBootstrap {
+  /** SHA-256 of each client's secret, once one request proved it. */
+  private readonly provenSecrets = new Map<string, Buffer>();
+  private dummyHash?: Promise<string>;
 
-  constructor(@Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig) {
-    this.clients = new Map((config.OAUTH_CLIENTS ?? []).map(({ id, secret }) => [id, digest(secret)]));
+  constructor(
+    private readonly registry: ClientRegistry,
+    private readonly limiter: CredentialsRateLimiter,
+  ) {}
+
+  /** Hashes the dummy secret at start, so the first unknown-id request costs what the others do. */
+  onApplicationBootstrap(): void {
+    void this.dummy();
   }
 
   /**
-   * @param request the request: its headers (`Authorization: Basic …`); it must have been charged by
-   *   `@CredentialsRateLimit('client_id')`, so that no endpoint compares secrets unthrottled
-   * @param body the form parameters
-   * @param allowPublic whether the public first-party client may call without a secret
-   * @returns the client
-   * @throws ProblemException 401 `invalid_client` (RFC 6749 §5.2), with a Basic challenge
+   * @param request the request (`Authorization: Basic …`); the route must carry
+   *   `@CredentialsRateLimit('client_id')`, so no endpoint compares secrets unthrottled. A success gives that
+   *   charge back: only failed authentications count
+   * @param body the form parameters (`client_id`, `client_secret`)
+   * @param allowPublic whether a public client may call this endpoint (revocation, refresh: yes; introspection: no)
+   * @returns the client and the method it used
+   * @throws ProblemException 401 `invalid_client` (RFC 6749 §5.2) with a Basic challenge: no or unknown client,
+   *   wrong secret, a confidential client without its secret, a public one where only confidential ones may call
+   * @throws ProblemException 400 `invalid_request` when the request uses more than one method (§2.3)
    * @throws Error when the route lacks `@CredentialsRateLimit('client_id')` (a wiring bug, caught by any test of the route)
    */
-  authenticate(request: FastifyRequest, body: Record<string, unknown>, allowPublic: boolean): OAuthClient {
-    if (chargeOf(request)?.pool !== 'client') {
+  async authenticate(
+    request: FastifyRequest,
+    body: Record<string, unknown>,
+    allowPublic: boolean,
+  ): Promise<AuthenticatedClient> {
+    const charge = chargeOf(request);
+    if (charge?.pool !== 'client') {
       throw new Error(
         `${request.routeOptions.url ?? 'this route'} authenticates clients: it needs @CredentialsRateLimit('client_id')`,
       );
     }
-    const { id, secret } = presentedClientCredentials(request.headers, body);
-    if (id !== undefined && secret !== undefined) {
-      const expected = this.clients.get(id);
-      // Compare against something even for an unknown id, so timing says nothing about which ids exist.
-      const matches = timingSafeEqual(expected ?? digest(''), digest(secret)) && expected !== undefined;
-      if (matches) return { kind: 'confidential', id };
-    } else if (allowPublic && id === this.config.AUTH_CLIENT_ID) {
-      return { kind: 'public', id };
+    const presented = presentedClientCredentials(request.headers, body);
+    if (presented.conflict) {
+      throw oauthError('invalid_request', 'The request uses more than one client authentication method.');
     }
-    throw new ProblemException({
-      status: 401,
-      code: 'invalid_client',
-      detail: 'Client authentication failed.',
-      headers: { 'www-authenticate': 'Basic realm="auth-service"' },
-      extensions: { error: 'invalid_client', error_description: 'Client authentication failed.' },
-    });
+    const authenticated = await this.check(presented, allowPublic);
+    if (!authenticated) throw oauthError('invalid_client', 'Client authentication failed.');
+    await this.limiter.refund(charge);
+    return authenticated;
   }
+
+  private async check(presented: PresentedCredentials, allowPublic: boolean): Promise<AuthenticatedClient | null> {
+    const { id, secret, method } = presented;
+    if (id === undefined) return null;
+    const client = this.registry.find(id);
+    if (secret === undefined) {
+      return allowPublic && client?.type === 'public' ? { client, method: 'none' } : null;
+    }
+    if (client?.type === 'public') return null; // RFC 6749 §2.3: a public client has no secret to send
+    const digest = sha256(secret);
+    const proven = client ? this.provenSecrets.get(client.id) : undefined;
+    if (client && proven && timingSafeEqual(proven, digest)) return { client, method };
+    const matches = await argon2.verify(client?.secretHash ?? (await this.dummy()), secret).catch(() => false);
+    if (!client || !matches) return null;
+    this.provenSecrets.set(client.id, digest);
+    return { client, method };
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id });
+    return this.dummyHash;
+  }
+}
+
+/** What {@link presentedClientCredentials} finds. */
+export interface PresentedCredentials {
+  id: string | undefined;
+  secret: string | undefined;
+  /** `client_secret_basic` when the header carried them, else `client_secret_post` (or `none` without a secret). */
+  method: ClientAuthMethod;
+  /** True when both the header and the body carry a secret (RFC 6749 §2.3: one method per request). */
+  conflict: boolean;
 }
 
 /**
@@ -67,27 +122,36 @@ export class ClientAuthenticator {
  *
  * @param headers request headers
  * @param body the parsed body (anything: it has not been validated yet)
- * @returns the id and the secret, each undefined when absent or not decodable
+ * @returns the id and the secret (each undefined when absent or not decodable) and the method
  */
-export function presentedClientCredentials(
-  headers: IncomingHttpHeaders,
-  body: unknown,
-): { id: string | undefined; secret: string | undefined } {
+export function presentedClientCredentials(headers: IncomingHttpHeaders, body: unknown): PresentedCredentials {
+  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const bodyId = typeof fields['client_id'] === 'string' ? fields['client_id'] : undefined;
+  const bodySecret = typeof fields['client_secret'] === 'string' ? fields['client_secret'] : undefined;
   const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(headers.authorization ?? '');
   if (basic) {
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0) return { id: undefined, secret: undefined };
-    return { id: safeDecode(decoded.slice(0, colon)), secret: safeDecode(decoded.slice(colon + 1)) };
+    const conflict = bodySecret !== undefined;
+    if (colon <= 0) return { id: undefined, secret: undefined, method: 'client_secret_basic', conflict };
+    const id = safeDecode(decoded.slice(0, colon));
+    // A body client_id that names another client than the header is a second, contradicting, identification.
+    return {
+      id,
+      secret: safeDecode(decoded.slice(colon + 1)),
+      method: 'client_secret_basic',
+      conflict: conflict || (bodyId !== undefined && bodyId !== id),
+    };
   }
-  const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   return {
-    id: typeof fields['client_id'] === 'string' ? fields['client_id'] : undefined,
-    secret: typeof fields['client_secret'] === 'string' ? fields['client_secret'] : undefined,
+    id: bodyId,
+    secret: bodySecret,
+    method: bodySecret === undefined ? 'none' : 'client_secret_post',
+    conflict: false,
   };
 }
 
-function digest(value: string): Buffer {
+function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 

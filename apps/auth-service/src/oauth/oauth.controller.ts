@@ -5,7 +5,10 @@ import { Public } from '@jwt-ms/auth-jwt';
 import { IgnoreUnknownProperties } from '@jwt-ms/service-core';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { ClientAuthenticator } from './client-authenticator';
+import { GRANT_TYPES, type GrantType } from './clients/client-registry';
+import { oauthError } from './oauth-error';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
+import { TokenEndpointService, type TokenEndpointResponse, type TokenRequestParameters } from './token-endpoint.service';
 
 /**
  * The form parameters of RFC 7009 §2.1 and RFC 7662 §2.1 (plus client
@@ -37,10 +40,14 @@ const HINTS = ['access_token', 'refresh_token'] as const;
 const hintOf = (value: string | undefined) =>
   (HINTS as readonly string[]).includes(value ?? '') ? (value as (typeof HINTS)[number]) : undefined;
 
+const GRANTS = Object.values(GRANT_TYPES) as string[];
+
 /**
- * Standard OAuth endpoints for interoperability. Bodies are
- * `application/x-www-form-urlencoded` (as both RFCs require) or JSON; answers
- * carry `Cache-Control: no-store`.
+ * The standard OAuth endpoints: token (RFC 6749 §3.2), revocation (RFC 7009)
+ * and introspection (RFC 7662). Bodies are `application/x-www-form-urlencoded`
+ * only, as the three RFCs require (a JSON body is a 400 `invalid_request`);
+ * a parameter appears once, except RFC 8707 `resource` and RFC 8693 `audience`.
+ * Answers carry `Cache-Control: no-store` (RFC 6749 §5.1).
  */
 @Controller('oauth')
 @Public()
@@ -48,7 +55,33 @@ export class OAuthController {
   constructor(
     private readonly oauth: OAuthService,
     private readonly clients: ClientAuthenticator,
+    private readonly tokens: TokenEndpointService,
   ) {}
+
+  /**
+   * `POST /oauth/token` (RFC 6749 §3.2): `grant_type` `refresh_token` (public first-party client: `client_id`
+   * alone), `client_credentials` or `urn:ietf:params:oauth:grant-type:token-exchange` (confidential clients:
+   * `client_secret_basic` or `client_secret_post`). 200 token response (§5.1); 400/401 with §5.2 `error`
+   * (`invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
+   * `invalid_scope`, RFC 8707 `invalid_target`); 429 after too many failed client authentications.
+   */
+  @Post('token')
+  @CredentialsRateLimit('client_id')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  async token(@Req() request: FastifyRequest, @Body() body: unknown): Promise<TokenEndpointResponse> {
+    const parameters = formParameters(request, body);
+    const grantType = parameters.grant_type;
+    if (typeof grantType !== 'string' || grantType === '') {
+      throw oauthError('invalid_request', 'The parameter "grant_type" is required.');
+    }
+    if (!GRANTS.includes(grantType)) {
+      throw oauthError('unsupported_grant_type', 'The grant type is not supported by this token endpoint.');
+    }
+    const caller = await this.clients.authenticate(request, parameters, grantType === GRANT_TYPES.refreshToken);
+    return this.tokens.grant(grantType as GrantType, caller, parameters);
+  }
 
   /**
    * `POST /oauth/revoke` (RFC 7009): 200 with an empty body whether or not the
@@ -62,7 +95,8 @@ export class OAuthController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async revoke(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<void> {
-    const client = this.clients.authenticate(request, { ...body }, true);
+    formParameters(request, body);
+    const { client } = await this.clients.authenticate(request, { ...body }, true);
     await this.oauth.revoke(client, body.token, hintOf(body.token_type_hint));
   }
 
@@ -76,8 +110,23 @@ export class OAuthController {
   @CredentialsRateLimit('client_id')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {
-    this.clients.authenticate(request, { ...body }, false);
+  async introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {
+    formParameters(request, body);
+    await this.clients.authenticate(request, { ...body }, false);
     return this.oauth.introspect(body.token, hintOf(body.token_type_hint));
   }
+}
+
+/**
+ * The form a request carried.
+ *
+ * @throws ProblemException 400 `invalid_request` for a body that is not `application/x-www-form-urlencoded`
+ *   (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1), or none
+ */
+function formParameters(request: FastifyRequest, body: unknown): TokenRequestParameters {
+  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' || typeof body !== 'object' || body === null) {
+    throw oauthError('invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+  }
+  return body as TokenRequestParameters;
 }

@@ -12,7 +12,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from '../auth/auth.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { RevocationBudget } from '../rate-limit/revocation-budget';
-import type { OAuthClient } from './client-authenticator';
+import type { RegisteredClient } from './clients/client-registry';
 
 /** RFC 7662 §2.2 introspection response. Times in seconds since the epoch. */
 export type IntrospectionResponse =
@@ -30,6 +30,8 @@ export type IntrospectionResponse =
       iss?: string;
       jti?: string;
       sid?: string;
+      /** RFC 8693 §4.1: who acts for the subject (an exchanged token). */
+      act?: { sub: string };
     };
 
 type TokenTypeHint = 'access_token' | 'refresh_token' | undefined;
@@ -66,13 +68,13 @@ export class OAuthService {
    * @param hint `token_type_hint`: where to look first; unknown values are ignored
    * @throws ProblemException 503 when Redis cannot be reached
    */
-  async revoke(client: OAuthClient, token: string, hint: TokenTypeHint): Promise<void> {
+  async revoke(client: RegisteredClient, token: string, hint: TokenTypeHint): Promise<void> {
     for (const kind of order(hint, token)) {
       if (kind === 'access_token') {
         const principal = await this.verifiedAccessToken(token);
         if (!principal) continue;
-        if (client.kind === 'public' && principal.clientId !== client.id) return;
-        if ((await this.budget.admit(principal)) === 'session') {
+        if (client.type === 'public' && principal.clientId !== client.id) return;
+        if (principal.kind === 'user' && (await this.budget.admit(principal)) === 'session') {
           await this.auth.endSession(principal.sessionId);
           return;
         }
@@ -81,7 +83,7 @@ export class OAuthService {
       }
       const row = await this.refreshTokens.findActive(token);
       if (!row) continue;
-      if (client.kind === 'public' && this.config.AUTH_CLIENT_ID !== client.id) return;
+      if (client.type === 'public' && this.config.AUTH_CLIENT_ID !== client.id) return;
       await this.auth.endSession(row.familyId);
       return;
     }
@@ -106,11 +108,16 @@ export class OAuthService {
           exp: principal.expiresAt,
           iat: principal.issuedAt,
           scope: principal.scopes.join(' '),
-          username: principal.email,
-          aud: this.config.AUTH_AUDIENCE,
+          aud: principal.audience,
           iss: this.config.AUTH_ISSUER,
           jti: principal.tokenId,
-          sid: principal.sessionId,
+          ...(principal.kind === 'user'
+            ? {
+                username: principal.email,
+                sid: principal.sessionId,
+                ...(principal.actor ? { act: { sub: principal.actor.subject } } : {}),
+              }
+            : {}),
         };
       }
       const row = await this.refreshTokens.findActive(token);
@@ -141,7 +148,8 @@ export class OAuthService {
   private async verifiedAccessToken(token: string): Promise<Principal | null> {
     if (!LOOKS_LIKE_JWS.test(token)) return null;
     try {
-      return await this.verifier.verify(token);
+      // Any token this issuer made, whatever service it is for (RFC 8707 audiences differ per token).
+      return await this.verifier.verify(token, undefined, { audiences: this.config.AUTH_AUDIENCE });
     } catch (error) {
       if (error instanceof TokenRejectedError) return null; // any refused token is merely inactive (RFC 7662 §2.2)
       throw verificationProblem(error, AUTH_SERVICE_AUDIENCE); // keys or revocation list unavailable: 503

@@ -3,16 +3,12 @@ import {
   Injectable,
   SetMetadata,
   UseGuards,
-  UseInterceptors,
   applyDecorators,
-  type CallHandler,
   type CanActivate,
   type ExecutionContext,
-  type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
-import { mergeMap, type Observable } from 'rxjs';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
@@ -20,7 +16,6 @@ import { normaliseEmail } from '../accounts/accounts.service';
 import { presentedClientCredentials } from '../oauth/client-authenticator';
 import {
   CredentialsRateLimiter,
-  chargeOf,
   recordCharge,
   type CredentialsCharge,
   type CredentialsPool,
@@ -58,8 +53,8 @@ type ChargedRequest = FastifyRequest & { user?: Principal };
  * - `email` and `subject` endpoints share one per-IP count (the `password`
  *   pool) and count every attempt, successful or not: each one costs an argon2
  *   computation.
- * - `client_id` endpoints count failed client authentications only (a
- *   request whose handler succeeds is given back), in counts of their own, so
+ * - `client_id` endpoints count failed client authentications only (the
+ *   `ClientAuthenticator` gives a successful one back), in counts of their own, so
  *   a resource server that introspects often is never throttled while a
  *   secret guesser is; their 429 also carries RFC 6749 §5.2
  *   `error: "invalid_request"`.
@@ -71,9 +66,7 @@ type ChargedRequest = FastifyRequest & { user?: Principal };
  * @param account where the endpoint's account key comes from (see {@link RateLimitedAccount})
  */
 export function CredentialsRateLimit(account: RateLimitedAccount): MethodDecorator & ClassDecorator {
-  const decorators = [SetMetadata(ACCOUNT_METADATA, account), UseGuards(CredentialsRateLimitGuard)];
-  if (POOL_OF[account] === 'client') decorators.push(UseInterceptors(CredentialsRefundInterceptor));
-  return applyDecorators(...decorators);
+  return applyDecorators(SetMetadata(ACCOUNT_METADATA, account), UseGuards(CredentialsRateLimitGuard));
 }
 
 /**
@@ -124,26 +117,6 @@ export class CredentialsRateLimitGuard implements CanActivate {
         return id === undefined || id === this.config.AUTH_CLIENT_ID ? null : `client:${sha256(id)}`;
       }
     }
-  }
-}
-
-/**
- * Gives a `client_id` endpoint's charge back when its handler succeeds: those
- * pools count failed client authentications only (the handler throws 401
- * `invalid_client` on a failure). Applied by {@link CredentialsRateLimit}.
- */
-@Injectable()
-export class CredentialsRefundInterceptor implements NestInterceptor {
-  constructor(private readonly limiter: CredentialsRateLimiter) {}
-
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const charge = chargeOf(context.switchToHttp().getRequest<ChargedRequest>());
-    return next.handle().pipe(
-      mergeMap(async (value: unknown) => {
-        if (charge) await this.limiter.refund(charge);
-        return value;
-      }),
-    );
   }
 }
 

@@ -19,6 +19,14 @@ export const ERROR_CODES = [
   'invalid_grant',
   /** RFC 6749 §5.2: client authentication failed (OAuth endpoints). */
   'invalid_client',
+  /** RFC 6749 §5.2: the client is not allowed to use this grant type. */
+  'unauthorized_client',
+  /** RFC 6749 §5.2: the token endpoint does not offer this grant type. */
+  'unsupported_grant_type',
+  /** RFC 6749 §5.2: the requested scope is invalid, unknown, or wider than allowed. */
+  'invalid_scope',
+  /** RFC 8707 §2 / RFC 8693 §2.2.2: a requested resource or audience is unknown or not allowed to the client. */
+  'invalid_target',
   /** The credentials are wrong (same answer whether or not the account exists). */
   'invalid_credentials',
   /** No access token was presented (RFC 6750 §3.1: no error code in the challenge). */

@@ -109,6 +109,13 @@ export interface ServiceAppOptions {
    */
   formBodyPathPrefixes?: string[];
   /**
+   * Form parameters that may appear more than once, parsed as an array of
+   * their values: RFC 8707 §2 `resource` and RFC 8693 §2.1 `audience`. Every
+   * other repeated parameter is a 400 (RFC 6749 §3.2). A single occurrence
+   * stays a string.
+   */
+  formRepeatableParameters?: string[];
+  /**
    * Milliseconds that a shutdown (SIGTERM) waits for open connections to finish
    * before closing the rest: requests in flight complete, but a connection that
    * never finishes its request (a slow or stuck client) cannot hold the process
@@ -211,7 +218,7 @@ export async function createServiceApp(
     // Body parsing is set up by acceptJsonBodiesOnly below, not by Nest's defaults (JSON + urlencoded).
     bodyParser: false,
   });
-  acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? []);
+  acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? [], options.formRepeatableParameters ?? []);
   const allowedMethods = recordRoutes(adapter);
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
@@ -311,7 +318,11 @@ function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
  * send `Content-Type: application/json` on every request, also a POST
  * without a body. An endpoint that needs one says so (the validation pipe).
  */
-function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: string[]): void {
+function acceptJsonBodiesOnly(
+  adapter: FastifyAdapter,
+  formBodyPathPrefixes: string[],
+  repeatable: string[],
+): void {
   const fastify = adapter.getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
@@ -332,11 +343,16 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: str
           );
         }
         const params = new URLSearchParams(body as string);
-        const form: Record<string, string> = Object.create(null);
+        const form: Record<string, string | string[]> = Object.create(null);
         for (const [name, value] of params) {
-          // RFC 6749 §3.2: a parameter must not appear more than once.
           if (Object.hasOwn(form, name)) {
-            return done(invalidRequest(`The parameter "${name}" appears more than once.`), undefined);
+            // RFC 6749 §3.2: a parameter must not appear more than once, unless its own RFC says it may.
+            if (!repeatable.includes(name)) {
+              return done(invalidRequest(`The parameter "${name}" appears more than once.`), undefined);
+            }
+            const previous = form[name];
+            form[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
+            continue;
           }
           form[name] = value;
         }
