@@ -154,7 +154,7 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     expect((await call('GET', `${stack.users}/users/me`, { token: bob.access })).status).toBe(200);
   });
 
-  it('users-service: self or admin for /users/:id, admin only for /users', async () => {
+  it('users-service: self or admin for /users/:id, users:read (admins, reporting clients) for /users', async () => {
     expect((await call('GET', `${stack.users}/users/${alice.id}`, { token: alice.access })).status).toBe(200);
     expectProblem(await call('GET', `${stack.users}/users/${bob.id}`, { token: alice.access }), 404, 'not_found');
     expectProblem(
@@ -164,7 +164,7 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     );
     const listAsUser = await call('GET', `${stack.users}/users`, { token: alice.access });
     expectProblem(listAsUser, 403, 'insufficient_scope');
-    expect(listAsUser.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    expect(listAsUser.headers.get('www-authenticate')).toContain('error="insufficient_scope", scope="users:read"');
 
     const login = await call('POST', `${stack.auth}/auth/login`, { body: ADMIN });
     expect(login.status).toBe(200);

@@ -1,6 +1,6 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import type { TokenResponse } from '@jwt-ms/contracts';
-import { CurrentUser, Public, type Principal } from '@jwt-ms/auth-jwt';
+import { CurrentUser, Public, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
@@ -48,14 +48,14 @@ export class AuthController {
   /** `POST /auth/logout` (Bearer) → 204; revokes the presented access token and its whole session. */
   @Post('logout')
   @HttpCode(204)
-  logout(@CurrentUser() principal: Principal): Promise<void> {
+  logout(@CurrentUser() principal: UserPrincipal): Promise<void> {
     return this.auth.logout(principal);
   }
 
   /** `POST /auth/logout-all` (Bearer) → 204; revokes every access and refresh token of the caller. */
   @Post('logout-all')
   @HttpCode(204)
-  logoutAll(@CurrentUser() principal: Principal): Promise<void> {
+  logoutAll(@CurrentUser() principal: UserPrincipal): Promise<void> {
     return this.auth.revokeAll(principal.subject);
   }
 
@@ -67,7 +67,7 @@ export class AuthController {
   @Post('password')
   @CredentialsRateLimit('subject')
   @HttpCode(204)
-  changePassword(@CurrentUser() principal: Principal, @Body() body: ChangePasswordDto): Promise<void> {
+  changePassword(@CurrentUser() principal: UserPrincipal, @Body() body: ChangePasswordDto): Promise<void> {
     return this.auth.changePassword(principal, body.current_password, body.new_password);
   }
 }

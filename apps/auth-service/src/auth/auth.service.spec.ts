@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { TokenResponse } from '@jwt-ms/contracts';
 import { establishRevocationList, testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { PrivateRedis } from '@jwt-ms/testing';
-import type { Principal } from '@jwt-ms/auth-jwt';
+import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, createRedisClient, databaseOptions, type RedisClient } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig } from '../auth-service.config';
 import { Account } from '../accounts/account.entity';
@@ -107,7 +107,7 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
   }
 
   /** The principal the guard would hand the controller for this access token. */
-  function principalOf(accessToken: string): Principal {
+  function principalOf(accessToken: string): UserPrincipal {
     const claims = decodeJwt(accessToken);
     return testPrincipal({
       subject: String(claims.sub),

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { SCOPES_BY_ROLE, type TokenResponse } from '@jwt-ms/contracts';
-import { failClosed, type Principal } from '@jwt-ms/auth-jwt';
+import { failClosed, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
@@ -109,7 +109,7 @@ export class AuthService {
    *
    * @throws ProblemException 503 when Redis cannot be reached
    */
-  async logout(principal: Principal): Promise<void> {
+  async logout(principal: UserPrincipal): Promise<void> {
     // The session entry covers the presented token too: no `jti` entry, so a burst of logouts with many
     // tokens of one session adds one entry to the list every verifier holds, not one per token.
     await this.endSession(principal.sessionId);
@@ -143,7 +143,7 @@ export class AuthService {
    * @throws ProblemException 403 `invalid_credentials` when the current password is wrong;
    *   400 `validation_failed` when the new password is the account's email address
    */
-  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(principal: UserPrincipal, currentPassword: string, newPassword: string): Promise<void> {
     const account = await this.accounts.findById(principal.subject);
     if (!account || !(await this.accounts.passwordMatches(account, currentPassword))) {
       throw new ProblemException({

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { REDIS_CLIENT, ProblemException, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
-import { REDIS_TIMEOUT_MS, type Principal } from '@jwt-ms/auth-jwt';
+import { REDIS_TIMEOUT_MS, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 
 /** How one access token's revocation is written: its own `jti` entry, or its whole session's `sid` entry. */
@@ -56,7 +56,7 @@ export class RevocationBudget {
    * @returns `token` while both counts are within bounds; `session` once either is spent
    * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer within REDIS_TIMEOUT_MS
    */
-  async admit(principal: Principal): Promise<RevocationGranularity> {
+  async admit(principal: UserPrincipal): Promise<RevocationGranularity> {
     try {
       await withTimeout(this.perSession.consume(principal.sessionId), REDIS_TIMEOUT_MS);
       await withTimeout(this.perSubject.consume(principal.subject), REDIS_TIMEOUT_MS);

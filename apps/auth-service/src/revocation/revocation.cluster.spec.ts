@@ -9,7 +9,10 @@ import { RevocationStore } from './revocation.store';
 
 const LIFETIME_SECONDS = 900;
 
-function token(overrides: Partial<RevocableToken> = {}): RevocableToken {
+/** A user token's revocable parts (a session id always set). */
+function token(
+  overrides: Partial<Omit<RevocableToken, 'sid'>> & { sid?: string } = {},
+): RevocableToken & { sid: string } {
   return { jti: randomUUID(), sid: randomUUID(), sub: randomUUID(), authTime: Date.now() / 1000, ...overrides };
 }
 

@@ -72,21 +72,20 @@ export class RevocationStore implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * Reads the three entries of a token from Redis in one round trip (HMGET).
+   * Reads the entries of a token from Redis in one round trip (HMGET): its
+   * `jti`, its session (a user token's only) and its subject's watermark.
    *
-   * @param token the verified token's `jti`, `sid`, `sub` and `auth_time`
+   * @param token the verified token's `jti`, `sid` (undefined for a service token), `sub` and `authTime`
+   *   (`auth_time`, or a service token's `iat`; seconds since the epoch)
    * @returns why the token is revoked, or null
    * @throws RevocationUnavailableError when Redis does not answer within {@link REDIS_TIMEOUT_MS}
    */
   async check(token: RevocableToken): Promise<RevocationReason> {
-    const fields = [
-      revocationField('token', token.jti),
-      revocationField('session', token.sid),
-      revocationField('subject', token.sub),
-    ];
+    const fields = [revocationField('token', token.jti), revocationField('subject', token.sub)];
+    if (token.sid !== undefined) fields.push(revocationField('session', token.sid));
     const values = (await this.bounded(() => this.redis.hmGet(REVOCATION_ENTRIES_KEY, fields))) as Array<string | null>;
     const nowMs = Date.now();
-    const [jti, sid, subject] = values.map((value, index) => {
+    const [jti, subject, sid = null] = values.map((value, index) => {
       const entry = value === null ? null : parseRevocationEntry(fields[index], String(value));
       return entry !== null && entry.expiresAtMs > nowMs ? entry : null;
     });

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { CurrentUser, RequireScopes, type Principal } from '@jwt-ms/auth-jwt';
+import { CurrentUser, RequireScopes, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { PageQueryDto, parseUuid, type Page } from '@jwt-ms/service-core';
 import { CreateOrderDto, type OrderView } from './order.dto';
 import { OrdersService } from './orders.service';
@@ -12,21 +12,21 @@ export class OrdersController {
   /** `POST /orders` `{items: [{sku, quantity, unitPriceCents}]}` → 201 order. Scope `orders:write`. */
   @Post()
   @RequireScopes('orders:write')
-  create(@CurrentUser() principal: Principal, @Body() body: CreateOrderDto): Promise<OrderView> {
+  create(@CurrentUser() principal: UserPrincipal, @Body() body: CreateOrderDto): Promise<OrderView> {
     return this.orders.create(principal, body.items);
   }
 
   /** `GET /orders?limit&offset` → own orders (an admin: all). Scope `orders:read`. */
   @Get()
   @RequireScopes('orders:read')
-  list(@CurrentUser() principal: Principal, @Query() query: PageQueryDto): Promise<Page<OrderView>> {
+  list(@CurrentUser() principal: UserPrincipal, @Query() query: PageQueryDto): Promise<Page<OrderView>> {
     return this.orders.list(principal, query.limit, query.offset);
   }
 
   /** `GET /orders/:id` → the order for its owner or an admin; 404 for anyone else. Scope `orders:read`. */
   @Get(':id')
   @RequireScopes('orders:read')
-  get(@CurrentUser() principal: Principal, @Param('id', parseUuid('id')) id: string): Promise<OrderView> {
+  get(@CurrentUser() principal: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<OrderView> {
     return this.orders.get(principal, id);
   }
 
@@ -34,7 +34,7 @@ export class OrdersController {
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('orders:write')
-  cancel(@CurrentUser() principal: Principal, @Param('id', parseUuid('id')) id: string): Promise<OrderView> {
+  cancel(@CurrentUser() principal: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<OrderView> {
     return this.orders.cancel(principal, id);
   }
 }

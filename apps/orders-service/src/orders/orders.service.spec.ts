@@ -1,11 +1,11 @@
 import { DataSource } from 'typeorm';
-import type { Principal } from '@jwt-ms/auth-jwt';
+import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { databaseOptions } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
 import { OrdersService } from './orders.service';
 
-const principal = (roles: Principal['roles'] = ['user']): Principal => testPrincipal({ roles });
+const principal = (roles: UserPrincipal['roles'] = ['user']): UserPrincipal => testPrincipal({ roles });
 
 describe('OrdersService (embedded SQLite)', () => {
   let dataSource: DataSource;

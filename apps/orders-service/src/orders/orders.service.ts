@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
-import { isAdmin, type Principal } from '@jwt-ms/auth-jwt';
+import { isAdmin, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, inTransaction, notFound, type Page } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
 import type { OrderItemDto, OrderView } from './order.dto';
@@ -16,7 +16,7 @@ export class OrdersService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Places an order for the caller; the order and its items are written in one transaction. */
-  async create(principal: Principal, items: OrderItemDto[]): Promise<OrderView> {
+  async create(principal: UserPrincipal, items: OrderItemDto[]): Promise<OrderView> {
     const id = randomUUID();
     const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
     await inTransaction(this.dataSource, async (manager) => {
@@ -30,7 +30,7 @@ export class OrdersService {
   }
 
   /** The caller's orders, newest first; all orders for an admin. */
-  async list(principal: Principal, limit: number, offset: number): Promise<Page<OrderView>> {
+  async list(principal: UserPrincipal, limit: number, offset: number): Promise<Page<OrderView>> {
     const where: FindOptionsWhere<Order> = isAdmin(principal) ? {} : { ownerId: principal.subject };
     const [orders, total] = await this.dataSource.getRepository(Order).findAndCount({
       where,
@@ -44,7 +44,7 @@ export class OrdersService {
   /**
    * @throws ProblemException 404 when the order does not exist or is not the caller's (and the caller is no admin)
    */
-  async get(principal: Principal, id: string): Promise<OrderView> {
+  async get(principal: UserPrincipal, id: string): Promise<OrderView> {
     return view(await this.find(principal, id));
   }
 
@@ -53,7 +53,7 @@ export class OrdersService {
    *
    * @throws ProblemException 404 as {@link get}; 409 `conflict` when it is already cancelled
    */
-  async cancel(principal: Principal, id: string): Promise<OrderView> {
+  async cancel(principal: UserPrincipal, id: string): Promise<OrderView> {
     const order = await this.find(principal, id);
     const result = await this.dataSource
       .getRepository(Order)
@@ -64,7 +64,7 @@ export class OrdersService {
     return this.get(principal, id);
   }
 
-  private async find(principal: Principal, id: string): Promise<Order> {
+  private async find(principal: UserPrincipal, id: string): Promise<Order> {
     const order = await this.dataSource.getRepository(Order).findOne({ where: { id } });
     if (!order || (order.ownerId !== principal.subject && !isAdmin(principal))) throw notFound('order');
     return order;

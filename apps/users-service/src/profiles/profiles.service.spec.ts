@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { Principal } from '@jwt-ms/auth-jwt';
+import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { ProblemException, databaseOptions } from '@jwt-ms/service-core';
 import { Profile } from './profile.entity';
 import { ProfilesService } from './profiles.service';
 
-const principal = (subject = randomUUID()): Principal => testPrincipal({ subject });
+const principal = (subject = randomUUID()): UserPrincipal => testPrincipal({ subject });
 
 describe('ProfilesService (embedded SQLite)', () => {
   let dataSource: DataSource;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import type { Principal } from '@jwt-ms/auth-jwt';
+import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { notFound, type Page } from '@jwt-ms/service-core';
 import { Profile } from './profile.entity';
 import type { ProfileView } from './profile.dto';
@@ -15,7 +15,7 @@ export class ProfilesService {
    * The caller's profile, created from the token's `sub` and `email` on first
    * use. Concurrent first requests are safe: the insert ignores a conflict.
    */
-  async me(principal: Principal): Promise<ProfileView> {
+  async me(principal: UserPrincipal): Promise<ProfileView> {
     const existing = await this.profiles.findOne({ where: { id: principal.subject } });
     if (existing) return view(existing);
     await this.profiles
@@ -28,7 +28,7 @@ export class ProfilesService {
   }
 
   /** Sets the caller's display name (`null` clears it). */
-  async update(principal: Principal, displayName: string | null): Promise<ProfileView> {
+  async update(principal: UserPrincipal, displayName: string | null): Promise<ProfileView> {
     await this.me(principal);
     await this.profiles.update({ id: principal.subject }, { displayName });
     return view(await this.profiles.findOneOrFail({ where: { id: principal.subject } }));

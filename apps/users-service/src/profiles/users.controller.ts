@@ -1,10 +1,13 @@
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
-import { CurrentUser, RequireRoles, RequireScopes, isAdmin, type Principal } from '@jwt-ms/auth-jwt';
+import { AcceptPrincipals, CurrentUser, RequireScopes, isAdmin, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { PageQueryDto, notFound, parseUuid, type Page } from '@jwt-ms/service-core';
 import { ProfilesService } from './profiles.service';
 import { UpdateProfileDto, type ProfileView } from './profile.dto';
 
-/** Profiles API. Every route needs a valid access token (global guard). */
+/**
+ * Profiles API. Every route needs a valid access token (global guard), a
+ * user's unless it says otherwise.
+ */
 @Controller('users')
 export class UsersController {
   constructor(private readonly profiles: ProfilesService) {}
@@ -12,20 +15,25 @@ export class UsersController {
   /** `GET /users/me` → the caller's profile, created on first use. Scope `profile:read`. */
   @Get('me')
   @RequireScopes('profile:read')
-  me(@CurrentUser() principal: Principal): Promise<ProfileView> {
+  me(@CurrentUser() principal: UserPrincipal): Promise<ProfileView> {
     return this.profiles.me(principal);
   }
 
   /** `PATCH /users/me` `{displayName}` → the updated profile. Scope `profile:write`. */
   @Patch('me')
   @RequireScopes('profile:write')
-  update(@CurrentUser() principal: Principal, @Body() body: UpdateProfileDto): Promise<ProfileView> {
+  update(@CurrentUser() principal: UserPrincipal, @Body() body: UpdateProfileDto): Promise<ProfileView> {
     return this.profiles.update(principal, body.displayName);
   }
 
-  /** `GET /users?limit&offset` → all profiles. Role `admin`. */
+  /**
+   * `GET /users?limit&offset` → all profiles. Scope `users:read`: an admin's
+   * token, or a service token (client credentials) of a client registered
+   * for it, such as a reporting job; the only route here a service may call.
+   */
   @Get()
-  @RequireRoles('admin')
+  @AcceptPrincipals('user', 'service')
+  @RequireScopes('users:read')
   list(@Query() query: PageQueryDto): Promise<Page<ProfileView>> {
     return this.profiles.list(query.limit, query.offset);
   }
@@ -36,7 +44,7 @@ export class UsersController {
    */
   @Get(':id')
   @RequireScopes('profile:read')
-  get(@CurrentUser() principal: Principal, @Param('id', parseUuid('id')) id: string): Promise<ProfileView> {
+  get(@CurrentUser() principal: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<ProfileView> {
     if (!isAdmin(principal) && id !== principal.subject) throw notFound('user');
     if (id === principal.subject) return this.profiles.me(principal);
     return this.profiles.get(id);

@@ -1,7 +1,9 @@
 /**
  * The verification library every service uses: `AuthJwtModule` verifies each
  * request's access token (RFC 9068 over RFC 7515/7519) against the issuer's
- * public keys and the revocation list, and hands controllers a `Principal`.
+ * public keys and the revocation list, and hands controllers a `Principal`:
+ * a `UserPrincipal` (login, refresh, token exchange) or a `ServicePrincipal`
+ * (client credentials); routes accept users only unless `@AcceptPrincipals` says otherwise.
  * It never signs. Test fixtures: `@jwt-ms/auth-jwt/testing`.
  */
 export { Public } from '@jwt-ms/service-core';
@@ -22,9 +24,19 @@ export {
   verificationProblem,
   type TokenRejectionCode,
 } from './lib/token-rejection';
-export { RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
-export { CurrentUser } from './lib/decorators/current-user.decorator';
-export { isAdmin, type Principal } from './lib/principal';
+export { AcceptPrincipals, RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
+export { CurrentPrincipal, CurrentUser } from './lib/decorators/current-user.decorator';
+export {
+  PRINCIPAL_KINDS,
+  isAdmin,
+  isServicePrincipal,
+  isUserPrincipal,
+  type Principal,
+  type PrincipalKind,
+  type ServicePrincipal,
+  type UserPrincipal,
+  type VerifiedAccessToken,
+} from './lib/principal';
 export {
   REDIS_TIMEOUT_MS,
   REVOCATION_FAILURE_POLICIES,

@@ -5,11 +5,18 @@
  */
 export {
   ACCESS_TOKEN_TYPE,
+  REQUIRED_ACCESS_TOKEN_CLAIMS,
+  REQUIRED_SERVICE_TOKEN_CLAIMS,
+  REQUIRED_USER_TOKEN_CLAIMS,
   ROLE_ADMIN,
   ROLE_USER,
   SCOPES_BY_ROLE,
   SIGNING_ALGORITHMS,
+  USER_ONLY_CLAIMS,
   type AccessTokenClaims,
+  type ActorClaim,
+  type CommonAccessTokenClaims,
+  type ServiceTokenClaims,
   type Role,
   type SigningAlgorithm,
   type TokenResponse,

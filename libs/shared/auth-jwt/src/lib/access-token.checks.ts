@@ -1,7 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ACCESS_TOKEN_TYPE, MAX_REVOCATION_ID_LENGTH, type Role, type SigningAlgorithm } from '@jwt-ms/contracts';
+import {
+  ACCESS_TOKEN_TYPE,
+  MAX_REVOCATION_ID_LENGTH,
+  USER_ONLY_CLAIMS,
+  type Role,
+  type SigningAlgorithm,
+} from '@jwt-ms/contracts';
 import { parseJsonObject } from './duplicate-members';
-import type { Principal } from './principal';
+import type { Principal, ServicePrincipal, UserPrincipal } from './principal';
 import { TokenRejectedError } from './token-rejection';
 
 /*
@@ -214,45 +220,147 @@ export interface ClaimLimits {
 }
 
 /**
+ * A UUID in the textual form of RFC 9562 §4 (any version, either case): the
+ * shape of every user id this issuer assigns, and so never a client's id.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
  * Step 8, the claims a verified token must carry (RFC 9068 §2.2), with their
- * types; `iat` not in the future (RFC 7519 §4.1.6) and `auth_time` not after
- * it; a lifetime no longer than revocation covers ({@link checkLifetime}).
+ * types, and which principal they name. Common to both kinds: `sub`, `jti`
+ * (at most {@link MAX_REVOCATION_ID_LENGTH} characters), `client_id`, `scope`,
+ * `iat` and `exp` (NumericDate, RFC 7519 §2); `iat` not in the future
+ * (RFC 7519 §4.1.6); a lifetime no longer than revocation covers
+ * ({@link checkLifetime}). Then, by `sid`:
+ *
+ * - with `sid`, a **user token** (login, refresh, or RFC 8693 token exchange):
+ *   `roles` an array of strings (RFC 9068 §2.2.3.1), `auth_time` a NumericDate
+ *   (OIDC Core §2; whole or fractional seconds) not after `iat`, `email`; `sub`
+ *   not equal to `client_id` (RFC 9068 §5: a user must not be taken for a
+ *   client); `act`, when present, as {@link actorClaim} requires (RFC 8693 §4.1);
+ * - without `sid`, a **service token** (RFC 6749 §4.4 client credentials):
+ *   `sub` equal to `client_id` (RFC 9068 §2.2, the subject is the client),
+ *   not a UUID (RFC 9068 §5: user ids are UUIDs, so no client can pass for a
+ *   user), and none of `roles`, `email`, `auth_time`, `act` (they describe a
+ *   user, and an issuer that sends them has mixed the kinds up).
  *
  * @param claims claims set already checked by {@link checkRegisteredClaims}
  * @param limits clock tolerance and longest lifetime, in seconds
  * @param nowSeconds the current time, in seconds since the epoch (may be fractional)
+ * @returns a {@link UserPrincipal} or a {@link ServicePrincipal}, by the rules above
  * @throws TokenRejectedError `bad_claim`, `issued_in_future`, `lifetime_too_long`
  */
 export function toPrincipal(claims: Record<string, unknown>, limits: ClaimLimits, nowSeconds: number): Principal {
   const tolerance = limits.clockToleranceSeconds;
   const issuedAt = timeClaim(claims, 'iat');
-  const authenticatedAt = timeClaim(claims, 'auth_time');
-  if (authenticatedAt > issuedAt + tolerance) {
-    throw new TokenRejectedError('bad_claim', '"auth_time" claim is later than "iat"');
-  }
   const expiresAt = timeClaim(claims, 'exp');
   if (issuedAt > nowSeconds + tolerance) {
     throw new TokenRejectedError('issued_in_future', '"iat" claim is in the future');
   }
   checkLifetime(issuedAt, expiresAt, limits);
+  const scope = claims['scope'];
+  if (typeof scope !== 'string') throw new TokenRejectedError('bad_claim', 'missing or invalid "scope" claim');
+  const subject = idClaim(claims, 'sub');
+  const clientId = textClaim(claims, 'client_id');
+  const tokenId = idClaim(claims, 'jti');
+  const audience = audienceClaim(claims['aud']);
+  const scopes = scope.split(' ').filter(Boolean);
+  if (claims['sid'] === undefined) {
+    if (subject !== clientId) {
+      throw new TokenRejectedError('bad_claim', 'a service token\'s "sub" claim must equal its "client_id"');
+    }
+    if (UUID.test(subject)) {
+      throw new TokenRejectedError('bad_claim', 'a service token\'s "sub" claim must not be a UUID (a user id)');
+    }
+    for (const name of USER_ONLY_CLAIMS) {
+      if (claims[name] !== undefined) {
+        throw new TokenRejectedError('bad_claim', `a service token (no "sid" claim) must not carry "${name}"`);
+      }
+    }
+    return {
+      kind: 'service',
+      subject,
+      scopes,
+      clientId,
+      tokenId,
+      issuedAt,
+      expiresAt,
+      audience,
+    } satisfies ServicePrincipal;
+  }
+  const sessionId = idClaim(claims, 'sid');
+  if (subject === clientId) {
+    throw new TokenRejectedError('bad_claim', 'a user token\'s "sub" claim must not equal its "client_id"');
+  }
   const roles = claims['roles'];
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
     throw new TokenRejectedError('bad_claim', 'missing or invalid "roles" claim');
   }
-  const scope = claims['scope'];
-  if (typeof scope !== 'string') throw new TokenRejectedError('bad_claim', 'missing or invalid "scope" claim');
+  const authenticatedAt = timeClaim(claims, 'auth_time');
+  if (authenticatedAt > issuedAt + tolerance) {
+    throw new TokenRejectedError('bad_claim', '"auth_time" claim is later than "iat"');
+  }
   return {
-    subject: idClaim(claims, 'sub'),
+    kind: 'user',
+    subject,
     email: textClaim(claims, 'email'),
     roles: roles as Role[],
-    scopes: scope.split(' ').filter(Boolean),
-    clientId: textClaim(claims, 'client_id'),
-    tokenId: idClaim(claims, 'jti'),
-    sessionId: idClaim(claims, 'sid'),
+    scopes,
+    clientId,
+    tokenId,
+    sessionId,
     issuedAt,
     authenticatedAt,
     expiresAt,
-  };
+    audience,
+    actor: claims['act'] === undefined ? null : actorClaim(claims['act']),
+  } satisfies UserPrincipal;
+}
+
+/**
+ * `aud` as the principal holds it: an array of strings (RFC 7519 §4.1.3: a
+ * string, or an array of strings). Step 7 has found this service in it.
+ *
+ * @throws TokenRejectedError `bad_claim` for an array with a member that is not a string
+ */
+function audienceClaim(aud: unknown): string[] {
+  if (typeof aud === 'string') return [aud];
+  if (!Array.isArray(aud) || !aud.every((member) => typeof member === 'string')) {
+    throw new TokenRejectedError('bad_claim', 'invalid "aud" claim: expected a string or an array of strings');
+  }
+  return aud;
+}
+
+/**
+ * The `act` claim of RFC 8693 §4.1: a JSON object naming the acting party by
+ * `sub`. Accepted only as this issuer writes it: an object whose only member is
+ * `sub`, a non-empty string of at most {@link MAX_REVOCATION_ID_LENGTH}
+ * characters (the bound on `sub` itself). A nested `act` (a delegation chain,
+ * §4.1) is refused: this issuer never makes one, so such a token is not its own.
+ *
+ * @param act the claim's value
+ * @returns the actor
+ * @throws TokenRejectedError `bad_claim`
+ */
+function actorClaim(act: unknown): { subject: string } {
+  if (typeof act !== 'object' || act === null || Array.isArray(act)) {
+    throw new TokenRejectedError('bad_claim', 'invalid "act" claim: expected an object');
+  }
+  const members = act as Record<string, unknown>;
+  if (members['act'] !== undefined) {
+    throw new TokenRejectedError('bad_claim', 'invalid "act" claim: a nested "act" (delegation chain) is not accepted');
+  }
+  for (const name in members) {
+    if (name !== 'sub') throw new TokenRejectedError('bad_claim', 'invalid "act" claim: "sub" must be its only member');
+  }
+  const sub = members['sub'];
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_REVOCATION_ID_LENGTH) {
+    throw new TokenRejectedError(
+      'bad_claim',
+      `invalid "act" claim: "sub" must be a string of 1 to ${MAX_REVOCATION_ID_LENGTH} characters`,
+    );
+  }
+  return { subject: sub };
 }
 
 /** A required non-empty string claim. @throws TokenRejectedError `bad_claim` */

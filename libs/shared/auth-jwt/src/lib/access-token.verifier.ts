@@ -55,12 +55,15 @@ const REVOCATION_CODES: Record<NonNullable<RevocationReason>, TokenRejectionCode
  *    §7.2) (`malformed`, `duplicate_member`);
  * 7. `iss` (RFC 7519 §4.1.1) (`bad_iss`), `aud` (§4.1.3) (`bad_aud`), `exp` (§4.1.4)
  *    (`expired`), `nbf` (§4.1.5) (`not_yet_valid`), with `clockToleranceSeconds` of skew;
- * 8. claims: RFC 9068 §2.2 required claims present and typed (`bad_claim`), `iat` not in the
- *    future (RFC 7519 §4.1.6) (`issued_in_future`), lifetime `exp − iat` no longer than the
- *    revocations cover (`lifetime_too_long`);
- * 9. not revoked: its `jti` (`revoked_token`), its session `sid` (`revoked_session`), its
- *    subject's watermark against `auth_time` (`revoked_subject`), in this process's
- *    {@link RevocationView} (memory, no I/O; RFC 7009 revocations, logout, deletion);
+ * 8. claims: RFC 9068 §2.2 required claims present and typed, and the kind they name (`bad_claim`):
+ *    with `sid` a user token (`roles`, `auth_time`, `email`; `sub` ≠ `client_id`, RFC 9068 §5; `act`
+ *    a single actor, RFC 8693 §4.1), without `sid` a service token (RFC 6749 §4.4: `sub` = `client_id`,
+ *    not a UUID, no user claims); `iat` not in the future (RFC 7519 §4.1.6) (`issued_in_future`),
+ *    lifetime `exp − iat` no longer than the revocations cover (`lifetime_too_long`);
+ * 9. not revoked: its `jti` (`revoked_token`), a user token's session `sid` (`revoked_session`), its
+ *    subject's watermark against a user token's `auth_time` or a service token's `iat`
+ *    (`revoked_subject`), in this process's {@link RevocationView} (memory, no I/O; RFC 7009
+ *    revocations, logout, deletion);
  *    a list staler than its bound → 503, fail closed.
  *
  * Besides TokenRejectedError it throws only {@link VerificationUnavailableError} (503: the keys
@@ -84,7 +87,7 @@ export class AccessTokenVerifier {
    * @param token the compact JWS, as sent (the bearer token of RFC 6750 §2.1)
    * @param nowMs the current time, in milliseconds since the epoch; default the module's `now` option
    *   (`Date.now`); tests pass a frozen one
-   * @returns the principal of a valid, unrevoked access token
+   * @returns the principal of a valid, unrevoked access token: a `UserPrincipal` or a `ServicePrincipal` (step 8)
    * @throws TokenRejectedError naming, by its code, the check that failed
    * @throws VerificationUnavailableError when the issuer's keys never loaded, or the revocation list is
    *   unavailable (never loaded; stale under `fail-closed`)
@@ -137,8 +140,9 @@ export class AccessTokenVerifier {
   }
 
   /**
-   * Step 9: its `jti`, its session and its subject's watermark, checked on
-   * every verification, cache hit or not.
+   * Step 9: its `jti`, a user token's session, and its subject's watermark
+   * (against `auth_time`, or a service token's `iat`), checked on every
+   * verification, cache hit or not.
    *
    * @returns the same principal
    * @throws TokenRejectedError `revoked_token`, `revoked_session`, `revoked_subject`
@@ -147,11 +151,12 @@ export class AccessTokenVerifier {
   private assertNotRevoked(principal: Principal): Principal {
     let reason: RevocationReason;
     try {
+      // One object of one shape for both kinds, as before: the hot path allocates nothing more.
       reason = this.revocations.check({
         jti: principal.tokenId,
-        sid: principal.sessionId,
+        sid: principal.kind === 'user' ? principal.sessionId : undefined,
         sub: principal.subject,
-        authTime: principal.authenticatedAt,
+        authTime: principal.kind === 'user' ? principal.authenticatedAt : principal.issuedAt,
       });
     } catch (error) {
       if (error instanceof RevocationUnavailableError) {

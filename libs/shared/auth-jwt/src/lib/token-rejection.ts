@@ -1,4 +1,5 @@
 import { ProblemException } from '@jwt-ms/service-core';
+import type { PrincipalKind } from './principal';
 
 /**
  * Why an access token was refused, as a stable machine code (in the manner of
@@ -143,16 +144,68 @@ export function missingToken(realm: string): ProblemException {
 }
 
 /**
- * 403 for a valid token without the needed scope or role: RFC 6750 §3.1
- * `insufficient_scope`, naming the scope in the challenge.
+ * 403 for a valid token without a needed scope: RFC 6750 §3.1
+ * `insufficient_scope`, naming the scopes in the challenge's `scope`
+ * attribute (RFC 6750 §3).
+ *
+ * @param realm the protection space, the service's audience
+ * @param needed every scope the route requires
  */
-export function insufficientScope(realm: string, needed: string[]): ProblemException {
+export function insufficientScope(realm: string, needed: readonly string[]): ProblemException {
   const scope = needed.join(' ');
   return new ProblemException({
     status: 403,
     code: 'insufficient_scope',
     detail: `The access token does not grant what this resource needs: ${scope}.`,
     headers: { 'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", scope="${scope}"` },
+  });
+}
+
+/**
+ * 403 for a valid token whose subject holds none of the roles a route needs
+ * (a service token holds none at all): RFC 6750 §3.1 `insufficient_scope`.
+ * A role is not a scope, so the challenge names none; the problem's
+ * `required_roles` member (RFC 9457 §3.2 extension) lists them, space-separated
+ * as scopes are (RFC 6749 §3.3).
+ *
+ * @param realm the protection space, the service's audience
+ * @param roles the roles of which the subject must hold one
+ */
+export function insufficientRole(realm: string, roles: readonly string[]): ProblemException {
+  const required = roles.join(' ');
+  return new ProblemException({
+    status: 403,
+    code: 'insufficient_scope',
+    detail: `This resource needs a user with one of the roles: ${required}.`,
+    extensions: { required_roles: required },
+    headers: {
+      'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", error_description="a role is missing"`,
+    },
+  });
+}
+
+/**
+ * 403 for a valid token of a kind of principal the route does not accept (a
+ * service token at a route for users, or the reverse): RFC 6750 §3.1
+ * `insufficient_scope`, the token not being the one the resource needs. The
+ * problem's `accepted_principals` member (RFC 9457 §3.2 extension) lists the
+ * kinds the route accepts, space-separated.
+ *
+ * @param realm the protection space, the service's audience
+ * @param accepted the kinds the route accepts: `user`, `service`
+ */
+export function principalNotAccepted(realm: string, accepted: readonly PrincipalKind[]): ProblemException {
+  const needs = accepted.includes('user')
+    ? "this route needs a user's access token"
+    : "this route needs a service's access token (client credentials)";
+  return new ProblemException({
+    status: 403,
+    code: 'insufficient_scope',
+    detail: `The access token does not fit this resource: ${needs}.`,
+    extensions: { accepted_principals: accepted.join(' ') },
+    headers: {
+      'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", error_description="${needs}"`,
+    },
   });
 }
 

@@ -83,17 +83,18 @@ export class RevocationList {
   }
 
   /**
-   * Checks a token against the list: its `jti`, its session (`sid`), and its
-   * subject's watermark against `auth_time`. Expired entries that a
+   * Checks a token against the list: its `jti`, its session (`sid`, when it
+   * has one), and its subject's watermark against `authTime`. Expired entries that a
    * {@link prune} has not yet dropped still count: they are kept as long as
    * Redis keeps them, which outlives every token they cover.
    *
-   * @param token the token's `jti`, `sid`, `sub` and `auth_time` (seconds since the epoch)
+   * @param token the token's `jti`, `sid` (undefined for a service token), `sub` and `authTime` (`auth_time`, or a
+   *   service token's `iat`; seconds since the epoch)
    * @returns why the token is revoked, or null
    */
   check(token: RevocableToken): RevocationReason {
     if (this.tokens.has(token.jti)) return 'token revoked';
-    if (this.sessions.has(token.sid)) return 'session revoked';
+    if (token.sid !== undefined && this.sessions.has(token.sid)) return 'session revoked';
     const notBefore = this.watermarks.get(token.sub);
     if (notBefore !== undefined && token.authTime < notBefore) return 'all tokens of the subject revoked';
     return null;

@@ -33,15 +33,24 @@ export async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The parts of an access token that revocation looks at. */
+/**
+ * The parts of an access token that revocation looks at. A user token is
+ * revoked by its `jti`, its session `sid`, or its subject's watermark against
+ * `auth_time`; a service token (no session) by its `jti`, or its client's
+ * watermark (keyed by `sub`, the client id) against `iat`. User ids are UUIDs
+ * and client ids never are, so one subject watermark never covers both.
+ */
 export interface RevocableToken {
   /** `jti` claim. */
   jti: string;
-  /** `sid` claim: the login session. */
-  sid: string;
-  /** `sub` claim. */
+  /** `sid` claim: the login session; undefined for a service token, which has none. */
+  sid: string | undefined;
+  /** `sub` claim: the user's id, or the service token's client id. */
   sub: string;
-  /** `auth_time` claim: when the session began, seconds since the epoch (fractional). */
+  /**
+   * What the subject's watermark is compared with, seconds since the epoch: `auth_time` of a user token (whole
+   * or fractional seconds), `iat` of a service token.
+   */
   authTime: number;
 }
 

@@ -29,7 +29,10 @@ function options(overrides: Partial<AuthJwtModuleOptions> = {}): ResolvedAuthJwt
   });
 }
 
-function token(overrides: Partial<RevocableToken> = {}): RevocableToken {
+/** A user token's revocable parts (a session id always set). */
+function token(
+  overrides: Partial<Omit<RevocableToken, 'sid'>> & { sid?: string } = {},
+): RevocableToken & { sid: string } {
   return { jti: randomUUID(), sid: randomUUID(), sub: randomUUID(), authTime: Date.now() / 1000, ...overrides };
 }
 

@@ -111,10 +111,11 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
 
   /**
    * Checks a verified token against the in-memory list: its `jti`, its
-   * session (`sid`), and its subject's watermark against `auth_time`.
+   * session (`sid`, a user token's only), and its subject's watermark against
+   * `authTime` (a user token's `auth_time`, a service token's `iat`).
    * Synchronous: no I/O.
    *
-   * @param token the token's `jti`, `sid`, `sub` and `auth_time`
+   * @param token the token's `jti`, `sid`, `sub` and `authTime` (see {@link RevocableToken})
    * @returns why the token is revoked, or null
    * @throws RevocationUnavailableError when the list was never loaded; under `fail-closed` also when it is
    *   older than `revocationMaxStalenessMs` or lost (see the class)
