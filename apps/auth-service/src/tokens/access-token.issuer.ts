@@ -39,10 +39,12 @@ export class AccessTokenIssuer {
   /**
    * @param subject the account the token is for
    * @param sessionId the login session (refresh-token family id), becomes `sid`
-   * @param authTime when the session began (the login), seconds since the epoch, fractional:
-   *   becomes `auth_time` (OIDC Core §2), which "logout everywhere" compares with its watermark
+   * @param authTime when the session began (the login), whole seconds since the epoch: becomes
+   *   `auth_time` (OIDC Core §2, a NumericDate), which "logout everywhere" compares with its watermark
+   * @throws RangeError when `authTime` is not a whole number of seconds (a bug in the caller)
    */
   async issue(subject: TokenSubject, sessionId: string, authTime: number): Promise<IssuedAccessToken> {
+    if (!Number.isSafeInteger(authTime)) throw new RangeError('auth_time is a whole number of seconds');
     const now = Math.floor(Date.now() / 1000);
     const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
     const jti = randomUUID();
@@ -53,7 +55,7 @@ export class AccessTokenIssuer {
       scope,
       roles: subject.roles,
       sid: sessionId,
-      auth_time: Math.round(authTime * 1000) / 1000,
+      auth_time: authTime,
       email: subject.email,
     })
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
