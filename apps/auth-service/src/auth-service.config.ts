@@ -28,6 +28,14 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     REFRESH_TOKEN_IDLE_TIMEOUT_SECONDS: env.seconds(7 * 24 * 3600, 1),
     /** A login session (refresh-token family) ends this long after the login, however active (RFC 9700 §4.14.2). */
     REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS: env.seconds(30 * 24 * 3600, 1),
+    /**
+     * Grace window after a refresh token was used, in seconds (RFC 9700 §4.14.2): a second use within it,
+     * while the token issued in exchange is unused, gets the same new pair instead of revoking the session
+     * (two tabs refreshing at once, a retry after a lost response). 5 s covers tabs woken together and a
+     * retry on a slow mobile link, and keeps short the time a copied token can ride along unnoticed.
+     * 0 disables it: every second use is reuse. At most 60 s.
+     */
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS: env.seconds(5, 0).pipe(z.number().max(60, 'expected at most 60 s')),
     SIGNING_ALGORITHM: z
       .enum(SIGNING_ALGORITHMS, { message: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` })
       .default('ES256'),

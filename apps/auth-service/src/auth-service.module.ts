@@ -23,10 +23,12 @@ import { WellKnownController } from './keys/well-known.controller';
 import { KeyStore } from './keys/key-store';
 import { AccessTokenIssuer } from './tokens/access-token.issuer';
 import { RefreshToken } from './tokens/refresh-token.entity';
+import { RefreshGrace } from './tokens/refresh-grace';
 import { RefreshTokensService } from './tokens/refresh-tokens.service';
 import { AuthSchema1764480000000 } from './migrations/1764480000000-auth-schema';
 import { RefreshFamilyLifetime1764490000000 } from './migrations/1764490000000-refresh-family-lifetime';
 import { RevocationGenerations1764510000000 } from './migrations/1764510000000-revocation-generations';
+import { RefreshTokenSuccessor1764520000000 } from './migrations/1764520000000-refresh-token-successor';
 import { RevocationGenerationRecord } from './revocation/revocation-generation.entity';
 import { RevocationGenerationKeeper } from './revocation/revocation-generation.keeper';
 import { RevocationStore } from './revocation/revocation.store';
@@ -65,6 +67,7 @@ export class AuthServiceModule {
               RefreshFamilyLifetime1764490000000,
               CanonicalEmails1764500000000,
               RevocationGenerations1764510000000,
+              RefreshTokenSuccessor1764520000000,
             ],
           }),
         ),
@@ -89,6 +92,7 @@ export class AuthServiceModule {
         AccessTokenIssuer,
         AccountsService,
         RefreshTokensService,
+        RefreshGrace,
         AuthService,
         CredentialsRateLimiter,
         AdminAccountBootstrap,

@@ -13,8 +13,10 @@ import { generateSigningJwk } from '../keys/signing-jwk';
 import { SigningKeys } from '../keys/signing-key-set';
 import { RevocationStore } from '../revocation/revocation.store';
 import { AccessTokenIssuer } from '../tokens/access-token.issuer';
+import { RefreshGrace } from '../tokens/refresh-grace';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { REVOCATION_ENTRIES_KEY, revocationField } from '@jwt-ms/contracts';
 import { AuthService } from './auth.service';
 
 const PASSWORD = 'correct horse battery staple';
@@ -71,7 +73,11 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
   let refreshTokens: RefreshTokensService;
   let store: RevocationStore;
   let service: AuthService;
+  let issuer: AccessTokenIssuer;
   let run = 0;
+  /** The sessions' clock (milliseconds since the epoch): real time unless a test sets `clockMs`. */
+  let clockMs: number | null = null;
+  const clock = () => clockMs ?? Date.now();
 
   beforeAll(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -83,13 +89,19 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
     database = await new DataSource(
       databaseOptions({ sqlitePath: ':memory:', entities: [Account, RefreshToken], migrations: [] }),
     ).initialize();
-    const config = loadAuthServiceConfig({ DATA_DIR: '/nonexistent' });
+    // No grace window: these races are about reuse detection itself (refresh-grace.spec.ts has the window).
+    const config = loadAuthServiceConfig({ DATA_DIR: '/nonexistent', REFRESH_TOKEN_REUSE_GRACE_SECONDS: '0' });
     accounts = new AccountsService(database.getRepository(Account));
-    refreshTokens = new RefreshTokensService(database.getRepository(RefreshToken), config);
+    refreshTokens = new RefreshTokensService(database.getRepository(RefreshToken), config, clock);
     store = new RevocationStore(client, null);
     const keys = new SigningKeys({ keys: [generateSigningJwk(config.SIGNING_ALGORITHM)] }, config.SIGNING_ALGORITHM);
-    service = new AuthService(accounts, new AccessTokenIssuer(keys, config), refreshTokens, store, config);
+    issuer = new AccessTokenIssuer(keys, config);
+    service = new AuthService(accounts, issuer, refreshTokens, store, new RefreshGrace(client, config), config, clock);
   }, 60_000);
+
+  afterEach(() => {
+    clockMs = null;
+  });
 
   afterAll(async () => {
     client?.destroy();
@@ -301,6 +313,144 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
       await deleting;
 
       await expectDead([pair]);
+    });
+  });
+  describe('whole-second times: auth_time, iat and exp are NumericDates without fractions', () => {
+    /** The start of a whole second of real time, so the tokens' real `iat` stays near the sessions' clock. */
+    const secondStart = () => Math.floor(Date.now() / 1000) * 1000;
+    const claimsOf = (pair: TokenResponse) => decodeJwt(pair.access_token);
+
+    it("signs whole seconds, and a refresh carries the login's auth_time", async () => {
+      const start = secondStart();
+      clockMs = start + 999; // the last millisecond of the second: a fraction would have shown
+      const { pair } = await signedIn();
+      const refreshed = await service.refresh(pair.refresh_token);
+      for (const claims of [claimsOf(pair), claimsOf(refreshed)]) {
+        for (const name of ['auth_time', 'iat', 'exp'] as const) expect(Number.isInteger(claims[name])).toBe(true);
+        expect(claims['auth_time']).toBe(start / 1000);
+      }
+    });
+
+    it('refuses to sign a fractional auth_time: a bug in the caller, not a token', async () => {
+      await expect(
+        issuer.issue({ id: 'a', email: 'a@example.test', roles: ['user'] }, 'sid', 1_700_000_000.5),
+      ).rejects.toThrow(new RangeError('auth_time is a whole number of seconds'));
+    });
+
+    it('revokes a session begun earlier in the same second as a logout everywhere; one begun after it lives', async () => {
+      const start = secondStart();
+      clockMs = start + 200;
+      const { email, pair: before } = await signedIn();
+      const subject = principalOf(before.access_token).subject;
+      clockMs = start + 500;
+      await service.revokeAll(subject);
+      clockMs = start + 700; // the same second
+      const after = await service.login(email, PASSWORD);
+
+      expect(await revocationOf(before.access_token)).toBe('all tokens of the subject revoked');
+      expect(claimsOf(before)['auth_time']).toBe(start / 1000);
+      expect(await revocationOf(after.access_token)).toBeNull();
+      // Its session starts at the watermark: 1 s after the clock, within the verifiers' 5 s tolerance after iat.
+      expect(claimsOf(after)['auth_time']).toBe(start / 1000 + 1);
+      const refreshed = await service.refresh(after.refresh_token);
+      expect(await revocationOf(refreshed.access_token)).toBeNull();
+      expect(claimsOf(refreshed)['auth_time']).toBe(start / 1000 + 1);
+      expect(await outcome(service.refresh(before.refresh_token))).toBe('400 invalid_grant');
+    });
+
+    it('revokes a login made between two logouts everywhere of one second; a login after both lives', async () => {
+      const start = secondStart();
+      clockMs = start + 100;
+      const { email, pair: first } = await signedIn();
+      const subject = principalOf(first.access_token).subject;
+      clockMs = start + 200;
+      await service.revokeAll(subject);
+      clockMs = start + 300;
+      const between = await service.login(email, PASSWORD); // takes auth_time from the watermark: a claim
+      clockMs = start + 400;
+      await service.revokeAll(subject); // floor(now) + 1 alone would equal the claimed auth_time
+      clockMs = start + 500;
+      const last = await service.login(email, PASSWORD);
+
+      expect(await revocationOf(first.access_token)).toBe('all tokens of the subject revoked');
+      expect(await revocationOf(between.access_token)).toBe('all tokens of the subject revoked');
+      expect(await revocationOf(last.access_token)).toBeNull();
+      expect(claimsOf(last)['auth_time']).toBe(start / 1000 + 2);
+    });
+
+    it('does not push the watermark ahead with revocations in a row that no login came between', async () => {
+      const start = secondStart();
+      clockMs = start + 100;
+      const { email, pair } = await signedIn();
+      const subject = principalOf(pair.access_token).subject;
+      for (let i = 0; i < 20; i += 1) {
+        clockMs = start + 200 + i * 10;
+        await service.revokeAll(subject);
+      }
+      const field = revocationField('subject', subject);
+      expect(String(await client.hGet(REVOCATION_ENTRIES_KEY, field))).toMatch(new RegExp(`:${start / 1000 + 1}$`));
+      clockMs = start + 800;
+      const after = await service.login(email, PASSWORD);
+      expect(claimsOf(after)['auth_time']).toBe(start / 1000 + 1);
+      expect(await revocationOf(after.access_token)).toBeNull();
+    });
+
+    it('answers 503 with Retry-After when revocations within one second put the watermark more than 2 s ahead', async () => {
+      const start = secondStart();
+      clockMs = start + 100;
+      const { email, pair } = await signedIn();
+      const subject = principalOf(pair.access_token).subject;
+      for (let i = 0; i < 2; i += 1) {
+        clockMs = start + 200 + i * 200;
+        await service.revokeAll(subject);
+        clockMs += 100;
+        await service.login(email, PASSWORD); // each claims the watermark: the next revocation moves past it
+      }
+      clockMs = start + 600;
+      await service.revokeAll(subject); // now 3 s ahead of the clock
+      clockMs = start + 900;
+      const refused = await service.login(email, PASSWORD).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ProblemException);
+      expect((refused as ProblemException).getStatus()).toBe(503);
+      expect((refused as ProblemException).code).toBe('temporarily_unavailable');
+      expect((refused as ProblemException).headers['retry-after']).toBe('1');
+
+      clockMs = start + 1900; // one second on, the lead is 2 s again
+      const later = await service.login(email, PASSWORD);
+      expect(claimsOf(later)['auth_time']).toBe(start / 1000 + 3);
+      expect(await revocationOf(later.access_token)).toBeNull();
+    });
+
+    it('refuses a login whose password check a logout everywhere overtakes, in the same second', async () => {
+      const start = secondStart();
+      clockMs = start + 100;
+      const { email, pair } = await signedIn();
+      const subject = principalOf(pair.access_token).subject;
+      clockMs = start + 200;
+      await service.revokeAll(subject);
+      clockMs = start + 300;
+      // The watermark is read and claimed; the password check is still to come.
+      const hold = holdNextCalls(accounts, 'verifyCredentials');
+      const racing = outcome(service.login(email, PASSWORD));
+      await hold.reached;
+      clockMs = start + 400;
+      await service.revokeAll(subject);
+      hold.release();
+
+      expect(await racing).toBe('401 invalid_credentials'); // the final check saw the newer watermark
+      clockMs = start + 500;
+      const after = await service.login(email, PASSWORD);
+      expect(await revocationOf(after.access_token)).toBeNull();
+    });
+
+    it('fails a login closed, with 503, when Redis cannot be reached for the watermark', async () => {
+      const { email } = await signedIn();
+      redis.pause();
+      try {
+        expect(await outcome(service.login(email, PASSWORD))).toBe('503 dependency_unavailable');
+      } finally {
+        redis.resume();
+      }
     });
   });
 });

@@ -1,5 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { decodeJwt } from 'jose';
 import { SCOPES_BY_ROLE, type TokenResponse } from '@jwt-ms/contracts';
 import { failClosed, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, notFound } from '@jwt-ms/service-core';
@@ -10,8 +12,22 @@ import { passwordPolicyViolation } from '../accounts/password-policy';
 import { AccessTokenIssuer, type TokenGrant } from '../tokens/access-token.issuer';
 import { ClientRegistry } from '../oauth/clients/client-registry';
 import { grantedScopes } from '../oauth/grant-policy';
-import { RefreshTokensService, type RefreshFamily } from '../tokens/refresh-tokens.service';
-import { RevocationStore } from '../revocation/revocation.store';
+import { RefreshGrace } from '../tokens/refresh-grace';
+import { RefreshTokensService, type ConsumeResult, type RefreshFamily } from '../tokens/refresh-tokens.service';
+import { MAX_AUTH_TIME_LEAD_SECONDS, RevocationStore } from '../revocation/revocation.store';
+import { AUTH_CLOCK, type AuthClock } from './auth-clock';
+
+/**
+ * How long a second use of a refresh token within the grace window waits for
+ * the first use's answer, in milliseconds (real time): the first may still be
+ * issuing, on this replica or another. Past it: 503, and the client retries.
+ */
+export const REFRESH_GRACE_WAIT_MS = 2000;
+/** Interval of that wait's checks, in milliseconds. */
+const REFRESH_GRACE_POLL_MS = 20;
+
+/** A consumed token presented again: what {@link RefreshTokensService.consume} reports. */
+type Reused = Extract<ConsumeResult, { reason: 'reused' }>;
 
 const INVALID_GRANT = 'The refresh token is invalid, expired, revoked or already used.';
 
@@ -30,15 +46,31 @@ function invalidGrant(): ProblemException {
   });
 }
 
+/** 503 `temporarily_unavailable` with `Retry-After` (seconds): a transient state, not an outage. */
+function temporarilyUnavailable(detail: string, retryAfterSeconds: number): ProblemException {
+  return new ProblemException({
+    status: 503,
+    code: 'temporarily_unavailable',
+    detail,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+}
+
 /**
  * Login, refresh, logout and the revocations: the issuer's side of the token
  * lifecycle. Revocations are written to Redis first (where every verifier sees
  * them) and to the database second, so a failure never leaves access tokens
  * alive that the caller was told are revoked.
+ *
+ * Every NumericDate is whole seconds: `auth_time` too. A session's `auth_time`
+ * is when it began, never below the subject's "not before" watermark
+ * ({@link login}); logout everywhere writes `floor(now) + 1` ({@link revokeAll}).
+ * Times come from the {@link AUTH_CLOCK} (milliseconds since the epoch).
  */
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('Auth');
+  private readonly now: AuthClock;
 
   constructor(
     private readonly accounts: AccountsService,
@@ -46,20 +78,54 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokensService,
     private readonly revocations: RevocationStore,
     private readonly clients: ClientRegistry,
+    private readonly grace: RefreshGrace,
     @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
-  ) {}
+    @Optional() @Inject(AUTH_CLOCK) now?: AuthClock,
+  ) {
+    this.now = now ?? Date.now;
+  }
 
   /**
    * Resource-owner password login, answered with the RFC 6749 §5.1 token response.
    *
-   * @throws ProblemException 401 `invalid_credentials`, identical for an unknown email and a wrong password
+   * The session begins now, before the password is read: its `auth_time`
+   * (whole seconds) is `floor(now)`, or the subject's watermark when a logout
+   * everywhere earlier in this same second put it at `floor(now) + 1`
+   * ({@link RevocationStore.sessionAuthTime}), so a login after a revocation
+   * is not revoked by it; its start, kept as the refresh-token family's
+   * `familyStartedAt`, is `max(now, auth_time)`, and refreshes carry the same
+   * `auth_time`. The password hash is read after the watermark: a password
+   * change that landed before the read is seen by the check, and one that
+   * lands after it writes a watermark above this session's `auth_time`. A
+   * revocation racing the rest of the login is caught by the final check in
+   * {@link issuePair}. So `auth_time` may lie up to 1 s after `iat` (2 s after
+   * several revocations within one second), which verifiers accept (their clock
+   * tolerance, 5 s, applies to `auth_time` against `iat`).
+   *
+   * @throws ProblemException 401 `invalid_credentials`, identical for an unknown email and a wrong password;
+   *   503 `temporarily_unavailable` (with `Retry-After`) when revocations of the account within the last
+   *   seconds put its watermark more than MAX_AUTH_TIME_LEAD_SECONDS (2 s) ahead; 503 `dependency_unavailable`
+   *   when Redis cannot be reached
    */
   async login(email: string, password: string): Promise<TokenResponse> {
-    // The session begins when the password is checked: a revocation after this moment
-    // (a password change, logout everywhere, deletion) covers this login too.
-    const startedAt = new Date();
+    const nowMs = this.now();
+    const nowSeconds = Math.floor(nowMs / 1000);
+    // Only to learn whose watermark to read; the password is checked against a hash read after it.
+    // An unknown address reads an id nobody has: the same round trip, so timing tells nothing.
+    const subject = (await this.accounts.findByEmail(email))?.id ?? null;
+    const authTime = await failClosed(() => this.revocations.sessionAuthTime(subject ?? randomUUID(), nowSeconds));
     const account = await this.accounts.verifyCredentials(email, password);
-    if (!account) throw invalidCredentials();
+    // An account that took the address meanwhile is not the one whose watermark was read: try again.
+    if (!account || account.id !== subject) throw invalidCredentials();
+    const lead = authTime - nowSeconds;
+    if (lead > MAX_AUTH_TIME_LEAD_SECONDS) {
+      // Said only to the holder of the password: nobody else learns that the account was revoked.
+      throw temporarilyUnavailable(
+        'The sessions of this account were revoked several times within the last seconds; try again shortly.',
+        lead - MAX_AUTH_TIME_LEAD_SECONDS,
+      );
+    }
+    const startedAt = new Date(Math.max(nowMs, authTime * 1000));
     return this.issuePair(
       account,
       { accountId: account.id, familyId: randomUUID(), startedAt },
@@ -70,20 +136,43 @@ export class AuthService {
 
   /**
    * Exchanges a refresh token for a new pair (RFC 6749 §6); the presented token
-   * is consumed (rotation). Reuse of a consumed token revokes its whole session:
-   * refresh tokens and every access token issued from it (RFC 9700 §4.14.2).
+   * is consumed (rotation), and its immediate successor recorded on it.
    *
+   * A second use of a consumed token T (RFC 9700 §4.14.2):
+   * - within `REFRESH_TOKEN_REUSE_GRACE_SECONDS` of T's first use, while T's
+   *   successor is neither used nor revoked and the account exists, gets the
+   *   same answer as the first use: the same access token and refresh token,
+   *   nothing new issued, nothing revoked (two tabs refreshing at once, a retry
+   *   after a lost response). The answer is read from Redis (RefreshGrace),
+   *   where the first use, on any replica, left it before answering; a use that
+   *   arrives while the first is still issuing waits for it, at most
+   *   {@link REFRESH_GRACE_WAIT_MS};
+   * - otherwise it is reuse: the whole session is revoked (its refresh tokens
+   *   and every access token issued from it). So is a use of T once its
+   *   successor was itself rotated: only the immediate successor's parent has
+   *   a grace window, never an older token (the flaw of django-oauth-toolkit#1617).
+   *
+   * @param refreshToken the token string the client sent
    * @param request what the new access token is for, within what the session was given (RFC 6749 §6, RFC 8707):
    *   `audience` already resolved against the client's registration (default: all of it), `scope` as the
    *   client sent it (default: all the session's scopes)
+   * @returns the RFC 6749 §5.1 token response
    * @throws ProblemException 400 `invalid_grant` (RFC 6749 §5.2) for an unknown,
-   *   expired, revoked or already-used token, or one whose account is gone;
-   *   400 `invalid_scope` for a scope the session does not hold (the token stays usable)
+   *   expired, revoked or reused token, or one whose account is gone; 503
+   *   `dependency_unavailable` when Redis cannot be reached (the token is given
+   *   back, never revoked); 503 `temporarily_unavailable` when a use within the
+   *   grace window found no answer of the first use in time; 400 `invalid_scope` for a scope the session
+   *   does not hold (the token is given back)
    */
   async refresh(refreshToken: string, request: PairRequest = {}): Promise<TokenResponse> {
+    return this.rotate(refreshToken, request, true);
+  }
+
+  /** {@link refresh}; `mayRetry`: a use that finds the token given back (released) may consume it once more. */
+  private async rotate(refreshToken: string, request: PairRequest, mayRetry: boolean): Promise<TokenResponse> {
     const result = await this.refreshTokens.consume(refreshToken);
     if (!result.ok) {
-      if (result.reason === 'reused' && result.familyId) await this.endSession(result.familyId);
+      if (result.reason === 'reused') return this.replay(refreshToken, result, request, mayRetry);
       throw invalidGrant();
     }
     const account = await this.accounts.findById(result.accountId);
@@ -91,16 +180,94 @@ export class AuthService {
       await this.refreshTokens.revokeFamily(result.familyId);
       throw invalidGrant();
     }
+    let pair: TokenResponse | null = null;
     try {
-      return await this.issuePair(account, result, request, invalidGrant);
+      pair = await this.issuePair(account, result, request, invalidGrant, result.successorId);
+      // Before answering: a second use that sees T consumed finds this, whichever replica it reached.
+      await this.grace.remember(refreshToken, pair);
+      return pair;
     } catch (error) {
       // Redis unreachable, or a scope the session lacks: give the refresh token back, so the
       // client's retry is not taken for a replay.
-      const status = error instanceof ProblemException ? error.getStatus() : 0;
-      const recoverable = status === 503 || (error instanceof ProblemException && error.code === 'invalid_scope');
-      if (recoverable) await this.refreshTokens.release(result.tokenId);
+      const problem = error instanceof ProblemException ? error : null;
+      if (problem && (problem.getStatus() === 503 || problem.code === 'invalid_scope')) {
+        if (pair) await this.refreshTokens.delete(pair.refresh_token);
+        await this.refreshTokens.release(result.tokenId);
+      }
       throw error;
     }
+  }
+
+  /**
+   * A consumed refresh token presented again: the first use's answer within
+   * the grace window while the successor is unused, else reuse (see {@link refresh}).
+   */
+  private async replay(refreshToken: string, first: Reused, request: PairRequest, mayRetry: boolean): Promise<TokenResponse> {
+    const deadline = performance.now() + REFRESH_GRACE_WAIT_MS;
+    let used = first;
+    for (;;) {
+      const withinWindow = this.now() - used.usedAt.getTime() < this.grace.windowMs;
+      if (!withinWindow || used.successorId === null) return this.reuseDetected(used);
+      const successor = await this.refreshTokens.findById(used.successorId);
+      if (successor?.revokedAt || (successor && this.refreshTokens.isExpired(successor))) throw invalidGrant();
+      // The successor was rotated: T is older than the newest token's parent.
+      if (successor?.usedAt) return this.reuseDetected(used);
+      const response = successor ? await this.grace.recall(refreshToken) : null;
+      if (response && (await this.refreshTokens.findActive(response.refresh_token))?.id === successor?.id) {
+        return this.answerAgain(response, used);
+      }
+      // Not answered yet: the first use is still issuing, or failed.
+      const row = await this.refreshTokens.findById(used.tokenId);
+      if (!row || row.revokedAt) throw invalidGrant(); // the first use was refused, its session ended
+      if (!row.usedAt) {
+        // Given back (the first use's Redis failed): this use takes its place.
+        if (mayRetry) return this.rotate(refreshToken, request, false);
+        throw temporarilyUnavailable('This refresh token is being used right now; try again shortly.', 1);
+      }
+      if (row.successorId !== used.successorId) {
+        // Given back and consumed again meanwhile: follow the new use.
+        used = { ...used, usedAt: row.usedAt, successorId: row.successorId };
+        continue;
+      }
+      if (performance.now() >= deadline) {
+        throw temporarilyUnavailable(
+          'The first use of this refresh token is still being answered; try again shortly.',
+          1,
+        );
+      }
+      await delay(REFRESH_GRACE_POLL_MS);
+    }
+  }
+
+  /**
+   * The first use's answer, once more, unless its session was revoked since
+   * (in Redis: a logout landing between its database and its Redis step) or
+   * its account is gone.
+   */
+  private async answerAgain(response: TokenResponse, used: Reused): Promise<TokenResponse> {
+    if (!(await this.accounts.findById(used.accountId))) throw invalidGrant();
+    const claims = decodeJwt(response.access_token);
+    const revoked = await failClosed(() =>
+      this.revocations.check({
+        jti: String(claims.jti),
+        sid: String(claims['sid']),
+        sub: String(claims.sub),
+        authTime: Number(claims['auth_time']),
+      }),
+    );
+    if (revoked) throw invalidGrant();
+    this.logger.log(`refresh token of session ${used.familyId} used again within the grace window: answered as before`);
+    return response;
+  }
+
+  /** Reuse of a consumed refresh token: revokes its session (RFC 9700 §4.14.2). */
+  private async reuseDetected(used: Reused): Promise<never> {
+    // A copy of an old token is in someone's hands: in Redis first, then the database (see endSession).
+    this.logger.warn(
+      `security event: refresh token reuse detected; session ${used.familyId} of account ${used.accountId} is revoked`,
+    );
+    await this.endSession(used.familyId);
+    throw invalidGrant();
   }
 
   /**
@@ -124,8 +291,10 @@ export class AuthService {
    * @throws ProblemException 503 when Redis cannot be reached
    */
   async revokeAll(accountId: string): Promise<void> {
-    // Every session that began before this moment (auth_time, millisecond precision) is covered.
-    const notBefore = Date.now() / 1000;
+    // Whole seconds, as auth_time: floor(now) + 1 covers every session that began up to now, earlier in this
+    // same second included. A login after this write reads the watermark and starts its session at it, so it
+    // is not covered (see login); the store moves the watermark past any auth_time such a login claimed.
+    const notBefore = Math.floor(this.now() / 1000) + 1;
     try {
       await failClosed(() =>
         this.revocations.revokeSubjectBefore(accountId, notBefore, this.config.ACCESS_TOKEN_TTL_SECONDS),
@@ -214,8 +383,10 @@ export class AuthService {
    * step; and the access token's `auth_time` is the session's start, so the
    * verifiers refuse it as well.
    *
+   * @param family the session; `auth_time` is its start in whole seconds, `floor(startedAt)`
    * @param request the audiences and scope asked for (see {@link refresh})
    * @param refused the error to answer when the session was revoked meanwhile
+   * @param refreshTokenId the new refresh token's row id (a rotation's recorded successor); new when absent
    * @throws ProblemException 400 `invalid_scope` before anything is issued, for a scope the account's roles
    *   or the first-party client do not allow
    */
@@ -224,16 +395,17 @@ export class AuthService {
     family: RefreshFamily,
     request: PairRequest,
     refused: () => ProblemException,
+    refreshTokenId?: string,
   ): Promise<TokenResponse> {
     const grant = this.firstPartyGrant(account, request);
-    const authTime = family.startedAt.getTime() / 1000;
+    const authTime = Math.floor(family.startedAt.getTime() / 1000);
     const access = await this.accessTokens.issueForUser(
       { id: account.id, email: account.email, roles: account.roles },
       family.familyId,
       authTime,
       grant,
     );
-    const refresh = await this.refreshTokens.create(family);
+    const refresh = await this.refreshTokens.create(family, refreshTokenId);
     let revoked: string | null;
     try {
       revoked = await failClosed(() =>

@@ -90,9 +90,9 @@ describe('revocation design under attack (real Redis, real SQLite)', () => {
     const view = await startView();
     const sub = randomUUID();
     // The issuer's clock was stepped 10 minutes ahead for one "logout everywhere", then corrected.
-    await store.revokeSubjectBefore(sub, Date.now() / 1000 + 600, 900);
+    await store.revokeSubjectBefore(sub, Math.floor(Date.now() / 1000) + 600, 900);
     // Later, with a correct clock, the user logs out everywhere again (password change).
-    const notBefore = Date.now() / 1000;
+    const notBefore = Math.floor(Date.now() / 1000) + 1;
     await store.revokeSubjectBefore(sub, notBefore, 900);
     const stolen = { jti: randomUUID(), sid: randomUUID(), sub, authTime: notBefore - 60 };
     await waitUntil(() => view.check(stolen) !== null, 'the watermark to reach the view');

@@ -91,11 +91,18 @@ describe('the revocation list on a local Redis Cluster (3 masters, 3 replicas)',
     expect(verifier.check(before)).toBe('session revoked'); // from the full read
 
     const subject = randomUUID();
-    const after = token({ sub: subject, authTime: 1_700_000_000.1 });
-    await store.revokeSubjectBefore(subject, 1_700_000_000.2, LIFETIME_SECONDS);
+    const now = Math.floor(Date.now() / 1000);
+    const after = token({ sub: subject, authTime: now });
+    await store.revokeSubjectBefore(subject, now + 1, LIFETIME_SECONDS);
     await waitUntil(() => verifier.check(after) !== null, 'the watermark to reach the verifier through the log');
     expect(verifier.check(after)).toBe('all tokens of the subject revoked');
     expect(await store.check(after)).toBe('all tokens of the subject revoked');
+    // The login's read-and-claim and the next revocation touch the claim key in the list's slot too.
+    expect(await store.sessionAuthTime(subject, now)).toBe(now + 1);
+    await store.revokeSubjectBefore(subject, now + 1, LIFETIME_SECONDS);
+    const claimed = token({ sub: subject, authTime: now + 1 });
+    await waitUntil(() => verifier.check(claimed) !== null, 'the moved watermark to reach the verifier');
+    expect(await store.check(claimed)).toBe('all tokens of the subject revoked');
   });
 
   it("survives a failover of the list's master: nothing held is lost, later writes arrive, no full read", async () => {

@@ -4,6 +4,7 @@ import {
   REVOCATION_ENTRIES_KEY,
   REVOCATION_EXPIRY_KEY,
   REVOCATION_LOG_KEY,
+  authTimeClaimKey,
   parseRevocationEntry,
   revocationField,
 } from '@jwt-ms/contracts';
@@ -100,12 +101,12 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
     const subject = randomUUID();
     const revoked = { jti: randomUUID(), sid: randomUUID(), sub: randomUUID(), authTime: Date.now() / 1000 };
     const sameSession = { ...revoked, jti: randomUUID(), sub: randomUUID(), sid: randomUUID() };
-    const earlier = { jti: randomUUID(), sid: randomUUID(), sub: subject, authTime: 1_700_000_000.1 };
-    const later = { ...earlier, jti: randomUUID(), sid: randomUUID(), authTime: 1_700_000_000.3 };
+    const earlier = { jti: randomUUID(), sid: randomUUID(), sub: subject, authTime: 1_700_000_000 };
+    const later = { ...earlier, jti: randomUUID(), sid: randomUUID(), authTime: 1_700_000_001 };
 
     await store.revokeToken(revoked.jti, Math.floor(Date.now() / 1000) + 300);
     await store.revokeSession(sameSession.sid, LIFETIME_SECONDS);
-    await store.revokeSubjectBefore(subject, 1_700_000_000.2, LIFETIME_SECONDS);
+    await store.revokeSubjectBefore(subject, 1_700_000_001, LIFETIME_SECONDS);
     await waitUntil(() => verifier.check(earlier) !== null, 'the watermark to reach the verifier');
 
     for (const [token, reason] of [
@@ -131,6 +132,64 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
     const stored = parseRevocationEntry(field, String(await (await client()).hGet(REVOCATION_ENTRIES_KEY, field)));
     expect(stored?.kind === 'subject' && stored.notBefore).toBe(1_700_000_100);
     expect(await store.check(between)).toBe('all tokens of the subject revoked');
+  });
+
+  it('writes whole seconds only: a fractional watermark is a bug in the caller', async () => {
+    await expect(store.revokeSubjectBefore(randomUUID(), 1_700_000_000.5, LIFETIME_SECONDS)).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  it('rounds a fractional watermark an earlier issuer stored up, when it merges', async () => {
+    const reader = await client();
+    const subject = randomUUID();
+    const field = revocationField('subject', subject);
+    await reader.hSet(REVOCATION_ENTRIES_KEY, field, `${Date.now() + 60_000}:1700000100.250`);
+    await store.revokeSubjectBefore(subject, 1_700_000_050, LIFETIME_SECONDS);
+    const stored = parseRevocationEntry(field, String(await reader.hGet(REVOCATION_ENTRIES_KEY, field)));
+    expect(stored?.kind === 'subject' && stored.notBefore).toBe(1_700_000_101);
+  });
+
+  describe("a session's auth_time against the subject's watermark", () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const watermarkOf = async (subject: string) => {
+      const field = revocationField('subject', subject);
+      const stored = parseRevocationEntry(field, String(await (await client()).hGet(REVOCATION_ENTRIES_KEY, field)));
+      return stored?.kind === 'subject' ? stored.notBefore : null;
+    };
+
+    it('is the clock when no watermark is ahead of it, and claims nothing', async () => {
+      const subject = randomUUID();
+      expect(await store.sessionAuthTime(subject, now())).toBe(now());
+      await store.revokeSubjectBefore(subject, now() - 10, LIFETIME_SECONDS);
+      const at = now();
+      expect(await store.sessionAuthTime(subject, at)).toBe(at);
+      expect(await (await client()).exists(authTimeClaimKey(subject))).toBe(0);
+    });
+
+    it('is the watermark when it is ahead, and the claim moves the next revocation past it', async () => {
+      const subject = randomUUID();
+      const at = now();
+      await store.revokeSubjectBefore(subject, at + 1, LIFETIME_SECONDS);
+      await store.revokeSubjectBefore(subject, at + 1, LIFETIME_SECONDS); // no claim: stays
+      expect(await watermarkOf(subject)).toBe(at + 1);
+
+      expect(await store.sessionAuthTime(subject, at)).toBe(at + 1);
+      expect(await (await client()).get(authTimeClaimKey(subject))).toBe(String(at + 1));
+      await store.revokeSubjectBefore(subject, at + 1, LIFETIME_SECONDS);
+      expect(await watermarkOf(subject)).toBe(at + 2);
+      expect(await store.check({ jti: randomUUID(), sid: randomUUID(), sub: subject, authTime: at + 1 })).toBe(
+        'all tokens of the subject revoked',
+      );
+    });
+
+    it('leaves a watermark more than 2 s ahead unclaimed, for the caller to refuse', async () => {
+      const subject = randomUUID();
+      const at = now();
+      await store.revokeSubjectBefore(subject, at + 3, LIFETIME_SECONDS);
+      expect(await store.sessionAuthTime(subject, at)).toBe(at + 3);
+      expect(await (await client()).exists(authTimeClaimKey(subject))).toBe(0);
+    });
   });
 
   it("applies the issuer's own writes at once in its process", async () => {
@@ -165,6 +224,9 @@ describe('RevocationStore: the issuer writes, every verifier reads the same layo
       await expect(
         store.check({ jti: randomUUID(), sid: randomUUID(), sub: randomUUID(), authTime: 0 }),
       ).rejects.toBeInstanceOf(RevocationUnavailableError);
+      await expect(store.sessionAuthTime(randomUUID(), Math.floor(Date.now() / 1000))).rejects.toBeInstanceOf(
+        RevocationUnavailableError,
+      );
       expect(performance.now() - started).toBeLessThan(10_000);
     } finally {
       redis.resume();

@@ -6,6 +6,7 @@ import {
   REVOCATION_GENERATION_KEY,
   REVOCATION_LOG_KEY,
   REVOCATION_LOG_RETENTION_MS,
+  authTimeClaimKey,
   formatWatermark,
   parseRevocationEntry,
   revocationField,
@@ -26,6 +27,16 @@ const TRIM_PER_WRITE = 100;
 const TRIM_PER_SWEEP = 2000;
 /** Interval of the clean-up in a running issuer, in milliseconds. */
 const TRIM_INTERVAL_MS = 1000;
+/**
+ * How far a session's `auth_time` may lie ahead of the clock, in whole seconds.
+ * Verifiers accept an `auth_time` up to their clock tolerance (5 s by default)
+ * after `iat`; 2 s leaves 3 s of that for clock skew between the issuer and them.
+ * 1 s is the lead of a login in the same second as a logout everywhere; 2 s needs
+ * a second revocation of that login within the same second.
+ */
+export const MAX_AUTH_TIME_LEAD_SECONDS = 2;
+/** How long a login's claim on a watermark ({@link authTimeClaimKey}) is kept, in milliseconds: the clock passes it within 2 s. */
+const AUTH_TIME_CLAIM_TTL_MS = 60_000;
 
 /**
  * The revocation list in Redis, three kinds of entry (layout in `@jwt-ms/contracts`):
@@ -33,6 +44,13 @@ const TRIM_INTERVAL_MS = 1000;
  * - one login session, by `sid`: every token of a refresh-token family;
  * - one subject's "not before" watermark: every token of a session that began
  *   earlier (`auth_time`).
+ *
+ * Times are whole seconds, as every NumericDate the issuer signs: a watermark
+ * `W` revokes every session whose `auth_time < W`. A revocation at `now`
+ * writes `floor(now) + 1`, so a session that began earlier in the same second
+ * is covered; a login reads the watermark first ({@link sessionAuthTime}) and
+ * starts its session no earlier than it, so a session that begins after the
+ * revocation is not.
  *
  * Only the issuer writes, and this is its writer (resource services have no
  * code path that writes). Each write, in one Lua script (atomic: no entry
@@ -123,20 +141,69 @@ export class RevocationStore implements OnApplicationBootstrap, OnApplicationShu
   /**
    * Revokes every access token of a subject whose session began before
    * `notBefore`. The watermark only moves forward: of two racing
-   * revocations, the later watermark stays.
+   * revocations, the later watermark stays. And it moves past every
+   * `auth_time` a login took from the watermark itself ({@link sessionAuthTime}'s
+   * claim): such a session began before this revocation, in the same second
+   * as the previous one, and `notBefore` alone (`floor(now) + 1`) would equal
+   * its `auth_time` and miss it. Without a claim the watermark stays where the
+   * clock puts it, so revocations in a row do not push it into the future.
    *
    * @param sub the subject
-   * @param notBefore seconds since the epoch, fractional; tokens with an earlier `auth_time` are revoked
+   * @param notBefore whole seconds since the epoch, `floor(now) + 1` for a revocation at `now`;
+   *   tokens with an earlier `auth_time` are revoked
    * @param maxTokenLifetimeSeconds the longest access-token lifetime, in seconds
+   * @throws RangeError when `notBefore` is not a whole number of seconds (a bug in the caller)
    * @throws RevocationUnavailableError when Redis does not answer
    */
   async revokeSubjectBefore(sub: string, notBefore: number, maxTokenLifetimeSeconds: number): Promise<void> {
+    if (!Number.isSafeInteger(notBefore) || notBefore < 0) {
+      throw new RangeError('a watermark is a whole, non-negative number of seconds');
+    }
     await this.write(
       'subject',
       sub,
       maxTokenLifetimeSeconds + REVOCATION_TTL_MARGIN_SECONDS,
       formatWatermark(notBefore),
     );
+  }
+
+  /**
+   * The `auth_time` of a session of `sub` that begins now: `nowSeconds`, or the
+   * subject's watermark when that is ahead of the clock (a logout everywhere
+   * earlier in this second wrote `floor(now) + 1`): a session that begins after
+   * the revocation must not be revoked by it. One round trip (the HGET of the
+   * watermark, in a script): when it takes the watermark, the script also
+   * records that claim ({@link authTimeClaimKey}) in the same atomic step, so
+   * that a later revocation within the same second moves the watermark past
+   * it ({@link revokeSubjectBefore}). The caller then starts its session at
+   * `max(now, authTime)` and must read the credentials only after this call:
+   * a password change before it is seen by the credential check, one after it
+   * writes a watermark above the session's `auth_time`.
+   *
+   * The result may lie up to 1 s after `nowSeconds` (and after the token's
+   * `iat`), 2 s after several revocations within one second: verifiers accept
+   * an `auth_time` up to their clock tolerance (5 s) after `iat`. A lead over
+   * {@link MAX_AUTH_TIME_LEAD_SECONDS} is returned unclaimed: the caller must
+   * refuse the login for now.
+   *
+   * @param sub the subject (account id)
+   * @param nowSeconds the current time, whole seconds since the epoch
+   * @returns the session's `auth_time`, whole seconds since the epoch, at least `nowSeconds`
+   * @throws RevocationUnavailableError when Redis does not answer within {@link REDIS_TIMEOUT_MS}
+   */
+  async sessionAuthTime(sub: string, nowSeconds: number): Promise<number> {
+    const authTime = await this.bounded(() =>
+      this.redis.eval(SESSION_AUTH_TIME, {
+        keys: [REVOCATION_ENTRIES_KEY, authTimeClaimKey(sub)],
+        arguments: [
+          revocationField('subject', sub),
+          String(nowSeconds),
+          String(MAX_AUTH_TIME_LEAD_SECONDS),
+          String(AUTH_TIME_CLAIM_TTL_MS),
+        ],
+      }),
+    );
+    return Math.max(Number(authTime), nowSeconds);
   }
 
   /**
@@ -187,9 +254,11 @@ export class RevocationStore implements OnApplicationBootstrap, OnApplicationShu
   /** Stores, indexes and logs one entry (WRITE_AND_LOG), then updates this process's view. */
   private async write(kind: RevocationEntryKind, id: string, ttlSeconds: number, watermark = ''): Promise<void> {
     const field = revocationField(kind, id);
+    const keys = [REVOCATION_ENTRIES_KEY, REVOCATION_EXPIRY_KEY, REVOCATION_LOG_KEY];
+    if (kind === 'subject') keys.push(authTimeClaimKey(id));
     const [value] = (await this.bounded(() =>
       this.redis.eval(WRITE_AND_LOG, {
-        keys: [REVOCATION_ENTRIES_KEY, REVOCATION_EXPIRY_KEY, REVOCATION_LOG_KEY],
+        keys,
         arguments: [
           field,
           String(ttlSeconds * 1000),
@@ -243,8 +312,11 @@ end
  * (Redis's clock) in the hash KEYS[1], scores it by expiry in the index
  * KEYS[2], and appends it to the log KEYS[3]: atomically, so no entry exists
  * unlogged. Merges with what is stored: the later expiry stays, and for a
- * subject (ARGV[3], its watermark, non-empty) the larger watermark, so of two
- * racing revocations the stronger wins. Then drops up to ARGV[5] expired
+ * subject (ARGV[3], its watermark in whole seconds, non-empty) the larger
+ * watermark, so of two racing revocations the stronger wins (a stored
+ * fractional one, from an issuer before whole seconds, rounded up), and at
+ * least one more than the `auth_time` a login claimed (KEYS[4], see
+ * SESSION_AUTH_TIME). Then drops up to ARGV[5] expired
  * entries and trims the log to ARGV[4] milliseconds. Returns `{ value, id }`:
  * the stored value and the log entry's ID.
  *
@@ -257,15 +329,21 @@ local now = nowMs()
 local expiresAt = now + tonumber(ARGV[2])
 local notBefore = ARGV[3]
 local current = redis.call('HGET', KEYS[1], ARGV[1])
+local watermark = tonumber(notBefore)
 if current then
   local colon = string.find(current, ':', 1, true)
   local currentExpiry = tonumber(colon and string.sub(current, 1, colon - 1) or current)
   if currentExpiry and currentExpiry > expiresAt then expiresAt = currentExpiry end
-  if notBefore ~= '' and colon then
-    local currentNotBefore = string.sub(current, colon + 1)
-    if tonumber(currentNotBefore) and tonumber(currentNotBefore) > tonumber(notBefore) then notBefore = currentNotBefore end
+  if watermark and colon then
+    local currentNotBefore = tonumber(string.sub(current, colon + 1))
+    if currentNotBefore and math.ceil(currentNotBefore) > watermark then watermark = math.ceil(currentNotBefore) end
   end
 end
+if watermark and KEYS[4] then
+  local claimed = tonumber(redis.call('GET', KEYS[4]) or '')
+  if claimed and claimed + 1 > watermark then watermark = claimed + 1 end
+end
+if watermark then notBefore = string.format('%d', watermark) end
 local value = string.format('%d', expiresAt)
 if notBefore ~= '' then value = value .. ':' .. notBefore end
 redis.call('HSET', KEYS[1], ARGV[1], value)
@@ -273,6 +351,34 @@ redis.call('ZADD', KEYS[2], expiresAt, ARGV[1])
 local id = redis.call('XADD', KEYS[3], '*', 'field', ARGV[1], 'value', value)
 dropExpired(now, tonumber(ARGV[5]), tonumber(ARGV[4]))
 return { value, id }`;
+
+/**
+ * Reads the subject's watermark (field ARGV[1] of the hash KEYS[1]) for a
+ * session beginning at ARGV[2] (whole seconds): returns ARGV[2], or the
+ * watermark rounded up when it is live and ahead of that. When it is ahead by
+ * at most ARGV[3] seconds, records it as claimed in KEYS[2] (kept ARGV[4] ms,
+ * never lowered), in the same atomic step as the read: a revocation's script
+ * runs either before it (and the session starts at its watermark) or after
+ * it (and sees the claim, so it revokes this session too).
+ */
+const SESSION_AUTH_TIME = `${DROP_EXPIRED}
+local now = tonumber(ARGV[2])
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then return now end
+local colon = string.find(value, ':', 1, true)
+if not colon then return now end
+local expiresAt = tonumber(string.sub(value, 1, colon - 1))
+local notBefore = tonumber(string.sub(value, colon + 1))
+if not expiresAt or not notBefore or expiresAt <= nowMs() then return now end
+local authTime = math.ceil(notBefore)
+if authTime <= now then return now end
+if authTime - now <= tonumber(ARGV[3]) then
+  local claimed = tonumber(redis.call('GET', KEYS[2]) or '')
+  if not claimed or claimed < authTime then
+    redis.call('SET', KEYS[2], string.format('%d', authTime), 'PX', ARGV[4])
+  end
+end
+return authTime`;
 
 /** Drops up to ARGV[1] expired entries and trims the log to ARGV[2] milliseconds; returns how many were dropped. */
 const TRIM = `${DROP_EXPIRED}

@@ -59,8 +59,10 @@ export class AccessTokenIssuer {
    * @param authTime when the session began, whole seconds since the epoch: becomes `auth_time`
    *   (OIDC Core §2), which "logout everywhere" compares with its watermark
    * @param grant client, audiences and scopes (already checked against the client's registration)
+   * @throws RangeError when `authTime` is not a whole number of seconds (a bug in the caller)
    */
   issueForUser(subject: TokenSubject, sessionId: string, authTime: number, grant: TokenGrant): Promise<IssuedAccessToken> {
+    if (!Number.isSafeInteger(authTime)) throw new RangeError('auth_time is a whole number of seconds');
     return this.sign(
       subject.id,
       { roles: subject.roles, sid: sessionId, auth_time: authTime, email: subject.email },

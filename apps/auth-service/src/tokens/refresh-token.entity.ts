@@ -37,6 +37,15 @@ export class RefreshToken {
   @Column({ name: 'used_at', type: Date, nullable: true })
   usedAt!: Date | null;
 
+  /**
+   * Set with `usedAt`: the id of the token issued in exchange for this one (its
+   * immediate successor). A second use of this token within the grace window is
+   * answered with the same pair only while that successor is unused and
+   * unrevoked; null for a token not used yet (or used before successors were recorded).
+   */
+  @Column({ name: 'successor_id', type: 'varchar', length: 36, nullable: true })
+  successorId!: string | null;
+
   /** Set on logout or on reuse detection; the token cannot be used. */
   @Column({ name: 'revoked_at', type: Date, nullable: true })
   revokedAt!: Date | null;

@@ -31,6 +31,7 @@ export {
   REVOCATION_HASH_TAG,
   REVOCATION_LOG_KEY,
   REVOCATION_LOG_RETENTION_MS,
+  authTimeClaimKey,
   formatRevocationGeneration,
   formatRevocationValue,
   formatWatermark,

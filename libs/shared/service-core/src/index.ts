@@ -15,7 +15,7 @@ export { IS_PUBLIC_KEY, Public } from './lib/public.decorator';
 export { ConfigError, env, loadConfig, requireProductionDatabase, serviceEnvSchema } from './lib/config/load-config';
 export { databaseModuleOptions, databaseOptions, type DatabaseSettings } from './lib/database/database-options';
 export { inTransaction } from './lib/database/transaction';
-export { printSchemaSql } from './lib/database/schema-sql';
+export { printSchemaSql, schemaSql, type SchemaSql } from './lib/database/schema-sql';
 export { HealthModule } from './lib/health/health.module';
 export { READINESS_PROBES, type ReadinessProbe } from './lib/health/readiness-probe';
 export { ProblemException, invalidRequest, notFound, type ProblemInit } from './lib/problem/problem.exception';

@@ -43,6 +43,11 @@ export const ERROR_CODES = [
   'rate_limited',
   /** A dependency (Redis, the database) is unreachable; the request failed closed. */
   'dependency_unavailable',
+  /**
+   * RFC 6749 §4.1.2.1's term: a transient state of the issuer, not an outage; `Retry-After` says when to come
+   * back (a login right after several revocations of the account, the first use of a refresh token still in flight).
+   */
+  'temporarily_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -6,6 +6,7 @@ import {
   REVOCATION_GENERATION_KEY,
   REVOCATION_HASH_TAG,
   REVOCATION_LOG_KEY,
+  authTimeClaimKey,
   formatRevocationGeneration,
   formatRevocationValue,
   formatWatermark,
@@ -59,10 +60,18 @@ describe('revocation layout: every builder has its parser', () => {
     }
   });
 
-  it('round-trips a watermark at millisecond precision, and refuses what is not one', () => {
+  it('round-trips a watermark in whole seconds or at millisecond precision, and refuses what is not one', () => {
+    expect(formatWatermark(1_700_000_001)).toBe('1700000001');
+    expect(parseWatermark(formatWatermark(1_700_000_001))).toBe(1_700_000_001);
     expect(formatWatermark(1_700_000_000.1234)).toBe('1700000000.123');
     expect(parseWatermark(formatWatermark(1_700_000_000.5))).toBe(1_700_000_000.5);
     for (const bad of ['soon', '-1', 'Infinity', 'NaN', '']) expect(parseWatermark(bad)).toBeNull();
+  });
+
+  it("names a subject's auth-time claim in the revocation slot, for ids a field may hold", () => {
+    expect(authTimeClaimKey('u1')).toBe('jwtms:{revocation}:auth-time-claim:u1');
+    expect(() => authTimeClaimKey('')).toThrow(RangeError);
+    expect(() => authTimeClaimKey('x'.repeat(MAX_REVOCATION_ID_LENGTH + 1))).toThrow(RangeError);
   });
 
   it('round-trips each kind of entry through its field and value', () => {

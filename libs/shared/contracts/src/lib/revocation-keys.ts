@@ -80,7 +80,10 @@ export type RevocationEntry =
       id: string;
       /** Milliseconds since the epoch. */
       expiresAtMs: number;
-      /** Seconds since the epoch, millisecond precision: tokens whose `auth_time` is earlier are revoked. */
+      /**
+       * Seconds since the epoch: tokens whose `auth_time` is earlier are revoked. Whole seconds, as `auth_time`
+       * is (an issuer before them wrote milliseconds: such a value still parses and compares the same way).
+       */
       notBefore: number;
     };
 
@@ -124,11 +127,11 @@ export function parseRevocationField(field: string): { kind: RevocationEntryKind
 /**
  * Encodes a subject watermark.
  *
- * @param notBefore seconds since the epoch, fractional
- * @returns the decimal string, millisecond precision (e.g. `1700000000.123`)
+ * @param notBefore seconds since the epoch: whole seconds (what the issuer writes), or fractional
+ * @returns the decimal string: `1700000001` for whole seconds, else millisecond precision (`1700000000.123`)
  */
 export function formatWatermark(notBefore: number): string {
-  return notBefore.toFixed(3);
+  return Number.isInteger(notBefore) ? String(notBefore) : notBefore.toFixed(3);
 }
 
 /**
@@ -176,6 +179,26 @@ export function parseRevocationEntry(field: string, value: string): RevocationEn
   if (named.kind !== 'subject') return colon === -1 ? { kind: named.kind, id: named.id, expiresAtMs } : null;
   const notBefore = colon === -1 ? null : parseWatermark(value.slice(colon + 1));
   return notBefore === null ? null : { kind: 'subject', id: named.id, expiresAtMs, notBefore };
+}
+
+/**
+ * Key of one subject's claim on its watermark, written and read by the issuer
+ * only (verifiers never read it): the highest `auth_time` a login took *from*
+ * the watermark because the watermark was ahead of the clock (a login in the
+ * same second as a logout everywhere). The next subject revocation must cover
+ * that session too, so it moves the watermark past the claim; without a claim
+ * it does not move, and revocations in a row do not push `auth_time` into the
+ * future. A string holding whole seconds, expiring after a minute (by then
+ * the clock has passed it). Carries the revocation hash tag: the write script
+ * reads it in the same slot as the entries.
+ *
+ * @param sub the subject
+ * @returns e.g. `jwtms:{revocation}:auth-time-claim:3f1c…`
+ * @throws RangeError for an empty `sub` or one longer than {@link MAX_REVOCATION_ID_LENGTH}, as {@link revocationField}
+ */
+export function authTimeClaimKey(sub: string): string {
+  revocationField('subject', sub);
+  return `${REVOCATION_KEY_PREFIX}auth-time-claim:${sub}`;
 }
 
 /**
