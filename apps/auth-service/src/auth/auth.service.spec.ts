@@ -17,6 +17,7 @@ import { RefreshGrace } from '../tokens/refresh-grace';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { REVOCATION_ENTRIES_KEY, revocationField } from '@jwt-ms/contracts';
+import { loadClientRegistry } from '../oauth/clients/client-registry';
 import { AuthService } from './auth.service';
 
 const PASSWORD = 'correct horse battery staple';
@@ -96,7 +97,16 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
     store = new RevocationStore(client, null);
     const keys = new SigningKeys({ keys: [generateSigningJwk(config.SIGNING_ALGORITHM)] }, config.SIGNING_ALGORITHM);
     issuer = new AccessTokenIssuer(keys, config);
-    service = new AuthService(accounts, issuer, refreshTokens, store, new RefreshGrace(client, config), config, clock);
+    service = new AuthService(
+      accounts,
+      issuer,
+      refreshTokens,
+      store,
+      loadClientRegistry(config),
+      new RefreshGrace(client, config),
+      config,
+      clock,
+    );
   }, 60_000);
 
   afterEach(() => {
@@ -333,7 +343,11 @@ describe('AuthService race paths (real SQLite, private Redis): no live token aft
 
     it('refuses to sign a fractional auth_time: a bug in the caller, not a token', async () => {
       await expect(
-        issuer.issue({ id: 'a', email: 'a@example.test', roles: ['user'] }, 'sid', 1_700_000_000.5),
+        issuer.issueForUser({ id: 'a', email: 'a@example.test', roles: ['user'] }, 'sid', 1_700_000_000.5, {
+          clientId: 'first-party-app',
+          audience: ['users-service'],
+          scopes: ['profile:read'],
+        }),
       ).rejects.toThrow(new RangeError('auth_time is a whole number of seconds'));
     });
 

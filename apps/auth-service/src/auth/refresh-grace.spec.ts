@@ -29,6 +29,7 @@ import { AccessTokenIssuer } from '../tokens/access-token.issuer';
 import { REFRESH_GRACE_KEY_PREFIX, RefreshGrace } from '../tokens/refresh-grace';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { loadClientRegistry } from '../oauth/clients/client-registry';
 import { AuthService } from './auth.service';
 
 const PASSWORD = 'correct horse battery staple';
@@ -129,6 +130,7 @@ describe.each(['sqlite', 'postgres'] as const)(
         new AccessTokenIssuer(keys, config),
         refreshTokens,
         new RevocationStore(client, null),
+        loadClientRegistry(config),
         grace,
         config,
         clock,

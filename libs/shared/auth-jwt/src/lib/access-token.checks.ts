@@ -163,8 +163,12 @@ function decodeSegment(token: string, start: number, end: number): string {
 export interface RegisteredClaimExpectations {
   /** The exact `iss`. */
   issuer: string;
-  /** This service's audience identifier; `aud` must be it or contain it. */
-  audience: string;
+  /**
+   * This service's audience identifier; `aud` must be it or contain it. A
+   * list (the issuer's own checks: introspection, token exchange): `aud` must
+   * name at least one of them.
+   */
+  audience: string | readonly string[];
   /** Allowed clock skew for `exp` and `nbf`, in seconds. */
   clockToleranceSeconds: number;
 }
@@ -186,7 +190,7 @@ export function checkRegisteredClaims(
 ): void {
   if (claims['iss'] !== expected.issuer) throw new TokenRejectedError('bad_iss', 'unexpected "iss" claim value');
   const aud = claims['aud'];
-  if (!(aud === expected.audience || (Array.isArray(aud) && aud.includes(expected.audience)))) {
+  if (!namesAudience(aud, expected.audience)) {
     throw new TokenRejectedError('bad_aud', 'unexpected "aud" claim value: this service is not an audience');
   }
   const now = Math.floor(nowSeconds);
@@ -205,6 +209,13 @@ export function checkRegisteredClaims(
       throw new TokenRejectedError('not_yet_valid', 'token not yet valid ("nbf" is in the future)');
     }
   }
+}
+
+/** Whether `aud` (a string or an array, RFC 7519 §4.1.3) names `expected`, or one of them when a list. */
+function namesAudience(aud: unknown, expected: string | readonly string[]): boolean {
+  if (typeof expected === 'string') return aud === expected || (Array.isArray(aud) && aud.includes(expected));
+  if (typeof aud === 'string') return expected.includes(aud);
+  return Array.isArray(aud) && aud.some((value) => typeof value === 'string' && expected.includes(value));
 }
 
 /** The limits {@link toPrincipal} applies to a token's times, in seconds. */

@@ -87,16 +87,23 @@ export class AccessTokenVerifier {
    * @param token the compact JWS, as sent (the bearer token of RFC 6750 §2.1)
    * @param nowMs the current time, in milliseconds since the epoch; default the module's `now` option
    *   (`Date.now`); tests pass a frozen one
+   * @param expected for the issuer's own checks (RFC 7662 introspection, RFC 8693 token exchange): the
+   *   audiences of which the token must name one, instead of this service's. Such a verification neither
+   *   reads nor fills the verified-token cache, which holds only tokens verified for this service
    * @returns the principal of a valid, unrevoked access token: a `UserPrincipal` or a `ServicePrincipal` (step 8)
    * @throws TokenRejectedError naming, by its code, the check that failed
    * @throws VerificationUnavailableError when the issuer's keys never loaded, or the revocation list is
    *   unavailable (never loaded; stale under `fail-closed`)
    */
-  async verify(token: string, nowMs: number = this.settings.now()): Promise<Principal> {
+  async verify(
+    token: string,
+    nowMs: number = this.settings.now(),
+    expected?: { audiences: readonly string[] },
+  ): Promise<Principal> {
     const nowSeconds = nowMs / 1000;
     checkSize(token, this.settings.maxTokenBytes); // 1
-    const cacheKey = this.verifiedTokens.keyOf(token);
-    const verified = this.verifiedTokens.get(cacheKey, nowMs);
+    const cacheKey = expected ? null : this.verifiedTokens.keyOf(token);
+    const verified = cacheKey === null ? undefined : this.verifiedTokens.get(cacheKey, nowMs);
     if (verified) {
       checkLifetime(verified.issuedAt, verified.expiresAt, this.claimLimits()); // 8: the bound may have shrunk
       return this.assertNotRevoked(verified); // 9
@@ -106,10 +113,14 @@ export class AccessTokenVerifier {
     const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header)); // 4
     verifySignature(jws, header.alg, key); // 5
     const claims = parsePayload(jws); // 6
-    checkRegisteredClaims(claims, this.settings, nowSeconds); // 7
+    checkRegisteredClaims(
+      claims,
+      expected ? { ...this.settings, audience: expected.audiences } : this.settings,
+      nowSeconds,
+    ); // 7
     const principal = toPrincipal(claims, this.claimLimits(), nowSeconds); // 8
     this.assertNotRevoked(principal); // 9
-    this.verifiedTokens.set(cacheKey, principal, nowMs);
+    if (cacheKey !== null) this.verifiedTokens.set(cacheKey, principal, nowMs);
     return principal;
   }
 
