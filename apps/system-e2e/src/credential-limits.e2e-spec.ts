@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { REVOCATION_ENTRIES_KEY } from '@jwt-ms/contracts';
 import { PrivateRedis } from '@jwt-ms/testing';
+import { clientRegistry } from './support/oauth-clients';
 import { startStack, type Stack } from './support/stack';
 import { afterRevocation, expectProblem, type JsonResponse } from './support/http';
 import { callFrom, freshClientAddress } from './support/client-address';
@@ -40,7 +41,7 @@ describe('credential limits: password checks, client secrets and revocations per
         AUTH_RATE_LIMIT_PER_ACCOUNT: String(PER_ACCOUNT),
         // One window for the whole suite: no count resets between an attempt and the assertion on the next one.
         AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
-        OAUTH_CLIENTS: [VICTIM, CLIENT].map(({ id, secret }) => `${id}:${secret}`).join(','),
+        OAUTH_CLIENTS: await clientRegistry([VICTIM, CLIENT]),
         REVOCATION_TOKENS_PER_SESSION: String(PER_SESSION),
         REVOCATION_TOKENS_PER_SUBJECT: String(PER_SUBJECT),
       },

@@ -1,3 +1,4 @@
+import { clientRegistry } from './support/oauth-clients';
 import { startStack, type Stack } from './support/stack';
 import { afterRevocation, expectProblem, type JsonResponse } from './support/http';
 
@@ -26,7 +27,7 @@ describe('standard endpoints: RFC 7009 revocation and RFC 7662 introspection', (
   let session: { access: string; refresh: string; sub: string };
 
   beforeAll(async () => {
-    stack = await startStack('postgres', { 'auth-service': { OAUTH_CLIENTS: `${CLIENT.id}:${CLIENT.secret}` } });
+    stack = await startStack('postgres', { 'auth-service': { OAUTH_CLIENTS: await clientRegistry([CLIENT]) } });
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createRedisClient, type RedisClient } from '@jwt-ms/service-core';
 import { REVOCATION_GENERATION_KEY, parseRevocationGeneration } from '@jwt-ms/contracts';
 import { PrivateRedis, stopProcess, waitUntil } from '@jwt-ms/testing';
+import { clientRegistry } from './support/oauth-clients';
 import { launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
 import { afterRevocation, call, expectProblem } from './support/http';
 
@@ -34,7 +35,7 @@ describe('Redis losing its data: revoked tokens stay refused, everywhere, until 
     if (!admin.isReady) await new Promise((resolve) => admin.once('ready', resolve));
     const env = { REDIS_URL: redis.url };
     stack = await startStack('sqlite', {
-      'auth-service': { ...env, OAUTH_CLIENTS: `${CLIENT.id}:${CLIENT.secret}` },
+      'auth-service': { ...env, OAUTH_CLIENTS: await clientRegistry([CLIENT]) },
       'users-service': env, // fail-closed, the default
       'orders-service': { ...env, REVOCATION_FAILURE_POLICY: 'fail-open' },
     });

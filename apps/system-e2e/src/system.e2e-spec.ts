@@ -42,9 +42,22 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       expect(key).toMatchObject({ kid: expect.any(String), alg: 'ES256', use: 'sig', kty: 'EC' });
       for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key).not.toHaveProperty(member);
     }
-    const discovery = await call('GET', `${stack.auth}/.well-known/openid-configuration`);
-    expect(discovery.body).toMatchObject({ issuer: ISSUER, jwks_uri: `${ISSUER}/.well-known/jwks.json` });
-    expect(discovery.body.access_token_signing_alg_values_supported).toEqual(['ES256']);
+    const discovery = await call('GET', `${stack.auth}/.well-known/oauth-authorization-server`);
+    expect(discovery.body).toMatchObject({
+      issuer: ISSUER,
+      jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+      token_endpoint: `${ISSUER}/oauth/token`,
+      revocation_endpoint: `${ISSUER}/oauth/revoke`,
+      introspection_endpoint: `${ISSUER}/oauth/introspect`,
+      response_types_supported: [],
+    });
+    expect(discovery.body.grant_types_supported).toEqual([
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
+    expect(discovery.body).not.toHaveProperty('login_endpoint');
+    expect((await call('GET', `${stack.auth}/.well-known/openid-configuration`)).status).toBe(404);
   });
 
   it('registers users: 201, then 409 for the same email, 400 for bad input', async () => {
@@ -338,11 +351,20 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
     }
   });
 
-  it('refresh rotates: a new pair, and the old refresh token stops working', async () => {
+  it('refresh rotates: a new pair; the old token again within the grace window gets the same pair; older ones revoke', async () => {
     const refreshed = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: alice.refresh } });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(alice.refresh);
     expect(decodeSegment(refreshed.body.access_token, 1)['sid']).toBe(decodeSegment(alice.access, 1)['sid']);
+    // A second tab with the same token, within REFRESH_TOKEN_REUSE_GRACE_SECONDS: the first answer again.
+    const secondTab = await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: alice.refresh } });
+    expect(secondTab.status).toBe(200);
+    expect(secondTab.body).toEqual(refreshed.body);
+    const rotated = await call('POST', `${stack.auth}/auth/refresh`, {
+      body: { refresh_token: refreshed.body.refresh_token },
+    });
+    expect(rotated.status).toBe(200);
+    // The grandparent, once its child has rotated: reuse, whatever the window (RFC 9700 §4.14.2).
     expectProblem(
       await call('POST', `${stack.auth}/auth/refresh`, { body: { refresh_token: alice.refresh } }),
       400,
@@ -359,7 +381,7 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       400,
       'invalid_grant',
     );
-    for (const token of [alice.access, refreshed.body.access_token]) {
+    for (const token of [alice.access, refreshed.body.access_token, rotated.body.access_token]) {
       expectProblem(await afterRevocation('GET', `${stack.users}/users/me`, { token }), 401, 'invalid_token');
     }
     const again = await call('POST', `${stack.auth}/auth/login`, { body: { email: alice.email, password: PASSWORD } });

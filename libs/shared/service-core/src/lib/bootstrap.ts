@@ -348,7 +348,7 @@ function acceptJsonBodiesOnly(
           if (Object.hasOwn(form, name)) {
             // RFC 6749 §3.2: a parameter must not appear more than once, unless its own RFC says it may.
             if (!repeatable.includes(name)) {
-              return done(invalidRequest(`The parameter "${name}" appears more than once.`), undefined);
+              return done(oauthInvalidRequest(`The parameter "${name}" appears more than once.`), undefined);
             }
             const previous = form[name];
             form[name] = Array.isArray(previous) ? [...previous, value] : [previous, value];
@@ -380,6 +380,19 @@ function acceptJsonBodiesOnly(
       });
     },
   );
+}
+
+/**
+ * 400 `invalid_request` for a form body: form bodies are OAuth requests here
+ * (RFC 6749 §3.2, RFC 7009, RFC 7662), so the problem also carries §5.2's `error`.
+ */
+function oauthInvalidRequest(detail: string): ProblemException {
+  return new ProblemException({
+    status: 400,
+    code: 'invalid_request',
+    detail,
+    extensions: { error: 'invalid_request', error_description: detail },
+  });
 }
 
 /**
