@@ -70,7 +70,11 @@ describe('POST /oauth/token: refresh_token, client_credentials, token exchange, 
     expectProblem(await call('GET', `${stack.users}/users/me`, { token: service }), 403, 'insufficient_scope');
     expectProblem(await call('GET', `${stack.orders}/orders`, { token: service }), 401, 'invalid_token');
     // client_secret_post works as well as Basic.
-    const post = await token({ grant_type: 'client_credentials', client_id: REPORTING.id, client_secret: REPORTING.secret });
+    const post = await token({
+      grant_type: 'client_credentials',
+      client_id: REPORTING.id,
+      client_secret: REPORTING.secret,
+    });
     expect(post.status).toBe(200);
   });
 
@@ -97,7 +101,11 @@ describe('POST /oauth/token: refresh_token, client_credentials, token exchange, 
     const session = await login();
     const response = await exchange(session.access, { audience: 'users-service' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'profile:read' });
+    expect(response.body).toMatchObject({
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      scope: 'profile:read',
+    });
     const subject = decodeJwt(session.access);
     const exchanged = decodeJwt(response.body.access_token);
     expect(exchanged).toMatchObject({
@@ -129,17 +137,74 @@ describe('POST /oauth/token: refresh_token, client_credentials, token exchange, 
   });
 
   it.each([
-    ['a grant the client was not given', () => token({ grant_type: 'client_credentials' }, { authorization: basic(ORDERS) }), 400, 'unauthorized_client'],
-    ['a wider scope than the subject token and the client hold', async () => exchange((await login()).access, { scope: 'orders:write' }), 400, 'invalid_scope'],
-    ['an audience the client may not ask for', async () => exchange((await login()).access, { audience: 'orders-service' }), 400, 'invalid_target'],
-    ['an unknown resource', async () => exchange((await login()).access, { resource: 'https://evil.example/' }), 400, 'invalid_target'],
+    [
+      'a grant the client was not given',
+      () => token({ grant_type: 'client_credentials' }, { authorization: basic(ORDERS) }),
+      400,
+      'unauthorized_client',
+    ],
+    [
+      'a wider scope than the subject token and the client hold',
+      async () => exchange((await login()).access, { scope: 'orders:write' }),
+      400,
+      'invalid_scope',
+    ],
+    [
+      'an audience the client may not ask for',
+      async () => exchange((await login()).access, { audience: 'orders-service' }),
+      400,
+      'invalid_target',
+    ],
+    [
+      'an unknown resource',
+      async () => exchange((await login()).access, { resource: 'https://evil.example/' }),
+      400,
+      'invalid_target',
+    ],
     ['a subject token that is not a token', () => exchange('not-a-token'), 400, 'invalid_request'],
-    ['a wrong secret', () => token({ grant_type: 'client_credentials' }, { authorization: basic({ ...REPORTING, secret: 'wrong-secret-wrong-secret' }) }), 401, 'invalid_client'],
-    ['an unknown client', () => token({ grant_type: 'client_credentials' }, { authorization: basic({ id: 'nobody', secret: 'wrong-secret-wrong-secret' }) }), 401, 'invalid_client'],
-    ['the password grant', () => token({ grant_type: 'password', username: 'a', password: 'b', client_id: 'first-party-app' }), 400, 'unsupported_grant_type'],
+    [
+      'a wrong secret',
+      () =>
+        token(
+          { grant_type: 'client_credentials' },
+          { authorization: basic({ ...REPORTING, secret: 'wrong-secret-wrong-secret' }) },
+        ),
+      401,
+      'invalid_client',
+    ],
+    [
+      'an unknown client',
+      () =>
+        token(
+          { grant_type: 'client_credentials' },
+          { authorization: basic({ id: 'nobody', secret: 'wrong-secret-wrong-secret' }) },
+        ),
+      401,
+      'invalid_client',
+    ],
+    [
+      'the password grant',
+      () => token({ grant_type: 'password', username: 'a', password: 'b', client_id: 'first-party-app' }),
+      400,
+      'unsupported_grant_type',
+    ],
     ['no grant_type', () => token({ client_id: 'first-party-app' }), 400, 'invalid_request'],
-    ['a repeated parameter', () => token({ grant_type: ['client_credentials', 'client_credentials'] }, { authorization: basic(REPORTING) }), 400, 'invalid_request'],
-    ['two client authentication methods', () => token({ grant_type: 'client_credentials', client_secret: REPORTING.secret }, { authorization: basic(REPORTING) }), 400, 'invalid_request'],
+    [
+      'a repeated parameter',
+      () => token({ grant_type: ['client_credentials', 'client_credentials'] }, { authorization: basic(REPORTING) }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'two client authentication methods',
+      () =>
+        token(
+          { grant_type: 'client_credentials', client_secret: REPORTING.secret },
+          { authorization: basic(REPORTING) },
+        ),
+      400,
+      'invalid_request',
+    ],
   ] as const)('refuses %s with the RFC error', async (_name, send, status, error) => {
     const response = await send();
     expectProblem(response, status, error);
@@ -158,7 +223,14 @@ describe('POST /oauth/token: refresh_token, client_credentials, token exchange, 
     const metadata = await call('GET', `${stack.auth}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
     expect(metadata.body.grant_types_supported).toEqual(['refresh_token', 'client_credentials', EXCHANGE]);
-    expect(metadata.body.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
-    expect(metadata.body.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(metadata.body.token_endpoint_auth_methods_supported).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ]);
+    expect(metadata.body.introspection_endpoint_auth_methods_supported).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+    ]);
   });
 });

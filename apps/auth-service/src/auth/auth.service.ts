@@ -202,7 +202,12 @@ export class AuthService {
    * A consumed refresh token presented again: the first use's answer within
    * the grace window while the successor is unused, else reuse (see {@link refresh}).
    */
-  private async replay(refreshToken: string, first: Reused, request: PairRequest, mayRetry: boolean): Promise<TokenResponse> {
+  private async replay(
+    refreshToken: string,
+    first: Reused,
+    request: PairRequest,
+    mayRetry: boolean,
+  ): Promise<TokenResponse> {
     const deadline = performance.now() + REFRESH_GRACE_WAIT_MS;
     let used = first;
     for (;;) {

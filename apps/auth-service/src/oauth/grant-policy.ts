@@ -62,7 +62,10 @@ function audienceOfResource(resource: string): string {
     throw oauthError('invalid_target', 'A resource must not have a fragment (RFC 8707 §2).');
   }
   if (!resource.startsWith(RESOURCE_URI_PREFIX) || resource.length === RESOURCE_URI_PREFIX.length) {
-    throw oauthError('invalid_target', `Unknown resource "${clip(resource)}"; resources are named ${RESOURCE_URI_PREFIX}<service>.`);
+    throw oauthError(
+      'invalid_target',
+      `Unknown resource "${clip(resource)}"; resources are named ${RESOURCE_URI_PREFIX}<service>.`,
+    );
   }
   return resource.slice(RESOURCE_URI_PREFIX.length);
 }
@@ -86,7 +89,8 @@ export function grantedScopes(requested: string | undefined, allowed: readonly s
   }
   const asked = new Set(requested.split(' '));
   for (const scope of asked) {
-    if (!allowed.includes(scope)) throw oauthError('invalid_scope', `The scope "${clip(scope)}" cannot be granted here.`);
+    if (!allowed.includes(scope))
+      throw oauthError('invalid_scope', `The scope "${clip(scope)}" cannot be granted here.`);
   }
   return allowed.filter((scope) => asked.has(scope));
 }

@@ -8,7 +8,11 @@ import { ClientAuthenticator } from './client-authenticator';
 import { GRANT_TYPES, type GrantType } from './clients/client-registry';
 import { oauthError } from './oauth-error';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
-import { TokenEndpointService, type TokenEndpointResponse, type TokenRequestParameters } from './token-endpoint.service';
+import {
+  TokenEndpointService,
+  type TokenEndpointResponse,
+  type TokenRequestParameters,
+} from './token-endpoint.service';
 
 /**
  * The form parameters of RFC 7009 §2.1 and RFC 7662 §2.1 (plus client

@@ -63,7 +63,11 @@ export class TokenEndpointService {
    * @throws ProblemException 400 with RFC 6749 §5.2 / RFC 8707 / RFC 8693 `error`: `unauthorized_client`,
    *   `invalid_request`, `invalid_grant`, `invalid_scope`, `invalid_target`; 503 when Redis is down
    */
-  async grant(grantType: GrantType, caller: AuthenticatedClient, parameters: TokenRequestParameters): Promise<TokenEndpointResponse> {
+  async grant(
+    grantType: GrantType,
+    caller: AuthenticatedClient,
+    parameters: TokenRequestParameters,
+  ): Promise<TokenEndpointResponse> {
     const { client } = caller;
     if (!client.grantTypes.includes(grantType)) {
       throw oauthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
@@ -79,7 +83,10 @@ export class TokenEndpointService {
   }
 
   /** RFC 6749 §6, with RFC 8707 `resource` to narrow the new access token's audience. */
-  private async refreshTokenGrant(client: RegisteredClient, parameters: TokenRequestParameters): Promise<TokenEndpointResponse> {
+  private async refreshTokenGrant(
+    client: RegisteredClient,
+    parameters: TokenRequestParameters,
+  ): Promise<TokenEndpointResponse> {
     const refreshToken = single(parameters, 'refresh_token', { required: true });
     // Only the first-party client's logins make refresh tokens (RFC 6749 §6: bound to the client they were issued to).
     if (client.id !== this.config.AUTH_CLIENT_ID) {
@@ -90,7 +97,10 @@ export class TokenEndpointService {
   }
 
   /** RFC 6749 §4.4: no refresh token (§4.4.3), `sub` = the client id. */
-  private async clientCredentialsGrant(client: RegisteredClient, parameters: TokenRequestParameters): Promise<TokenEndpointResponse> {
+  private async clientCredentialsGrant(
+    client: RegisteredClient,
+    parameters: TokenRequestParameters,
+  ): Promise<TokenEndpointResponse> {
     const audience = grantedAudiences(client, list(parameters, 'resource'), []);
     const scopes = grantedScopes(single(parameters, 'scope'), client.scopes);
     const access = await this.issuer.issueForService({ clientId: client.id, audience, scopes });
@@ -106,7 +116,10 @@ export class TokenEndpointService {
    * both the subject token's and the client's, and it lives
    * `TOKEN_EXCHANGE_TTL_SECONDS` at most, never past the subject token.
    */
-  private async tokenExchangeGrant(client: RegisteredClient, parameters: TokenRequestParameters): Promise<TokenEndpointResponse> {
+  private async tokenExchangeGrant(
+    client: RegisteredClient,
+    parameters: TokenRequestParameters,
+  ): Promise<TokenEndpointResponse> {
     const subjectToken = single(parameters, 'subject_token', { required: true });
     const subjectTokenType = single(parameters, 'subject_token_type', { required: true });
     if (subjectTokenType !== ACCESS_TOKEN_TOKEN_TYPE) {

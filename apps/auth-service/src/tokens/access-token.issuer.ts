@@ -61,7 +61,12 @@ export class AccessTokenIssuer {
    * @param grant client, audiences and scopes (already checked against the client's registration)
    * @throws RangeError when `authTime` is not a whole number of seconds (a bug in the caller)
    */
-  async issueForUser(subject: TokenSubject, sessionId: string, authTime: number, grant: TokenGrant): Promise<IssuedAccessToken> {
+  async issueForUser(
+    subject: TokenSubject,
+    sessionId: string,
+    authTime: number,
+    grant: TokenGrant,
+  ): Promise<IssuedAccessToken> {
     if (!Number.isSafeInteger(authTime)) throw new RangeError('auth_time is a whole number of seconds');
     return this.sign(
       subject.id,

@@ -129,7 +129,9 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
   const parsed = registrySchema.safeParse(json);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => `${source}${issue.path.map((part) => `[${String(part)}]`).join('')}: ${issue.message}`),
+      parsed.error.issues.map(
+        (issue) => `${source}${issue.path.map((part) => `[${String(part)}]`).join('')}: ${issue.message}`,
+      ),
     );
   }
   const problems: string[] = [];
@@ -143,7 +145,9 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
     }
     for (const audience of [...entry.audience, ...entry.subject_token_audience]) {
       if (!config.AUTH_AUDIENCE.includes(audience))
-        problems.push(`${name}: unknown audience "${audience}" (AUTH_AUDIENCE lists ${config.AUTH_AUDIENCE.join(', ')})`);
+        problems.push(
+          `${name}: unknown audience "${audience}" (AUTH_AUDIENCE lists ${config.AUTH_AUDIENCE.join(', ')})`,
+        );
     }
     for (const scope of entry.scope) {
       if (!knownScopes.has(scope)) problems.push(`${name}: unknown scope "${scope}"`);
@@ -171,7 +175,9 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
   }
   const firstParty = clients.find((client) => client.id === config.AUTH_CLIENT_ID);
   if (!firstParty || firstParty.type !== 'public') {
-    problems.push(`${source}: the first-party client AUTH_CLIENT_ID="${config.AUTH_CLIENT_ID}" must be registered as a public client`);
+    problems.push(
+      `${source}: the first-party client AUTH_CLIENT_ID="${config.AUTH_CLIENT_ID}" must be registered as a public client`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return new ClientRegistry(clients);

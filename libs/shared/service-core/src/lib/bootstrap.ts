@@ -318,11 +318,7 @@ function recordRoutes(adapter: FastifyAdapter): (path: string) => string[] {
  * send `Content-Type: application/json` on every request, also a POST
  * without a body. An endpoint that needs one says so (the validation pipe).
  */
-function acceptJsonBodiesOnly(
-  adapter: FastifyAdapter,
-  formBodyPathPrefixes: string[],
-  repeatable: string[],
-): void {
+function acceptJsonBodiesOnly(adapter: FastifyAdapter, formBodyPathPrefixes: string[], repeatable: string[]): void {
   const fastify = adapter.getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
