@@ -332,13 +332,13 @@ describe('AuthJwtModule: access-token verification over HTTP', () => {
     expect(response.json()).toMatchObject({ code: 'invalid_token', reason: 'malformed' });
   });
 
-  it('answers a token without the role with 403 insufficient_scope', async () => {
+  it('answers a token without the role with 403 insufficient_scope, naming the role, not a made-up scope', async () => {
     const response = await get('/admin', await issuer.mint());
     expect(response.statusCode).toBe(403);
     expect(response.headers['www-authenticate']).toBe(
-      'Bearer realm="users-service", error="insufficient_scope", scope="role:admin"',
+      'Bearer realm="users-service", error="insufficient_scope", error_description="a role is missing"',
     );
-    expect(response.json().code).toBe('insufficient_scope');
+    expect(response.json()).toMatchObject({ code: 'insufficient_scope', required_roles: 'admin' });
     const admin = await issuer.mint({ claims: { roles: ['user', 'admin'] } });
     expect((await get('/admin', admin)).statusCode).toBe(200);
   });
