@@ -14,7 +14,8 @@ describe('revocation: sessions, logout everywhere, password change, admin', () =
   let userCount = 0;
 
   beforeAll(async () => {
-    stack = await startStack('postgres');
+    // No grace window: these tests are about reuse detection itself (system.e2e-spec covers the window).
+    stack = await startStack('postgres', { 'auth-service': { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '0' } });
   });
 
   afterAll(async () => {
