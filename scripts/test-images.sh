@@ -146,6 +146,7 @@ for service in "${SERVICES[@]}"; do
   )
   if [[ "$service" == auth-service ]]; then
     args+=(-v "$workdir/signing-jwks.json:/run/secrets/signing-jwks.json:ro" -e SIGNING_JWKS_FILE=/run/secrets/signing-jwks.json)
+    args+=(-e "OAUTH_CLIENTS=$(cat docker/oauth-clients.json)")
   else
     args+=(-e "AUTH_JWKS_URI=$auth_url/.well-known/jwks.json")
   fi
