@@ -117,7 +117,8 @@ print_admin_hint() {
 
 # Settings of the auth service an operator may raise for a load test, from the environment of the up
 # script (e.g. AUTH_RATE_LIMIT_PER_IP=1000000: every k6 virtual user comes from one address).
-AUTH_OVERRIDES=(AUTH_RATE_LIMIT_PER_IP AUTH_RATE_LIMIT_PER_ACCOUNT AUTH_RATE_LIMIT_WINDOW_SECONDS)
+AUTH_OVERRIDES=(AUTH_RATE_LIMIT_PER_IP AUTH_RATE_LIMIT_PER_ACCOUNT AUTH_RATE_LIMIT_WINDOW_SECONDS
+  AUTH_TOKEN_RATE_LIMIT_PER_IP AUTH_TOKEN_RATE_LIMIT_PER_CLIENT)
 
 # apply_auth_overrides: the ConfigMap jwt-ms-auth-overrides holds the AUTH_OVERRIDES that are set,
 # and is deleted when none is (the base settings apply again). The auth Deployment reads it last.

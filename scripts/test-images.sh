@@ -142,7 +142,7 @@ for service in "${SERVICES[@]}"; do
     -e "PORT=$port" -e HOST=127.0.0.1 -e "INSTANCE_ID=$service-image"
     -e "REDIS_URL=$REDIS_URL" -e "AUTH_ISSUER=$auth_url"
     -e "DATABASE_URL=${POSTGRES_ADMIN_URL%/*}/$db"
-    -e AUTH_RATE_LIMIT_PER_IP=100000 -e AUTH_RATE_LIMIT_PER_ACCOUNT=100000
+    -e AUTH_RATE_LIMIT_PER_IP=100000 -e AUTH_RATE_LIMIT_PER_ACCOUNT=100000 -e AUTH_TOKEN_RATE_LIMIT_PER_IP=100000
   )
   if [[ "$service" == auth-service ]]; then
     args+=(-v "$workdir/signing-jwks.json:/run/secrets/signing-jwks.json:ro" -e SIGNING_JWKS_FILE=/run/secrets/signing-jwks.json)

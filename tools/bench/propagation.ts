@@ -43,7 +43,12 @@ export async function benchPropagation(options: Options): Promise<PropagationFig
     postgresAdminUrl: options.postgresAdminUrl,
     databasePrefix: `jwtms_test_bench_${process.pid}`,
     freshDatabases: true,
-    env: { NODE_ENV: 'test', AUTH_RATE_LIMIT_PER_IP: '1000000', AUTH_RATE_LIMIT_PER_ACCOUNT: '1000000' },
+    env: {
+      NODE_ENV: 'test',
+      AUTH_RATE_LIMIT_PER_IP: '1000000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '1000000',
+      AUTH_TOKEN_RATE_LIMIT_PER_IP: '1000000',
+    },
   });
   try {
     const auth = cluster.urls['auth-service'];

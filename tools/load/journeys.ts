@@ -75,7 +75,7 @@ async function login(context: JourneyContext, credentials: { email: string; pass
   const response = await api(context, 'POST', '/auth/login', credentials);
   if (response.status !== 200) {
     throw new Error(
-      `login answered ${response.status}${response.status === 429 ? ' (rate limited: start the system with AUTH_RATE_LIMIT_PER_IP and AUTH_RATE_LIMIT_PER_ACCOUNT raised)' : ''}`,
+      `login answered ${response.status}${response.status === 429 ? ' (rate limited: start the system with AUTH_RATE_LIMIT_PER_IP, AUTH_RATE_LIMIT_PER_ACCOUNT and AUTH_TOKEN_RATE_LIMIT_PER_IP raised)' : ''}`,
     );
   }
   return response.body['access_token'] as string;

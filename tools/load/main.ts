@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   }
   if ((statuses['429'] ?? 0) > 0) {
     log(
-      '  note: 429s are the login rate limits; start the system with AUTH_RATE_LIMIT_PER_IP and AUTH_RATE_LIMIT_PER_ACCOUNT raised',
+      '  note: 429s are the login rate limits; start the system with AUTH_RATE_LIMIT_PER_IP, AUTH_RATE_LIMIT_PER_ACCOUNT and AUTH_TOKEN_RATE_LIMIT_PER_IP raised',
     );
   }
   const broken = [

@@ -53,6 +53,18 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
      */
     AUTH_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
     /**
+     * Requests per client IP per window to the token endpoints (`/oauth/token`, `/oauth/introspect`,
+     * `/oauth/revoke`, `/auth/refresh`), successful or not. 300 a minute is a refresh every 0.2 s from
+     * one address: far above a browser's or a service's need, low enough to bound a flood.
+     */
+    AUTH_TOKEN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(300),
+    /**
+     * Requests per authenticated confidential client per window to the OAuth endpoints, counted once its
+     * secret is proven. 1200 a minute (20/s) covers a service exchanging a token for each new user it
+     * serves; a resource server that introspects every request needs more (or local verification).
+     */
+    AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(1200),
+    /**
      * RFC 7009 revocations of single access tokens one login session may list
      * (one `jti` entry each) within one access-token lifetime; the next one
      * revokes the whole session instead (one `sid` entry).

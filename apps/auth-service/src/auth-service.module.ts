@@ -16,6 +16,7 @@ import { ClientRegistry, loadClientRegistry } from './oauth/clients/client-regis
 import { TokenEndpointService } from './oauth/token-endpoint.service';
 import { CredentialsRateLimitGuard } from './rate-limit/credentials-rate-limit.guard';
 import { CredentialsRateLimiter } from './rate-limit/credentials-rate-limiter';
+import { TokenRateLimiter, TokenRateLimitGuard } from './rate-limit/token-rate-limit';
 import { RevocationBudget } from './rate-limit/revocation-budget';
 import type { PrivateSigningJwk } from './keys/signing-jwk';
 import { SigningKeys } from './keys/signing-key-set';
@@ -95,6 +96,8 @@ export class AuthServiceModule {
         RefreshGrace,
         AuthService,
         CredentialsRateLimiter,
+        TokenRateLimiter,
+        TokenRateLimitGuard,
         AdminAccountBootstrap,
         CredentialsRateLimitGuard,
         RevocationBudget,

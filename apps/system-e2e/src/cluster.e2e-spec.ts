@@ -28,7 +28,12 @@ describe('a cluster of 3 replicas per service behind a round-robin balancer', ()
       databasePrefix: `jwtms_test_cluster_${process.pid}`,
       freshDatabases: true,
       issuer: 'http://auth.cluster.test',
-      env: { NODE_ENV: 'test', AUTH_RATE_LIMIT_PER_IP: '100000', AUTH_RATE_LIMIT_PER_ACCOUNT: '100000' },
+      env: {
+        NODE_ENV: 'test',
+        AUTH_RATE_LIMIT_PER_IP: '100000',
+        AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+        AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
+      },
     });
   }, 120_000);
 

@@ -39,6 +39,7 @@ describe('ADMIN_EMAIL: an account someone else registered is taken over at start
       DATA_DIR: join(dataDir, 'auth'),
       AUTH_RATE_LIMIT_PER_IP: '100000',
       AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
       ...(admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {}),
     });
   /** Stops the issuer and starts it again (the operator's restart), resolving once it listens. */

@@ -102,6 +102,8 @@ describe('JWT attack conformance: every crafted token is a clean 401', () => {
         ADMIN_PASSWORD: 'security-suite-admin-password',
         AUTH_RATE_LIMIT_PER_IP: '100000',
         AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+        AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
+        AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       }),
     );
     proxy.target = `${auth.url}/.well-known/jwks.json`;
@@ -778,6 +780,8 @@ describe('HTTP hardening of the built services (issue #11)', () => {
         DATA_DIR: join(dataDir, 'auth'),
         AUTH_RATE_LIMIT_PER_IP: '100000',
         AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+        AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
+        AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       }),
     );
     users = await launch(

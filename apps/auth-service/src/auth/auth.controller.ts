@@ -4,6 +4,7 @@ import { CurrentUser, Public, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
+import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
 
 /**
@@ -36,9 +37,13 @@ export class AuthController {
     return this.auth.login(body.email, body.password);
   }
 
-  /** `POST /auth/refresh` → 200 new pair; 400 `invalid_grant` (RFC 6749 §5.2). */
+  /**
+   * `POST /auth/refresh` → 200 new pair; 400 `invalid_grant` (RFC 6749 §5.2); 429 over
+   * `AUTH_TOKEN_RATE_LIMIT_PER_IP` requests per window from one address.
+   */
   @Post('refresh')
   @Public()
+  @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   refresh(@Body() body: RefreshDto): Promise<TokenResponse> {

@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { CredentialsRateLimiter, chargeOf } from '../rate-limit/credentials-rate-limiter';
+import { TokenRateLimiter } from '../rate-limit/token-rate-limit';
 import { ClientRegistry, type RegisteredClient } from './clients/client-registry';
 import { oauthError } from './oauth-error';
 
@@ -42,6 +43,7 @@ export class ClientAuthenticator implements OnApplicationBootstrap {
   constructor(
     private readonly registry: ClientRegistry,
     private readonly limiter: CredentialsRateLimiter,
+    private readonly volume: TokenRateLimiter,
   ) {}
 
   /** Hashes the dummy secret at start, so the first unknown-id request costs what the others do. */
@@ -59,6 +61,8 @@ export class ClientAuthenticator implements OnApplicationBootstrap {
    * @throws ProblemException 401 `invalid_client` (RFC 6749 §5.2) with a Basic challenge: no or unknown client,
    *   wrong secret, a confidential client without its secret, a public one where only confidential ones may call
    * @throws ProblemException 400 `invalid_request` when the request uses more than one method (§2.3)
+   * @throws ProblemException 429 `rate_limited` when a confidential client is over `AUTH_TOKEN_RATE_LIMIT_PER_CLIENT`
+   *   requests in the window ({@link TokenRateLimiter.chargeClient}); 503 when Redis does not answer
    * @throws Error when the route lacks `@CredentialsRateLimit('client_id')` (a wiring bug, caught by any test of the route)
    */
   async authenticate(
@@ -79,6 +83,8 @@ export class ClientAuthenticator implements OnApplicationBootstrap {
     const authenticated = await this.check(presented, allowPublic);
     if (!authenticated) throw oauthError('invalid_client', 'Client authentication failed.');
     await this.limiter.refund(charge);
+    // Counted only once proven: naming a client costs its owner nothing.
+    if (authenticated.method !== 'none') await this.volume.chargeClient(authenticated.client.id);
     return authenticated;
   }
 

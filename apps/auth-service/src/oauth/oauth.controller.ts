@@ -4,6 +4,7 @@ import { IsOptional, IsString, Length } from 'class-validator';
 import { Public } from '@jwt-ms/auth-jwt';
 import { IgnoreUnknownProperties } from '@jwt-ms/service-core';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
+import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ClientAuthenticator } from './client-authenticator';
 import { GRANT_TYPES, type GrantType } from './clients/client-registry';
 import { oauthError } from './oauth-error';
@@ -71,6 +72,7 @@ export class OAuthController {
    */
   @Post('token')
   @CredentialsRateLimit('client_id')
+  @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
@@ -96,6 +98,7 @@ export class OAuthController {
    */
   @Post('revoke')
   @CredentialsRateLimit('client_id')
+  @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async revoke(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<void> {
@@ -112,6 +115,7 @@ export class OAuthController {
    */
   @Post('introspect')
   @CredentialsRateLimit('client_id')
+  @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {

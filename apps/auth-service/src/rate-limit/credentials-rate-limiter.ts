@@ -91,20 +91,16 @@ export class CredentialsRateLimiter {
    */
   async charge(charge: CredentialsCharge): Promise<void> {
     const { perIp, perAccount } = this.limiters[charge.pool];
+    const oauth = charge.pool === 'client';
+    await consumeOrRefuse(perIp, charge.ip, oauth, this.logger);
+    if (charge.account === null) return;
+    let known: boolean;
     try {
-      await withTimeout(perIp.consume(charge.ip), REDIS_TIMEOUT_MS);
-      if (charge.account !== null && !(await this.knownClientAddress(charge)))
-        await withTimeout(perAccount.consume(charge.account), REDIS_TIMEOUT_MS);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw rateLimited(charge.pool, rejection.msBeforeNext);
-      this.logger.warn('rate-limit counters unreachable (Redis); refusing the request');
-      throw new ProblemException({
-        status: 503,
-        code: 'dependency_unavailable',
-        detail: 'The service cannot check its rate limits right now; try again shortly.',
-        headers: { 'retry-after': '1' },
-      });
+      known = await this.knownClientAddress(charge);
+    } catch {
+      throw countersUnreachable(this.logger);
     }
+    if (!known) await consumeOrRefuse(perAccount, charge.account, oauth, this.logger);
   }
 
   /**
@@ -155,16 +151,51 @@ function knownAddressKey(charge: CredentialsCharge): string {
   return `${REDIS_KEY_PREFIX}rate:client-known:${charge.account}:${charge.ip}`;
 }
 
+/**
+ * Takes one point from `limiter` for `key`, or refuses the request.
+ *
+ * @param limiter a fixed-window counter in Redis
+ * @param key the counted key (an IP, or a namespaced, hashed account or client id)
+ * @param oauth whether the endpoint is an OAuth one, whose clients read RFC 6749 §5.2 `error`
+ * @param logger where an unreachable Redis is reported (never the key: it may name a client)
+ * @throws ProblemException 429 `rate_limited` with `Retry-After` (whole seconds, at least 1) when the key is over
+ * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer within REDIS_TIMEOUT_MS
+ *   (milliseconds): a limit is never silently off
+ */
+export async function consumeOrRefuse(
+  limiter: RateLimiterRedis,
+  key: string,
+  oauth: boolean,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await withTimeout(limiter.consume(key), REDIS_TIMEOUT_MS);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) throw rateLimited(oauth, rejection.msBeforeNext);
+    throw countersUnreachable(logger);
+  }
+}
+
+function countersUnreachable(logger: Logger): ProblemException {
+  logger.warn('rate-limit counters unreachable (Redis); refusing the request');
+  return new ProblemException({
+    status: 503,
+    code: 'dependency_unavailable',
+    detail: 'The service cannot check its rate limits right now; try again shortly.',
+    headers: { 'retry-after': '1' },
+  });
+}
+
 /** 429 `rate_limited`; `msBeforeNext` in milliseconds becomes `Retry-After` in whole seconds. */
-function rateLimited(pool: CredentialsPool, msBeforeNext: number): ProblemException {
+function rateLimited(oauth: boolean, msBeforeNext: number): ProblemException {
   const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  const detail = `Too many attempts; try again in ${retryAfter} s.`;
+  const detail = `Too many requests; try again in ${retryAfter} s.`;
   return new ProblemException({
     status: 429,
     code: 'rate_limited',
     detail,
     headers: { 'retry-after': String(retryAfter) },
     // OAuth clients read `error` (RFC 6749 §5.2), which has no rate-limit code: invalid_request is the generic one.
-    extensions: pool === 'client' ? { error: 'invalid_request', error_description: detail } : undefined,
+    extensions: oauth ? { error: 'invalid_request', error_description: detail } : undefined,
   });
 }

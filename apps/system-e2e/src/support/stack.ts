@@ -89,6 +89,8 @@ export async function startStack(
       // Every test logs in from 127.0.0.1; the rate limits have their own test.
       AUTH_RATE_LIMIT_PER_IP: '100000',
       AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
+      AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...overrides['auth-service'],
     });
     stack.auth = services['auth-service'].url;
