@@ -59,7 +59,13 @@ const services = [
     app: 'orders-service',
     port: Number(process.env.ORDERS_PORT ?? 3002),
     tag: yellow('[orders]'),
-    env: { AUTH_ISSUER, AUTH_JWKS_URI, AUTH_ALGORITHMS },
+    env: {
+      AUTH_ISSUER,
+      AUTH_JWKS_URI,
+      AUTH_ALGORITHMS,
+      // Placing an order reads the customer's name from users, on their behalf (RFC 8693 token exchange).
+      USERS_SERVICE_URL: process.env.USERS_SERVICE_URL ?? `http://127.0.0.1:${Number(process.env.USERS_PORT ?? 3001)}`,
+    },
   },
 ];
 

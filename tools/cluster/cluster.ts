@@ -136,6 +136,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // One key set for every auth replica: the first writes it, the others read it (a Secret, in Kubernetes).
     DATA_DIR: join(options.dataDir, 'auth'),
     ...(service === 'auth-service' ? {} : { AUTH_JWKS_URI: `${urls['auth-service']}/.well-known/jwks.json` }),
+    // orders calls users through the users balancer, as through its Kubernetes Service in a cluster.
+    ...(service === 'orders-service' ? { USERS_SERVICE_URL: urls['users-service'] } : {}),
     ...options.serviceEnv?.[service],
   });
 

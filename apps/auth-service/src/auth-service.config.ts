@@ -60,10 +60,10 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
     AUTH_TOKEN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(300),
     /**
      * Requests per authenticated confidential client per window to the OAuth endpoints, counted once its
-     * secret is proven. 1200 a minute (20/s) covers a service exchanging a token for each new user it
+     * secret is proven. 6000 a minute (100/s) covers a service exchanging a token for each new user it
      * serves; a resource server that introspects every request needs more (or local verification).
      */
-    AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(1200),
+    AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(6000),
     /**
      * RFC 7009 revocations of single access tokens one login session may list
      * (one `jti` entry each) within one access-token lifetime; the next one

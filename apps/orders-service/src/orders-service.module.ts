@@ -1,14 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import { AuthJwtModule, TokenExchangeClient, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
 import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
-import type { OrdersServiceConfig } from './orders-service.config';
+import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from './orders-service.config';
+import { CustomerDirectory } from './customers/customer-directory';
 import { Order, OrderItem } from './orders/order.entity';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { OrdersSchema1764480000000 } from './migrations/1764480000000-orders-schema';
+import { OrderCustomerName1764530000000 } from './migrations/1764530000000-order-customer-name';
 
-/** The orders resource service. Verifies tokens only through `@jwt-ms/auth-jwt`. */
+/**
+ * The orders resource service. Verifies tokens only through `@jwt-ms/auth-jwt`;
+ * calls users-service on the customer's behalf when an order is placed ({@link CustomerDirectory}).
+ */
 @Module({})
 export class OrdersServiceModule {
   /** @param config validated configuration (see `loadOrdersServiceConfig`) */
@@ -21,14 +26,26 @@ export class OrdersServiceModule {
             url: config.DATABASE_URL,
             sqlitePath: config.SQLITE_PATH,
             entities: [Order, OrderItem],
-            migrations: [OrdersSchema1764480000000],
+            migrations: [OrdersSchema1764480000000, OrderCustomerName1764530000000],
           }),
         ),
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
       ],
       controllers: [OrdersController, WhoamiController],
-      providers: [OrdersService],
+      providers: [
+        OrdersService,
+        CustomerDirectory,
+        { provide: ORDERS_SERVICE_CONFIG, useValue: config },
+        {
+          provide: TokenExchangeClient,
+          useValue: new TokenExchangeClient({
+            tokenEndpoint: config.AUTH_TOKEN_ENDPOINT,
+            clientId: config.OAUTH_CLIENT_ID,
+            clientSecret: config.OAUTH_CLIENT_SECRET,
+          }),
+        },
+      ],
     };
   }
 }

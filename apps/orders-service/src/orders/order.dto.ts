@@ -47,6 +47,8 @@ export class CreateOrderDto {
 export interface OrderView {
   id: string;
   ownerId: string;
+  /** The customer's display name when it was placed (from users-service); null when they had none. */
+  customerName: string | null;
   status: 'placed' | 'cancelled';
   totalCents: number;
   items: Array<{ sku: string; quantity: number; unitPriceCents: number }>;

@@ -24,6 +24,14 @@ export class Order {
   @Column({ name: 'owner_id', type: 'varchar', length: 36 })
   ownerId!: string;
 
+  /**
+   * The customer's display name when the order was placed, read from users-service on their
+   * behalf (RFC 8693 token exchange); null when they had none. A copy: a later rename does not
+   * change past orders, as on an invoice.
+   */
+  @Column({ name: 'customer_name', type: 'varchar', length: 100, nullable: true })
+  customerName!: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status!: OrderStatus;
 

@@ -1,19 +1,32 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { CurrentUser, RequireScopes, type UserPrincipal } from '@jwt-ms/auth-jwt';
+import { CurrentUser, PresentedToken, RequireScopes, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { PageQueryDto, parseUuid, type Page } from '@jwt-ms/service-core';
 import { CreateOrderDto, type OrderView } from './order.dto';
 import { OrdersService } from './orders.service';
+import { PROFILE_SCOPE } from '../customers/customer-directory';
 
 /** Orders API. Every route needs a valid access token (global guard). */
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
-  /** `POST /orders` `{items: [{sku, quantity, unitPriceCents}]}` → 201 order. Scope `orders:write`. */
+  /**
+   * `POST /orders` `{items: [{sku, quantity, unitPriceCents}]}` → 201 order, stamped with the
+   * customer's display name from users-service (called on their behalf). Scopes `orders:write`
+   * and `profile:read`: the second is what the exchanged token carries (RFC 8693 narrows, never
+   * widens), so a token without it is refused here, before any call. 503 `dependency_unavailable`
+   * when users-service or the issuer does not answer within `USERS_SERVICE_TIMEOUT_MS`; 401
+   * `invalid_token` (reason `refused_downstream`) when either refuses the token on the user's
+   * behalf; nothing is written then.
+   */
   @Post()
-  @RequireScopes('orders:write')
-  create(@CurrentUser() principal: UserPrincipal, @Body() body: CreateOrderDto): Promise<OrderView> {
-    return this.orders.create(principal, body.items);
+  @RequireScopes('orders:write', PROFILE_SCOPE)
+  create(
+    @CurrentUser() principal: UserPrincipal,
+    @PresentedToken() token: string,
+    @Body() body: CreateOrderDto,
+  ): Promise<OrderView> {
+    return this.orders.create(principal, token, body.items);
   }
 
   /** `GET /orders?limit&offset` → own orders (an admin: all). Scope `orders:read`. */

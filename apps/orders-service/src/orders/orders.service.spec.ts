@@ -1,15 +1,32 @@
 import { DataSource } from 'typeorm';
 import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
-import { databaseOptions } from '@jwt-ms/service-core';
+import { ProblemException, databaseOptions } from '@jwt-ms/service-core';
+import type { CustomerDirectory } from '../customers/customer-directory';
 import { Order, OrderItem } from './order.entity';
 import { OrdersService } from './orders.service';
 
 const principal = (roles: UserPrincipal['roles'] = ['user']): UserPrincipal => testPrincipal({ roles });
 
+/**
+ * The directory's contract without the network (its HTTP side is tested end to end in
+ * system-e2e/orders-downstream): each customer's name by subject, or a refusal.
+ */
+class NamesBySubject {
+  readonly names = new Map<string, string | null>();
+  failure: ProblemException | null = null;
+  async displayNameOf(customer: UserPrincipal, subjectToken: string): Promise<string | null> {
+    if (subjectToken !== `token of ${customer.subject}`) throw new Error('the wrong subject token was passed on');
+    if (this.failure) throw this.failure;
+    return this.names.get(customer.subject) ?? null;
+  }
+}
+const tokenOf = (customer: UserPrincipal) => `token of ${customer.subject}`;
+
 describe('OrdersService (embedded SQLite)', () => {
   let dataSource: DataSource;
   let service: OrdersService;
+  const directory = new NamesBySubject();
   const alice = principal();
   const bob = principal();
   const admin = principal(['user', 'admin']);
@@ -18,13 +35,13 @@ describe('OrdersService (embedded SQLite)', () => {
     dataSource = await new DataSource(
       databaseOptions({ sqlitePath: ':memory:', entities: [Order, OrderItem], migrations: [] }),
     ).initialize();
-    service = new OrdersService(dataSource);
+    service = new OrdersService(dataSource, directory as unknown as CustomerDirectory);
   });
 
   afterAll(() => dataSource.destroy());
 
   it('computes the total in integer cents and keeps item order', async () => {
-    const order = await service.create(alice, [
+    const order = await service.create(alice, tokenOf(alice), [
       { sku: 'B', quantity: 3, unitPriceCents: 333 },
       { sku: 'A', quantity: 1, unitPriceCents: 1 },
     ]);
@@ -32,8 +49,34 @@ describe('OrdersService (embedded SQLite)', () => {
     expect(order.items.map((item) => item.sku)).toEqual(['B', 'A']);
   });
 
+  it("stamps the order with the customer's display name, or null without one", async () => {
+    const named = principal();
+    directory.names.set(named.subject, 'Ada Lovelace');
+    expect(
+      (await service.create(named, tokenOf(named), [{ sku: 'A', quantity: 1, unitPriceCents: 1 }])).customerName,
+    ).toBe('Ada Lovelace');
+    expect(
+      (await service.create(alice, tokenOf(alice), [{ sku: 'A', quantity: 1, unitPriceCents: 1 }])).customerName,
+    ).toBeNull();
+  });
+
+  it('writes nothing when the users call fails', async () => {
+    const buyer = principal();
+    const itemsBefore = await dataSource.getRepository(OrderItem).count();
+    directory.failure = new ProblemException({ status: 503, code: 'dependency_unavailable', detail: 'down' });
+    try {
+      await expect(service.create(buyer, tokenOf(buyer), [{ sku: 'A', quantity: 1, unitPriceCents: 1 }])).rejects.toBe(
+        directory.failure,
+      );
+    } finally {
+      directory.failure = null;
+    }
+    expect((await service.list(buyer, 100, 0)).total).toBe(0);
+    expect(await dataSource.getRepository(OrderItem).count()).toBe(itemsBefore);
+  });
+
   it("hides another user's order as not found, for reading and cancelling", async () => {
-    const order = await service.create(alice, [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
+    const order = await service.create(alice, tokenOf(alice), [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
     await expect(service.get(bob, order.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(service.cancel(bob, order.id)).rejects.toMatchObject({ code: 'not_found' });
     expect((await service.get(alice, order.id)).status).toBe('placed');
@@ -41,7 +84,7 @@ describe('OrdersService (embedded SQLite)', () => {
   });
 
   it('cancels once; a second cancel is a conflict', async () => {
-    const order = await service.create(alice, [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
+    const order = await service.create(alice, tokenOf(alice), [{ sku: 'A', quantity: 1, unitPriceCents: 100 }]);
     expect((await service.cancel(alice, order.id)).status).toBe('cancelled');
     await expect(service.cancel(alice, order.id)).rejects.toMatchObject({ code: 'conflict' });
   });
@@ -50,7 +93,7 @@ describe('OrdersService (embedded SQLite)', () => {
     const buyer = principal();
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, index) =>
-        service.create(buyer, [
+        service.create(buyer, tokenOf(buyer), [
           { sku: 'A', quantity: 1, unitPriceCents: index },
           { sku: 'B', quantity: 2, unitPriceCents: 100 },
         ]),

@@ -6,6 +6,7 @@ import { isAdmin, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, inTransaction, notFound, type Page } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
 import type { OrderItemDto, OrderView } from './order.dto';
+import { CustomerDirectory } from '../customers/customer-directory';
 
 /**
  * Orders. A user sees and changes only their own; an admin sees all. An order
@@ -13,14 +14,25 @@ import type { OrderItemDto, OrderView } from './order.dto';
  */
 @Injectable()
 export class OrdersService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly customers: CustomerDirectory,
+  ) {}
 
-  /** Places an order for the caller; the order and its items are written in one transaction. */
-  async create(principal: UserPrincipal, items: OrderItemDto[]): Promise<OrderView> {
+  /**
+   * Places an order for the caller, stamped with their display name from users-service. The call
+   * comes first and the order and its items are then written in one transaction, so a failed or
+   * slow call leaves nothing written, and no transaction is held open across the network.
+   *
+   * @param subjectToken the caller's access token, exchanged for the users call (RFC 8693)
+   * @throws ProblemException 401 / 503 from {@link CustomerDirectory.displayNameOf}
+   */
+  async create(principal: UserPrincipal, subjectToken: string, items: OrderItemDto[]): Promise<OrderView> {
+    const customerName = await this.customers.displayNameOf(principal, subjectToken);
     const id = randomUUID();
     const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
     await inTransaction(this.dataSource, async (manager) => {
-      await manager.insert(Order, { id, ownerId: principal.subject, status: 'placed', totalCents });
+      await manager.insert(Order, { id, ownerId: principal.subject, customerName, status: 'placed', totalCents });
       await manager.insert(
         OrderItem,
         items.map((item, position) => ({ id: randomUUID(), order: { id }, position, ...item })),
@@ -75,6 +87,7 @@ function view(order: Order): OrderView {
   return {
     id: order.id,
     ownerId: order.ownerId,
+    customerName: order.customerName,
     status: order.status,
     totalCents: order.totalCents,
     items: [...order.items]

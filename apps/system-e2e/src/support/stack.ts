@@ -45,8 +45,8 @@ export interface Stack {
 export type DatabaseKind = 'postgres' | 'sqlite';
 
 /**
- * Starts auth, then users and orders (pointed at auth's JWKS), each on an
- * ephemeral port, each with its own fresh database.
+ * Starts auth, then users, then orders (pointed at auth's JWKS; orders at
+ * users too), each on an ephemeral port, each with its own fresh database.
  *
  * @param database PostgreSQL (fresh databases named `jwtms_test_*`, schemas from migrations) or SQLite in a temp dir
  * @param overrides extra environment per service
@@ -95,20 +95,20 @@ export async function startStack(
     });
     stack.auth = services['auth-service'].url;
     const verifier = { AUTH_JWKS_URI: `${stack.auth}/.well-known/jwks.json` };
-    const [users, orders] = await Promise.all([
-      launchService('users-service', {
-        ...common,
-        ...verifier,
-        ...(await databaseEnv('users-service')),
-        ...overrides['users-service'],
-      }),
-      launchService('orders-service', {
-        ...common,
-        ...verifier,
-        ...(await databaseEnv('orders-service')),
-        ...overrides['orders-service'],
-      }),
-    ]);
+    // users first: orders calls it when an order is placed (USERS_SERVICE_URL), as in a cluster.
+    const users = await launchService('users-service', {
+      ...common,
+      ...verifier,
+      ...(await databaseEnv('users-service')),
+      ...overrides['users-service'],
+    });
+    const orders = await launchService('orders-service', {
+      ...common,
+      ...verifier,
+      USERS_SERVICE_URL: users.url,
+      ...(await databaseEnv('orders-service')),
+      ...overrides['orders-service'],
+    });
     services['users-service'] = users;
     services['orders-service'] = orders;
     stack.users = users.url;

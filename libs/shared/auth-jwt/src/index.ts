@@ -25,7 +25,7 @@ export {
   type TokenRejectionCode,
 } from './lib/token-rejection';
 export { AcceptPrincipals, RequireRoles, RequireScopes } from './lib/decorators/access-policy.decorator';
-export { CurrentPrincipal, CurrentUser } from './lib/decorators/current-user.decorator';
+export { CurrentPrincipal, CurrentUser, PresentedToken } from './lib/decorators/current-user.decorator';
 export {
   PRINCIPAL_KINDS,
   isAdmin,
@@ -57,3 +57,19 @@ export {
   type VerifierEnv,
 } from './lib/verifier-env';
 export { WhoamiController } from './lib/whoami.controller';
+export {
+  ACCESS_TOKEN_TYPE,
+  EXCHANGED_TOKEN_REUSE_MARGIN_MS,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+  TokenEndpointUnavailableError,
+  TokenExchangeClient,
+  TokenExchangeRefusedError,
+  type ExchangeRequest,
+  type TokenExchangeClientOptions,
+} from './lib/token-exchange/token-exchange.client';
+export {
+  DownstreamAnswerError,
+  DownstreamUnavailableError,
+  downstreamProblem,
+  getOnBehalf,
+} from './lib/token-exchange/downstream-call';

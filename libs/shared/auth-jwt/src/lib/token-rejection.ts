@@ -45,7 +45,12 @@ export type TokenRejectionCode =
   /** Its session (`sid`) is revoked. */
   | 'revoked_session'
   /** Every token of its subject issued to a session begun before a watermark is revoked. */
-  | 'revoked_subject';
+  | 'revoked_subject'
+  /**
+   * Accepted here, but refused by a service this request had to call on the user's behalf (the issuer's
+   * token exchange, RFC 8693, or the downstream service): revoked or expired between the two checks.
+   */
+  | 'refused_downstream';
 
 /**
  * A token that was presented but is not acceptable: 401 `invalid_token`

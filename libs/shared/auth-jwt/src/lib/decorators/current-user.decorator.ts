@@ -1,4 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
+import { extractBearerToken } from '../access-token.checks';
 import type { Principal, UserPrincipal } from '../principal';
 
 /**
@@ -30,3 +32,19 @@ export const CurrentUser = createParamDecorator((_data: unknown, context: Execut
 export const CurrentPrincipal = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Principal => context.switchToHttp().getRequest().user,
 );
+
+/**
+ * Injects the bearer token the guard verified (RFC 6750 §2.1), for a service
+ * that exchanges it to call another on the user's behalf (RFC 8693 §2.1
+ * `subject_token`): `create(@CurrentUser() user, @PresentedToken() token: string)`.
+ * Never log it, never send it on as is: the next service is not its audience.
+ *
+ * @throws Error on a route without a verified token (`@Public()`): a wiring bug, answered 500
+ */
+export const PresentedToken = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const request = context.switchToHttp().getRequest<{ headers: IncomingHttpHeaders; user?: Principal }>();
+  // The guard ran first and read the same header with the same function: this is the token it verified.
+  const token = request.user ? extractBearerToken(request.headers) : null;
+  if (token === null) throw new Error('@PresentedToken() needs a route the access-token guard protects');
+  return token;
+});

@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  TokenExchangeClient,
+  DownstreamAnswerError,
+  downstreamProblem,
+  getOnBehalf,
+  type UserPrincipal,
+} from '@jwt-ms/auth-jwt';
+import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from '../orders-service.config';
+
+/** The scope asked for in the exchange: a profile read, nothing of what the user's own token may do besides. */
+export const PROFILE_SCOPE = 'profile:read';
+
+/**
+ * The customer's profile as users-service holds it, read over HTTP on the
+ * customer's behalf: the user's token is exchanged at the issuer (RFC 8693)
+ * for one whose `aud` is users-service only, with `act: {sub: orders-service}`
+ * and scope `profile:read`, then `GET /users/me` is called with it. In a
+ * cluster that is the users Kubernetes Service (a NetworkPolicy lets orders,
+ * and only orders, reach it). The exchanged token is cached per subject token
+ * ({@link TokenExchangeClient}), so a burst of orders costs one exchange.
+ */
+@Injectable()
+export class CustomerDirectory {
+  private readonly logger = new Logger('CustomerDirectory');
+
+  constructor(
+    private readonly exchange: TokenExchangeClient,
+    @Inject(ORDERS_SERVICE_CONFIG) private readonly config: OrdersServiceConfig,
+  ) {}
+
+  /**
+   * The customer's display name, within `USERS_SERVICE_TIMEOUT_MS` (milliseconds) for the exchange and the call together.
+   *
+   * @param customer the verified caller
+   * @param subjectToken the access token they presented (the exchange's `subject_token`)
+   * @returns their `displayName`, or null when they have set none
+   * @throws ProblemException 401 `invalid_token` (reason `refused_downstream`) when the issuer or users-service
+   *   refuses the token on their behalf (revoked or expired meanwhile); 503 `dependency_unavailable` with
+   *   `Retry-After` when either does not answer in time, answers an error, or refuses this client
+   */
+  async displayNameOf(customer: UserPrincipal, subjectToken: string): Promise<string | null> {
+    const deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
+    try {
+      const token = await this.exchange.tokenFor(
+        subjectToken,
+        { audience: this.config.USERS_SERVICE_AUDIENCE, scope: PROFILE_SCOPE },
+        deadline,
+      );
+      const profile = await getOnBehalf(new URL('/users/me', this.config.USERS_SERVICE_URL).href, token, deadline);
+      return displayNameIn(profile, customer.subject);
+    } catch (error) {
+      throw downstreamProblem(error, {
+        realm: this.config.AUTH_AUDIENCE,
+        dependency: 'users-service',
+        timeoutMs: this.config.USERS_SERVICE_TIMEOUT_MS,
+        logger: this.logger,
+      });
+    }
+  }
+}
+
+/**
+ * @throws DownstreamAnswerError `failed` when the body is not the profile of `subject` (a users-service bug,
+ *   or a token for someone else: never stamp another person's name on an order)
+ */
+function displayNameIn(profile: unknown, subject: string): string | null {
+  const fields = (typeof profile === 'object' && profile !== null ? profile : {}) as Record<string, unknown>;
+  const name = fields['displayName'];
+  if (fields['id'] !== subject || (name !== null && typeof name !== 'string')) {
+    throw new DownstreamAnswerError('failed', 200);
+  }
+  return name;
+}

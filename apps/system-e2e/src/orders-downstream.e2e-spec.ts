@@ -1,0 +1,192 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TcpProxy, stopProcess } from '@jwt-ms/testing';
+import { launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
+import { call, expectProblem } from './support/http';
+
+const PASSWORD = 'correct horse battery staple';
+const ITEMS = { items: [{ sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 }] };
+/** The bound given to the orders replicas that meet a failing dependency, in milliseconds. */
+const TIMEOUT_MS = 500;
+
+/**
+ * orders-service calls users-service when an order is placed, on the
+ * customer's behalf: an RFC 8693 token exchange at the issuer, then
+ * `GET /users/me` with the exchanged token. Against real processes; the
+ * failing dependencies are real too (a users URL that never answers, a port
+ * nothing listens on, a client secret the issuer refuses, a verifier cut off
+ * from Redis).
+ */
+describe('orders → users on behalf of the customer (RFC 8693)', () => {
+  let stack: Stack;
+  let blackHole: Server;
+  let blackHoleUrl: string;
+  const extra: RunningService[] = [];
+  const run = Date.now().toString(36);
+  let userCount = 0;
+
+  beforeAll(async () => {
+    stack = await startStack('postgres');
+    // Accepts connections and requests, never answers: a users service that hangs.
+    blackHole = createServer(() => undefined);
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    blackHoleUrl = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(extra.map((service) => stopProcess(service.process)));
+    blackHole?.closeAllConnections();
+    await new Promise((resolve) => blackHole?.close(resolve));
+    await stack?.close();
+  }, 60_000);
+
+  const customer = async (displayName?: string) => {
+    userCount += 1;
+    const email = `customer${userCount}.${run}@example.test`;
+    expect((await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } })).status).toBe(
+      201,
+    );
+    const login = await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } });
+    expect(login.status).toBe(200);
+    const token: string = login.body.access_token;
+    if (displayName !== undefined) {
+      expect((await call('PATCH', `${stack.users}/users/me`, { token, body: { displayName } })).status).toBe(200);
+    }
+    const profile = await call('GET', `${stack.users}/users/me`, { token });
+    expect(profile.status).toBe(200);
+    return { token, id: profile.body.id as string };
+  };
+  /** One more orders replica, with its own database, and `env` over the stack's settings. */
+  const ordersReplica = async (env: Record<string, string>) => {
+    const replica = await launch(
+      'orders-service',
+      serviceTestEnv({
+        AUTH_JWKS_URI: `${stack.auth}/.well-known/jwks.json`,
+        USERS_SERVICE_URL: stack.users,
+        SQLITE_PATH: ':memory:',
+        USERS_SERVICE_TIMEOUT_MS: String(TIMEOUT_MS),
+        ...env,
+      }),
+    );
+    extra.push(replica);
+    return replica.url;
+  };
+  const expectNoOrders = async (orders: string, token: string) => {
+    const listed = await call('GET', `${orders}/orders`, { token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.total).toBe(0);
+  };
+
+  it("stamps each order with the customer's display name, read from users-service", async () => {
+    const ada = await customer('Ada Lovelace');
+    const placed = await call('POST', `${stack.orders}/orders`, { token: ada.token, body: ITEMS });
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ ownerId: ada.id, customerName: 'Ada Lovelace', totalCents: 2500 });
+    expect(
+      (await call('GET', `${stack.orders}/orders/${placed.body.id}`, { token: ada.token })).body.customerName,
+    ).toBe('Ada Lovelace');
+    // A customer without a display name: null, not a made-up one, and not somebody else's.
+    const anonymous = await customer();
+    const second = await call('POST', `${stack.orders}/orders`, { token: anonymous.token, body: ITEMS });
+    expect(second.status).toBe(201);
+    expect(second.body.customerName).toBeNull();
+    // A rename later reaches new orders (the cached exchanged token reads the profile anew each time).
+    expect(
+      (await call('PATCH', `${stack.users}/users/me`, { token: ada.token, body: { displayName: 'Countess Ada' } }))
+        .status,
+    ).toBe(200);
+    const third = await call('POST', `${stack.orders}/orders`, { token: ada.token, body: ITEMS });
+    expect(third.body.customerName).toBe('Countess Ada');
+  });
+
+  it('refuses, before any call, a token without profile:read, which the exchange would need', async () => {
+    const { token } = await customer('Narrow');
+    const session = await call('POST', `${stack.auth}/auth/login`, {
+      body: { email: `customer${userCount}.${run}@example.test`, password: PASSWORD },
+    });
+    const narrowed = await fetch(`${stack.auth}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: session.body.refresh_token,
+        client_id: 'first-party-app',
+        scope: 'orders:write orders:read',
+      }),
+    });
+    expect(narrowed.status).toBe(200);
+    const narrow = ((await narrowed.json()) as { access_token: string }).access_token;
+    const refused = await call('POST', `${stack.orders}/orders`, { token: narrow, body: ITEMS });
+    expectProblem(refused, 403, 'insufficient_scope');
+    expect(refused.headers.get('www-authenticate')).toContain('profile:read');
+    expect((await call('GET', `${stack.orders}/orders`, { token })).body.total).toBe(0);
+  });
+
+  it('answers 503 within its bound when users-service hangs, and writes nothing', async () => {
+    const orders = await ordersReplica({ USERS_SERVICE_URL: blackHoleUrl });
+    const { token } = await customer('Patient');
+    const started = performance.now();
+    const refused = await call('POST', `${orders}/orders`, { token, body: ITEMS });
+    const elapsedMs = performance.now() - started;
+    expectProblem(refused, 503, 'dependency_unavailable');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.detail).toContain(`within ${TIMEOUT_MS} ms`);
+    expect(elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    // The bound plus a loaded machine's scheduling, far below any socket timeout.
+    expect(elapsedMs).toBeLessThan(TIMEOUT_MS + 4000);
+    await expectNoOrders(orders, token);
+  });
+
+  it('answers 503 at once when users-service is down (connection refused), and writes nothing', async () => {
+    // Nothing listens on port 1.
+    const orders = await ordersReplica({ USERS_SERVICE_URL: 'http://127.0.0.1:1' });
+    const { token } = await customer('Unlucky');
+    const refused = await call('POST', `${orders}/orders`, { token, body: ITEMS });
+    expectProblem(refused, 503, 'dependency_unavailable');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    await expectNoOrders(orders, token);
+  });
+
+  it("answers 503 when the issuer refuses orders-service's client authentication, and writes nothing", async () => {
+    const orders = await ordersReplica({ OAUTH_CLIENT_SECRET: 'not-the-registered-secret' });
+    const { token } = await customer('Misconfigured');
+    const refused = await call('POST', `${orders}/orders`, { token, body: ITEMS });
+    expectProblem(refused, 503, 'dependency_unavailable');
+    // Nothing of the cause reaches the customer: it is the operator's to fix (and logged for them).
+    expect(JSON.stringify(refused.body)).not.toMatch(/invalid_client|secret/);
+    await expectNoOrders(orders, token);
+  });
+
+  it('answers 401 refused_downstream when the issuer knows of a revocation this replica missed', async () => {
+    // An orders replica that answers from its last copy of the revocation list (fail-open) and is then cut
+    // off from Redis: it still accepts a token revoked meanwhile, but the exchange at the issuer does not.
+    const redisPort = Number(new URL(serviceTestEnv().REDIS_URL).port || 6379);
+    const proxy = new TcpProxy(redisPort);
+    await proxy.start();
+    try {
+      const orders = await ordersReplica({
+        REDIS_URL: proxy.url,
+        REVOCATION_FAILURE_POLICY: 'fail-open',
+      });
+      const { token } = await customer('Revoked');
+      proxy.cut();
+      expect((await call('POST', `${stack.auth}/auth/logout`, { token })).status).toBe(204);
+      const refused = await call('POST', `${orders}/orders`, { token, body: ITEMS });
+      expectProblem(refused, 401, 'invalid_token');
+      expect(refused.body.reason).toBe('refused_downstream');
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      proxy.restore();
+      // The replica catches up; the token stays refused, now by orders itself.
+      const deadline = Date.now() + 15_000;
+      let answer = await call('GET', `${orders}/orders`, { token });
+      while (answer.status !== 401 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await call('GET', `${orders}/orders`, { token });
+      }
+      expectProblem(answer, 401, 'invalid_token');
+    } finally {
+      proxy.restore();
+      await proxy.stop();
+    }
+  });
+});
