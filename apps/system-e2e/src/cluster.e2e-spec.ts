@@ -34,6 +34,9 @@ describe('a cluster of 3 replicas per service behind a round-robin balancer', ()
         AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
         AUTH_TOKEN_RATE_LIMIT_PER_IP: '100000',
       },
+      // A loaded CI machine can take seconds for the first exchange (argon2 of the client secret);
+      // the bound itself is tested in orders-downstream.e2e-spec.
+      serviceEnv: { 'orders-service': { USERS_SERVICE_TIMEOUT_MS: '15000' } },
     });
   }, 120_000);
 
@@ -77,6 +80,66 @@ describe('a cluster of 3 replicas per service behind a round-robin balancer', ()
     expect(issuers.size).toBeGreaterThan(1); // the logins really went to different auth replicas
   });
 
+  it("places orders on every orders replica, each calling users through its balancer on the customer's behalf", async () => {
+    const tokens = await login();
+    const named = await call('PATCH', `${lb('users-service')}/users/me`, {
+      token: tokens.access_token,
+      body: { displayName: 'Grace Hopper' },
+    });
+    expect(named.status).toBe(200);
+    for (let round = 0; round < 2; round += 1) {
+      for (const replica of cluster.running('orders-service')) {
+        const placed = await call('POST', `${replica.url}/orders`, {
+          token: tokens.access_token,
+          body: { items: [{ sku: 'COBOL-1', quantity: 1, unitPriceCents: 1959 }] },
+        });
+        expect({ replica: replica.id, status: placed.status }).toEqual({ replica: replica.id, status: 201 });
+        expect(placed.body.customerName).toBe('Grace Hopper');
+      }
+    }
+    const listed = await call('GET', `${lb('orders-service')}/orders`, { token: tokens.access_token });
+    expect(listed.body.total).toBe(6);
+  });
+
+  it('revokes an exchanged token with its session, on every users replica, within the same delay', async () => {
+    const tokens = await login();
+    const exchanged = await fetch(`${lb('auth-service')}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('orders-service:orders-service-dev-secret-not-for-production').toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: tokens.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        audience: 'users-service',
+        scope: 'profile:read',
+      }),
+    });
+    expect(exchanged.status).toBe(200);
+    const delegated = ((await exchanged.json()) as { access_token: string }).access_token;
+    for (const replica of cluster.running('users-service')) {
+      expect((await call('GET', `${replica.url}/users/me`, { token: delegated })).status).toBe(200);
+    }
+    expect((await call('POST', `${lb('auth-service')}/auth/logout`, { token: tokens.access_token })).status).toBe(204);
+    const loggedOutAt = performance.now();
+    const refusedAfter = await Promise.all(
+      cluster.running('users-service').map(async (replica) => {
+        for (;;) {
+          const response = await call('GET', `${replica.url}/users/me`, { token: delegated });
+          if (response.status === 401) {
+            expect(response.body.reason).toBe('revoked_session');
+            return performance.now() - loggedOutAt;
+          }
+          expect(response.status).toBe(200);
+          if (performance.now() - loggedOutAt > 2000) throw new Error(`${replica.id} still accepts after 2 s`);
+        }
+      }),
+    );
+    expect(Math.max(...refusedAfter)).toBeLessThan(500);
+  });
+
   it('enforces a logout made through one auth replica on every replica of every service, at once', async () => {
     const propagationMs: number[] = [];
     for (let round = 0; round < 10; round += 1) {
@@ -104,7 +167,7 @@ describe('a cluster of 3 replicas per service behind a round-robin balancer', ()
     }
     // Pub/sub delivery: well inside the 50 ms goal on a quiet machine; the bound here leaves room for a loaded CI.
     expect(Math.max(...propagationMs)).toBeLessThan(500);
-  });
+  }, 180_000);
 
   it('loses no request beyond those in flight when one replica of each service is killed mid-run', async () => {
     const tokens = await login();

@@ -106,6 +106,9 @@ export async function startStack(
       ...common,
       ...verifier,
       USERS_SERVICE_URL: users.url,
+      // A loaded CI machine can take seconds for the first exchange (argon2 of the client secret);
+      // the bound itself is tested in orders-downstream.e2e-spec.
+      USERS_SERVICE_TIMEOUT_MS: '15000',
       ...(await databaseEnv('orders-service')),
       ...overrides['orders-service'],
     });
