@@ -95,6 +95,30 @@ ENV
     kubectl -n "$NAMESPACE" create secret generic jwt-ms-redis \
       --from-file=users.acl="$private/users.acl" --from-env-file="$private/redis.env"
   fi
+  # orders-service's client (the RFC 8693 exchange when an order is placed): a random secret for orders, only
+  # its argon2id hash in the issuer's registry, beside the public first-party client.
+  if ! kubectl -n "$NAMESPACE" get secret jwt-ms-oauth-clients >/dev/null 2>&1; then
+    npm run -s clients:secret >"$private/orders-client.json"
+    node - "$private" <<'NODE'
+const { readFileSync, writeFileSync } = require('node:fs');
+const dir = process.argv[2];
+const { client_secret, client_secret_hash } = JSON.parse(readFileSync(`${dir}/orders-client.json`, 'utf8'));
+const registry = JSON.parse(readFileSync('docker/oauth-clients.json', 'utf8')).filter((c) => c.client_id !== 'orders-service');
+registry.push({
+  client_id: 'orders-service',
+  client_secret_hash,
+  grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+  scope: 'profile:read',
+  audience: ['users-service'],
+  subject_token_audience: ['orders-service'],
+});
+writeFileSync(`${dir}/oauth-clients.json`, JSON.stringify(registry), { mode: 0o600 });
+writeFileSync(`${dir}/client-secret`, client_secret, { mode: 0o600 });
+NODE
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-orders-client --from-file=client-secret="$private/client-secret"
+    kubectl -n "$NAMESPACE" create secret generic jwt-ms-oauth-clients \
+      --from-file=oauth-clients.json="$private/oauth-clients.json"
+  fi
   # The admin account (key rotation, revoking a user's tokens): a random password, shown by
   # print_admin_hint, never printed here.
   if ! kubectl -n "$NAMESPACE" get secret jwt-ms-admin >/dev/null 2>&1; then

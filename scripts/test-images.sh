@@ -150,6 +150,10 @@ for service in "${SERVICES[@]}"; do
   else
     args+=(-e "AUTH_JWKS_URI=$auth_url/.well-known/jwks.json")
   fi
+  if [[ "$service" == orders-service ]]; then
+    # orders calls users on the customer's behalf, as the registry's orders-service (docker/oauth-clients.json).
+    args+=(-e "USERS_SERVICE_URL=http://127.0.0.1:$((PORT_BASE + 1))" -e OAUTH_CLIENT_SECRET=compose-only-orders-client-secret)
+  fi
   containers+=("$(docker run "${args[@]}" "jwt-ms/$service:local")")
   # Wait for the image's own HEALTHCHECK before starting the next one (the verifiers need the JWKS).
   for _ in $(seq 1 60); do

@@ -297,7 +297,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     expect(aclVolume.secret.items[0].key).toBe('users.acl');
   });
 
-  it('lets only the ingress reach the services, the resource services the auth service, and only the services Redis and PostgreSQL', () => {
+  it('lets only the ingress reach the services, the resource services the auth service, orders users, and only the services Redis and PostgreSQL', () => {
     // Every (source, destination) pair, evaluated with NetworkPolicy's own semantics: a rule that
     // allows too much (an empty peer, `namespaceSelector: {}`, a rule with no `from`) shows up here.
     const pods = workloads().map((w) => ({ name: w.metadata.name, labels: w.spec.template.metadata.labels }));
@@ -329,6 +329,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
         'ingress-nginx -> orders-service:http',
         'users-service -> auth-service:http',
         'orders-service -> auth-service:http',
+        'orders-service -> users-service:http',
         ...SERVICES.map((service) => `${service} -> redis:redis`),
         ...SERVICES.map((service) => `${service} -> postgres:postgres`),
       ].sort(),
