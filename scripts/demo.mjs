@@ -5,10 +5,13 @@
  * Registers Alice and Bob, logs them in, looks inside an access token, uses it on
  * users-service and orders-service (which verify it locally with the issuer's JWKS),
  * shows that order ids don't leak between users, rotates a refresh token, detects its
- * reuse, logs out and shows that the revoked access token is rejected everywhere.
+ * reuse, shows the token exchange orders-service makes to call users-service on Alice's behalf
+ * (RFC 8693), logs out and shows that the revoked access token, and the exchanged one, are rejected
+ * everywhere.
  *
  * Environment: AUTH_URL, USERS_URL, ORDERS_URL; by default http://localhost on AUTH_PORT (3000),
- * USERS_PORT (3001) and ORDERS_PORT (3002), as `npm start` uses them. Exits non-zero on the first
+ * USERS_PORT (3001) and ORDERS_PORT (3002), as `npm start` uses them. ORDERS_CLIENT_SECRET:
+ * orders-service's client secret, to make the exchange it makes (default: the development one). Exits non-zero on the first
  * unexpected answer.
  * Plain Node 20, no dependencies. Tokens are never printed in full.
  */
@@ -17,6 +20,10 @@ const local = (port, fallback) => `http://localhost:${process.env[port] || fallb
 const AUTH = strip(process.env.AUTH_URL ?? local('AUTH_PORT', 3000));
 const USERS = strip(process.env.USERS_URL ?? local('USERS_PORT', 3001));
 const ORDERS = strip(process.env.ORDERS_URL ?? local('ORDERS_PORT', 3002));
+const ORDERS_CLIENT = {
+  id: 'orders-service',
+  secret: process.env.ORDERS_CLIENT_SECRET || 'orders-service-dev-secret-not-for-production',
+};
 
 const color = (code) => (s) => (process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
 const [green, red, grey, bold] = [32, 31, 90, 1].map(color);
@@ -194,14 +201,21 @@ await step(
   },
 );
 
-await step('Alice reads her profile on users-service', async () => {
+await step('Alice reads her profile on users-service, and names herself', async () => {
   const res = await call('GET', `${USERS}/users/me`, { token: alice.tokens.access_token, expect: 200 });
+  const named = await call('PATCH', `${USERS}/users/me`, {
+    token: alice.tokens.access_token,
+    body: { displayName: 'Alice Liddell' },
+    expect: 200,
+  });
+  check(named.body.displayName === 'Alice Liddell', 'the profile should now carry her display name', named);
   check(res.body?.id, 'the profile should have an id', res);
   if (res.body.email !== undefined)
     check(res.body.email === alice.email, `the profile should be Alice's (${alice.email})`, res);
   return [
     `200 id ${res.body.id}, email ${res.body.email}, displayName ${JSON.stringify(res.body.displayName)}`,
     'verified by users-service with the JWKS, no call to auth',
+    `200 PATCH displayName ${JSON.stringify(named.body.displayName)}`,
   ];
 });
 
@@ -223,9 +237,16 @@ await step('Alice places an order with 2 items on orders-service', async () => {
     `totalCents should be ${expected} (2 × 1250 + 1 × 899), got ${res.body.totalCents}`,
     res,
   );
+  check(
+    res.body.customerName === 'Alice Liddell',
+    `customerName should be Alice's display name, got ${JSON.stringify(res.body.customerName)}`,
+    res,
+  );
   order = res.body;
   return [
     `201 order ${order.id}, owner ${order.ownerId}, status ${order.status}, totalCents ${order.totalCents} = 2 × 1250 + 1 × 899`,
+    `    customerName ${JSON.stringify(order.customerName)}: orders-service read it from users-service on Alice's behalf,`,
+    `    with her token exchanged at the issuer for one meant for users-service alone (next steps show it)`,
   ];
 });
 
@@ -285,6 +306,45 @@ await step('Alice refreshes twice, then the first refresh token is replayed (the
   ];
 });
 
+let exchanged;
+await step("the exchange orders-service makes to call users-service on Alice's behalf (RFC 8693)", async () => {
+  const res = await fetch(`${AUTH}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${ORDERS_CLIENT.id}:${ORDERS_CLIENT.secret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: alice.tokens.access_token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: 'users-service',
+      scope: 'profile:read',
+    }),
+  });
+  const body = await res.json().catch(() => null);
+  const answer = { method: 'POST', url: `${AUTH}/oauth/token`, status: res.status, headers: res.headers, body };
+  check(res.status === 200, `expected 200 from the token endpoint, got ${res.status}`, answer);
+  exchanged = body.access_token;
+  const original = decode(alice.tokens.access_token.split('.')[1]);
+  const delegated = decode(exchanged.split('.')[1]);
+  check(delegated.act?.sub === ORDERS_CLIENT.id, 'the exchanged token should name orders-service in act', answer);
+  check(delegated.aud === 'users-service', 'the exchanged token should be for users-service alone', answer);
+  const users = await call('GET', `${USERS}/whoami`, { token: exchanged, expect: 200 });
+  const row = (name, a, b) => `  ${name.padEnd(10)} ${String(a).padEnd(44)} ${b}`;
+  const show = (value) => (value === undefined ? '—' : JSON.stringify(value));
+  return [
+    `200 issued_token_type ${body.issued_token_type}, expires_in ${body.expires_in} s`,
+    row('claim', "Alice's token (to orders)", 'exchanged (orders → users)'),
+    ...['sub', 'sid', 'aud', 'scope', 'act', 'client_id'].map((name) =>
+      row(name, show(original[name]), show(delegated[name])),
+    ),
+    row('lifetime', `${original.exp - original.iat} s`, `${delegated.exp - delegated.iat} s (never past the original)`),
+    `users-service sees the user and who acts: ${JSON.stringify(redact(users.body.principal?.actor ?? null))}`,
+    "same sub and sid: it dies with Alice's session (step after next)",
+  ];
+});
+
 await step('Alice logs out with her newest access token', async () => {
   await call('POST', `${AUTH}/auth/logout`, { token: alice.tokens.access_token, expect: 204 });
   return [`204 access token ${short(alice.tokens.access_token)} is now on the revocation list in Redis`];
@@ -307,6 +367,8 @@ await step('the logged-out access token is rejected by users-service and orders-
     if (res.propagatedMs > 0)
       lines.push(`    (refused ${res.propagatedMs} ms after the logout answer: one read of the revocation log)`);
   }
+  const delegated = await refused('GET', `${USERS}/users/me`, exchanged);
+  lines.push(`401 the exchanged token at users-service too: ${JSON.stringify(delegated.body?.detail ?? '')}`);
   lines.push('revoked on every service, although its signature and exp are still valid');
   return lines;
 });

@@ -170,7 +170,7 @@ done
 
 say "demo through the images"
 AUTH_URL="$auth_url" USERS_URL="http://127.0.0.1:$((PORT_BASE + 1))" ORDERS_URL="http://127.0.0.1:$((PORT_BASE + 2))" \
-  node scripts/demo.mjs
+  ORDERS_CLIENT_SECRET=compose-only-orders-client-secret node scripts/demo.mjs
 # Stop the single containers and drop their databases before the compose run.
 docker rm -f "${containers[@]}" >/dev/null
 containers=()
@@ -256,7 +256,8 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
   done
   echo "Redis refuses FLUSHALL and writes from a resource service (NOPERM)"
   say "demo through the compose gateway"
-  AUTH_URL="$gateway" USERS_URL="$gateway" ORDERS_URL="$gateway" node scripts/demo.mjs
+  AUTH_URL="$gateway" USERS_URL="$gateway" ORDERS_URL="$gateway" ORDERS_CLIENT_SECRET=compose-only-orders-client-secret \
+    node scripts/demo.mjs
   say "compose: scale users to 3"
   "${compose[@]}" up --detach --no-build --scale users=3 >>"$workdir/compose-up.log" 2>&1 ||
     { cat "$workdir/compose-up.log" >&2; fail "compose up --scale users=3 failed"; }

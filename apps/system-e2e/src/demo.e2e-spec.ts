@@ -33,6 +33,6 @@ describe('npm run demo', () => {
     });
     const text = output.join('');
     expect({ code, tail: text.slice(-600) }).toMatchObject({ code: 0 });
-    expect(text).toMatch(/demo passed: 9 steps/);
+    expect(text).toMatch(/demo passed: 10 steps/);
   });
 });
