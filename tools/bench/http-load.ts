@@ -25,9 +25,14 @@ export interface LoadFigures {
   errors: number;
 }
 
-/** One load run: GET `url` for `seconds` over `connections` connections, optionally with a bearer token per request. */
+/**
+ * One load run: GET `url` (or POST `json`) for `seconds` over `connections` connections, optionally
+ * with a bearer token per request.
+ */
 export interface LoadRun {
   url: string;
+  /** A JSON body: the run POSTs it (`Content-Type: application/json`) instead of GETting. */
+  json?: string;
   seconds: number;
   connections: number;
   /** Tokens sent round-robin as `Authorization: Bearer …`; none for a public endpoint. */
@@ -57,11 +62,19 @@ const WRK_SCRIPT = `
 local tokens = {}
 local file = os.getenv("BENCH_TOKENS")
 if file then for line in io.lines(file) do tokens[#tokens + 1] = line end end
+local body = nil
+local bodyFile = os.getenv("BENCH_BODY")
+if bodyFile then local f = io.open(bodyFile, "r"); body = f:read("*a"); f:close() end
+local method = body and "POST" or "GET"
 local i = 0
 request = function()
-  if #tokens == 0 then return wrk.format("GET") end
-  i = i % #tokens + 1
-  return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[i] })
+  local headers = {}
+  if body then headers["Content-Type"] = "application/json" end
+  if #tokens > 0 then
+    i = i % #tokens + 1
+    headers["Authorization"] = "Bearer " .. tokens[i]
+  end
+  return wrk.format(method, nil, headers, body)
 end
 `;
 
@@ -74,6 +87,11 @@ async function runWrk(run: LoadRun): Promise<LoadFigures> {
     writeFileSync(file, `${run.tokens.join('\n')}\n`);
     env['BENCH_TOKENS'] = file;
   } else delete env['BENCH_TOKENS'];
+  if (run.json !== undefined) {
+    const file = join(run.scratchDir, 'body.json');
+    writeFileSync(file, run.json);
+    env['BENCH_BODY'] = file;
+  } else delete env['BENCH_BODY'];
   const wrkArgs = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, '--latency', '-s', script, run.url];
   const pinned = run.core !== undefined && installed('taskset', ['-V']);
   const [command, ...args] = pinned ? ['taskset', '-c', String(run.core), 'wrk', ...wrkArgs] : ['wrk', ...wrkArgs];
@@ -116,6 +134,9 @@ async function runAutocannon(run: LoadRun): Promise<LoadFigures> {
     url: run.url,
     connections: run.connections,
     duration: run.seconds,
+    ...(run.json !== undefined
+      ? { method: 'POST' as const, body: run.json, headers: { 'content-type': 'application/json' } }
+      : {}),
     requests: [
       {
         setupRequest: (request) => {

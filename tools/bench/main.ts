@@ -32,12 +32,13 @@ import { installed } from './http-load';
 import { benchBodies, type BodyFigures } from './bodies';
 import { PROFILE_TARGETS, profileUsersService } from './profile';
 import { benchPropagation, type PropagationFigures } from './propagation';
+import { benchDownstream, type DownstreamFigures } from './downstream';
 import { benchPublicPath, type PublicPathFigures } from './public-path';
 import { benchRevocation, bytesPerEntry, revocationTable, sizeLabel, type RevocationFigures } from './revocation';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 import { benchVerification, type VerifyFigures } from './verify';
 
-const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'bodies', 'revocation'] as const;
+const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'downstream', 'bodies', 'revocation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -145,6 +146,7 @@ function verdicts(
   throughput?: ThroughputFigures,
   propagation?: PropagationFigures,
   bodies?: BodyFigures[],
+  downstream?: DownstreamFigures,
 ): Verdict[] {
   const out: Verdict[] = [];
   const ratio = (a: number, b: number) => a / b;
@@ -181,6 +183,18 @@ function verdicts(
       goal: 'revocation reaches every replica, p99 ≤ 50 ms',
       figure: `${propagation.p99Ms.toFixed(1)} ms`,
       met: propagation.p99Ms <= 50,
+    });
+    out.push({
+      goal: 'an exchanged token dies with its session, p99 ≤ 50 ms',
+      figure: `${propagation.exchanged.p99Ms.toFixed(1)} ms`,
+      met: propagation.exchanged.p99Ms <= 50,
+    });
+  }
+  if (downstream) {
+    out.push({
+      goal: 'order placement with the users call ÷ without ≥ 0.70',
+      figure: downstream.ratio.toFixed(2),
+      met: downstream.ratio >= 0.7,
     });
   }
   if (bodies) {
@@ -287,6 +301,23 @@ async function main(): Promise<void> {
     });
   }
 
+  let downstream: DownstreamFigures | undefined;
+  if (sections.includes('downstream')) {
+    log(
+      `\n4b. Order placement with orders' call to users on the customer's behalf (cached RFC 8693 exchange) ` +
+        `against the call off; ${numberFrom('BENCH_CONNECTIONS', 16)} connections, median of ` +
+        `${numberFrom('BENCH_THROUGHPUT_ROUNDS', 3)} alternating ${numberFrom('BENCH_SECONDS', 4)} s runs`,
+    );
+    downstream = await benchDownstream({
+      seconds: numberFrom('BENCH_SECONDS', 4),
+      rounds: numberFrom('BENCH_THROUGHPUT_ROUNDS', 3),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      customers: numberFrom('BENCH_CUSTOMERS', 50),
+      redisUrl,
+      log,
+    });
+  }
+
   let bodies: BodyFigures[] | undefined;
   if (sections.includes('bodies')) {
     log(
@@ -323,7 +354,7 @@ async function main(): Promise<void> {
   }
 
   log('\nGoals, each measured in this run:');
-  const results = verdicts(verify, publicPath, throughput, propagation, bodies);
+  const results = verdicts(verify, publicPath, throughput, propagation, bodies, downstream);
   if (revocation) results.push(...revocationVerdicts(revocation, Math.max(0, ...revocationSizes)));
   for (const verdict of results) {
     log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);

@@ -12,6 +12,13 @@ export const DEVELOPMENT_CLIENT_SECRET = 'orders-service-dev-secret-not-for-prod
 const schema = serviceEnvSchema({ port: 3002, name: 'orders-service' })
   .extend(verifierEnvSchema({ audience: 'orders-service' }).shape)
   .extend({
+    /**
+     * Where an order's `customerName` comes from: `users-service` (a call on the customer's behalf when it
+     * is placed), or `off` (no call, null names: a deployment without users-service, and the bench's baseline).
+     */
+    CUSTOMER_NAMES: z
+      .enum(['users-service', 'off'], { message: 'expected users-service or off' })
+      .default('users-service'),
     /** Base URL of the users service, which placing an order calls (its Kubernetes Service in a cluster). */
     USERS_SERVICE_URL: env.url(['http:', 'https:']).default('http://127.0.0.1:3001'),
     /** users-service's audience: the exchanged token is for it alone (RFC 8693 `audience`). */

@@ -34,12 +34,13 @@ export class CustomerDirectory {
    *
    * @param customer the verified caller
    * @param subjectToken the access token they presented (the exchange's `subject_token`)
-   * @returns their `displayName`, or null when they have set none
+   * @returns their `displayName`, or null when they have set none (always null with `CUSTOMER_NAMES=off`)
    * @throws ProblemException 401 `invalid_token` (reason `refused_downstream`) when the issuer or users-service
    *   refuses the token on their behalf (revoked or expired meanwhile); 503 `dependency_unavailable` with
    *   `Retry-After` when either does not answer in time, answers an error, or refuses this client
    */
   async displayNameOf(customer: UserPrincipal, subjectToken: string): Promise<string | null> {
+    if (this.config.CUSTOMER_NAMES === 'off') return null;
     const deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
     try {
       const token = await this.exchange.tokenFor(
