@@ -141,7 +141,9 @@ describe('standard endpoints: RFC 7009 revocation and RFC 7662 introspection', (
       401,
       'invalid_client',
     );
-    expectProblem(await form(`${stack.auth}/oauth/revoke`, { client_id: 'first-party-app' }), 400, 'validation_failed');
+    const noToken = await form(`${stack.auth}/oauth/revoke`, { client_id: 'first-party-app' });
+    expectProblem(noToken, 400, 'invalid_request');
+    expect(noToken.body.error).toBe('invalid_request'); // RFC 7009 §2.2.1: an RFC 6749 §5.2 error
     expect((await usersMe(session.access)).status).toBe(200);
   });
 

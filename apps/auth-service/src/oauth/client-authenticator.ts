@@ -30,9 +30,10 @@ export interface AuthenticatedClient {
  * Secrets are held as argon2id hashes only. A correct secret is remembered,
  * for this process, as its SHA-256, so that a service calling the token
  * endpoint often pays argon2 once, not per request; a wrong secret, and any
- * secret for an unknown client id, is checked against a hash every time
- * (a dummy one for an unknown id), so the answer takes the same time whether
- * or not the id exists.
+ * secret for an unknown client id or a public one, is checked against a hash
+ * every time (a dummy one for an unknown or public id): every refusal of a
+ * presented secret costs one argon2 verification, so the answer takes the same
+ * time whether or not the id exists, and whatever kind of client it names.
  */
 @Injectable()
 export class ClientAuthenticator implements OnApplicationBootstrap {
@@ -95,14 +96,17 @@ export class ClientAuthenticator implements OnApplicationBootstrap {
     if (secret === undefined) {
       return allowPublic && client?.type === 'public' ? { client, method: 'none' } : null;
     }
-    if (client?.type === 'public') return null; // RFC 6749 §2.3: a public client has no secret to send
+    // RFC 6749 §2.3: a public client has no secret to send, so one that sends one fails; against the dummy
+    // hash, as an unknown id does, so that the refusal does not tell which of the two the id is.
+    const confidential = client?.type === 'confidential' && client.secretHash !== null ? client : undefined;
     const digest = sha256(secret);
-    const proven = client ? this.provenSecrets.get(client.id) : undefined;
-    if (client && proven && timingSafeEqual(proven, digest)) return { client, method };
-    const matches = await argon2.verify(client?.secretHash ?? (await this.dummy()), secret).catch(() => false);
-    if (!client || !matches) return null;
-    this.provenSecrets.set(client.id, digest);
-    return { client, method };
+    const proven = confidential ? this.provenSecrets.get(confidential.id) : undefined;
+    if (confidential && proven && timingSafeEqual(proven, digest)) return { client: confidential, method };
+    const hash = confidential?.secretHash ?? (await this.dummy());
+    const matches = await argon2.verify(hash, secret).catch(() => false);
+    if (!confidential || !matches) return null;
+    this.provenSecrets.set(confidential.id, digest);
+    return { client: confidential, method };
   }
 
   private dummy(): Promise<string> {

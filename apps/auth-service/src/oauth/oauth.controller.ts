@@ -1,8 +1,6 @@
 import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { IsOptional, IsString, Length } from 'class-validator';
 import { Public } from '@jwt-ms/auth-jwt';
-import { IgnoreUnknownProperties } from '@jwt-ms/service-core';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ClientAuthenticator } from './client-authenticator';
@@ -11,39 +9,34 @@ import { oauthError } from './oauth-error';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
 import {
   TokenEndpointService,
+  single,
   type TokenEndpointResponse,
   type TokenRequestParameters,
 } from './token-endpoint.service';
 
-/**
- * The form parameters of RFC 7009 §2.1 and RFC 7662 §2.1 (plus client
- * credentials, RFC 6749 §2.3.1). Unrecognised parameters are ignored (RFC 6749 §3.2).
- */
-@IgnoreUnknownProperties()
-export class TokenRequestDto {
-  @IsString()
-  @Length(1, 8192)
-  token!: string;
-
-  /** Unknown hints are ignored, as RFC 7009 §2.1 allows. */
-  @IsOptional()
-  @IsString()
-  token_type_hint?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 64)
-  client_id?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 256)
-  client_secret?: string;
-}
-
 const HINTS = ['access_token', 'refresh_token'] as const;
-const hintOf = (value: string | undefined) =>
-  (HINTS as readonly string[]).includes(value ?? '') ? (value as (typeof HINTS)[number]) : undefined;
+
+/**
+ * The parameters of RFC 7009 §2.1 and RFC 7662 §2.1, checked as the token endpoint checks its own, so that a
+ * refusal carries RFC 6749 §5.2's `error` as those RFCs require (RFC 7009 §2.2.1, RFC 7662 §2.3). Unrecognised
+ * parameters are ignored (RFC 6749 §3.2); so are unknown hints (RFC 7009 §2.1).
+ *
+ * @param parameters the parsed form
+ * @returns `token` (1 to 8192 characters) and the hint, undefined when absent or unknown
+ * @throws ProblemException 400 `invalid_request` for a missing, empty, repeated or too long `token`, or a
+ *   repeated or too long `token_type_hint`
+ */
+function tokenParameters(parameters: TokenRequestParameters): {
+  token: string;
+  hint: (typeof HINTS)[number] | undefined;
+} {
+  const token = single(parameters, 'token', { required: true });
+  const hint = single(parameters, 'token_type_hint');
+  return {
+    token,
+    hint: (HINTS as readonly string[]).includes(hint ?? '') ? (hint as (typeof HINTS)[number]) : undefined,
+  };
+}
 
 const GRANTS = Object.values(GRANT_TYPES) as string[];
 
@@ -101,10 +94,11 @@ export class OAuthController {
   @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  async revoke(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<void> {
-    formParameters(request, body);
-    const { client } = await this.clients.authenticate(request, { ...body }, true);
-    await this.oauth.revoke(client, body.token, hintOf(body.token_type_hint));
+  async revoke(@Req() request: FastifyRequest, @Body() body: unknown): Promise<void> {
+    const parameters = formParameters(request, body);
+    const { token, hint } = tokenParameters(parameters);
+    const { client } = await this.clients.authenticate(request, parameters, true);
+    await this.oauth.revoke(client, token, hint);
   }
 
   /**
@@ -118,10 +112,11 @@ export class OAuthController {
   @TokenRateLimit()
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  async introspect(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<IntrospectionResponse> {
-    formParameters(request, body);
-    await this.clients.authenticate(request, { ...body }, false);
-    return this.oauth.introspect(body.token, hintOf(body.token_type_hint));
+  async introspect(@Req() request: FastifyRequest, @Body() body: unknown): Promise<IntrospectionResponse> {
+    const parameters = formParameters(request, body);
+    const { token, hint } = tokenParameters(parameters);
+    await this.clients.authenticate(request, parameters, false);
+    return this.oauth.introspect(token, hint);
   }
 }
 

@@ -180,13 +180,22 @@ export class TokenEndpointService {
 }
 
 /**
- * One parameter of the form.
+ * One parameter of an OAuth endpoint's form (RFC 6749 §3.1: at most once; sent empty, it is omitted), at most
+ * 8192 characters.
  *
- * @throws ProblemException `invalid_request` when it is required and missing or empty, or repeated
+ * @param parameters the parsed form
+ * @param name the parameter
+ * @returns its value, or undefined when absent or empty (unless required)
+ * @throws ProblemException 400 `invalid_request` (RFC 6749 §5.2) when it is required and missing or empty,
+ *   repeated, or too long
  */
-function single(parameters: TokenRequestParameters, name: string, options: { required: true }): string;
-function single(parameters: TokenRequestParameters, name: string): string | undefined;
-function single(parameters: TokenRequestParameters, name: string, options?: { required: true }): string | undefined {
+export function single(parameters: TokenRequestParameters, name: string, options: { required: true }): string;
+export function single(parameters: TokenRequestParameters, name: string): string | undefined;
+export function single(
+  parameters: TokenRequestParameters,
+  name: string,
+  options?: { required: true },
+): string | undefined {
   const value = parameters[name];
   if (Array.isArray(value)) throw oauthError('invalid_request', `The parameter "${name}" appears more than once.`);
   // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
