@@ -14,6 +14,8 @@ void runService('auth-service', () => {
       corsOrigins: config.CORS_ORIGINS,
       trustedProxies: config.TRUSTED_PROXIES,
       formBodyPathPrefixes: ['/oauth/'],
+      // RFC 6749 §5.2: the token, revocation and introspection endpoints answer errors as application/json.
+      oauthPathPrefixes: ['/oauth/'],
       formRepeatableParameters: ['resource', 'audience'],
     },
   };

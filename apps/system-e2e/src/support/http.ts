@@ -46,10 +46,17 @@ export async function call(
   return { status: response.status, headers: response.headers, body };
 }
 
-/** Expects an RFC 9457 problem details answer with this status and code. */
+/**
+ * Expects an RFC 9457 problem details answer with this status and code. From
+ * an OAuth endpoint (`instance` under `/oauth/`), the same body as RFC 6749
+ * §5.2 says an OAuth error goes: `application/json`, with `error` on a 4xx.
+ */
 export function expectProblem(response: JsonResponse, status: number, code: string): void {
   expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  const oauth = typeof response.body?.instance === 'string' && response.body.instance.startsWith('/oauth/');
+  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0];
+  expect(mediaType).toBe(oauth ? 'application/json' : 'application/problem+json');
+  if (oauth && status < 500) expect(response.body.error).toEqual(expect.any(String));
   expect(response.body).toMatchObject({
     type: 'about:blank',
     status,

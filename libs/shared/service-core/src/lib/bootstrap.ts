@@ -109,6 +109,13 @@ export interface ServiceAppOptions {
    */
   formBodyPathPrefixes?: string[];
   /**
+   * Path prefixes of OAuth endpoints, e.g. `['/oauth/']`: their errors are
+   * RFC 6749 §5.2 error responses, `application/json` with an `error` member
+   * (the problem members stay in the body). Answers made before routing (a
+   * bad Host header, an unparsable request) stay `application/problem+json`.
+   */
+  oauthPathPrefixes?: string[];
+  /**
    * Form parameters that may appear more than once, parsed as an array of
    * their values: RFC 8707 §2 `resource` and RFC 8693 §2.1 `audience`. Every
    * other repeated parameter is a 400 (RFC 6749 §3.2). A single occurrence
@@ -273,7 +280,7 @@ export async function createServiceApp(
       strictPreflight: false,
     });
   }
-  app.useGlobalFilters(new ProblemDetailsFilter(allowedMethods));
+  app.useGlobalFilters(new ProblemDetailsFilter(allowedMethods, options.oauthPathPrefixes ?? []));
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   return app;

@@ -6,6 +6,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * the target. {@link cut} drops every connection and refuses new ones until
  * {@link restore}: a network partition for the clients behind it, while the
  * server and every other client carry on (a writer keeps writing meanwhile).
+ *
+ * The target may be named after the proxy listens (a function, read per
+ * connection): a service whose public URL must be in its own environment
+ * can be given the proxy's address before it starts and chooses its port.
  */
 export class TcpProxy {
   private server: Server | null = null;
@@ -15,9 +19,9 @@ export class TcpProxy {
   port = 0;
 
   /**
-   * @param targetPort the port on 127.0.0.1 to forward to
+   * @param targetPort the port on 127.0.0.1 to forward to, or a function returning it when a client connects
    */
-  constructor(private readonly targetPort: number) {}
+  constructor(private readonly targetPort: number | (() => number)) {}
 
   /** `redis://127.0.0.1:<port>` of the proxy (valid once started). */
   get url(): string {
@@ -31,7 +35,7 @@ export class TcpProxy {
         client.destroy();
         return;
       }
-      const upstream = connect(this.targetPort, '127.0.0.1');
+      const upstream = connect(typeof this.targetPort === 'number' ? this.targetPort : this.targetPort(), '127.0.0.1');
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));

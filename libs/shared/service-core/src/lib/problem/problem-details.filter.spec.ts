@@ -277,3 +277,120 @@ describe('requests refused by the HTTP parser', () => {
     expect(await response.json()).toMatchObject({ status: 431, code: 'invalid_request', type: 'about:blank' });
   });
 });
+
+@Controller('oauth')
+class OAuthProbeController {
+  @Post('token')
+  token() {
+    throw new ProblemException({
+      status: 400,
+      code: 'invalid_grant',
+      detail: 'The refresh token is invalid.',
+      extensions: { error: 'invalid_grant', error_description: 'The refresh token is invalid.' },
+    });
+  }
+
+  @Post('client')
+  client() {
+    throw new ProblemException({
+      status: 401,
+      code: 'invalid_client',
+      detail: 'Client authentication failed.',
+      headers: { 'www-authenticate': 'Basic realm="probe"' },
+      extensions: { error: 'invalid_client', error_description: 'Client authentication failed.' },
+    });
+  }
+
+  @Post('count')
+  count(@Body() body: CountDto) {
+    return body;
+  }
+
+  @Post('crash')
+  crash() {
+    throw new TypeError('boom');
+  }
+}
+
+@Module({ controllers: [OAuthProbeController, ProbeController] })
+class OAuthProbeModule {}
+
+describe('ProblemDetailsFilter on OAuth paths: RFC 6749 §5.2 errors, application/json', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await createServiceApp(OAuthProbeModule, { logger: false, oauthPathPrefixes: ['/oauth/'] });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+
+  afterAll(() => app.close());
+
+  /** RFC 6749 §5.2's media type (Fastify adds `charset=utf-8`, which JSON allows and clients ignore). */
+  const JSON_TYPE = /^application\/json(; charset=utf-8)?$/;
+
+  const post = (url: string, payload?: string) =>
+    app.inject({
+      method: 'POST',
+      url,
+      payload,
+      headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+    });
+
+  it('sends an endpoint refusal as application/json with its own error and every problem member', async () => {
+    const response = await post('/oauth/token');
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(JSON_TYPE);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The refresh token is invalid.',
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The refresh token is invalid.',
+      code: 'invalid_grant',
+      instance: '/oauth/token',
+    });
+  });
+
+  it('keeps the 401 challenge (§5.2: invalid_client with WWW-Authenticate)', async () => {
+    const response = await post('/oauth/client');
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['content-type']).toMatch(JSON_TYPE);
+    expect(response.headers['www-authenticate']).toBe('Basic realm="probe"');
+    expect(response.json()).toMatchObject({ error: 'invalid_client', code: 'invalid_client' });
+  });
+
+  it('names a refusal raised around the endpoint (validation, media type) invalid_request', async () => {
+    const invalid = await post('/oauth/count', '{"count": 0}');
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.headers['content-type']).toMatch(JSON_TYPE);
+    expect(invalid.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.any(String),
+      code: 'validation_failed',
+      errors: [expect.objectContaining({ field: 'count' })],
+    });
+    const media = await app.inject({
+      method: 'POST',
+      url: '/oauth/count',
+      payload: 'count=1',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(media.statusCode).toBe(415);
+    expect(media.headers['content-type']).toMatch(JSON_TYPE);
+    expect(media.json()).toMatchObject({ error: 'invalid_request', code: 'unsupported_media_type' });
+  });
+
+  it('gives a 5xx no §5.2 code, and leaves every other path problem+json', async () => {
+    const crash = await post('/oauth/crash');
+    expect(crash.statusCode).toBe(500);
+    expect(crash.headers['content-type']).toMatch(JSON_TYPE);
+    expect(crash.json()).toMatchObject({ code: 'internal_error' });
+    expect(crash.json()).not.toHaveProperty('error');
+    const elsewhere = await post('/count', '{"count": 0}');
+    expect(elsewhere.headers['content-type']).toContain('application/problem+json');
+    expect(elsewhere.json()).not.toHaveProperty('error');
+  });
+});

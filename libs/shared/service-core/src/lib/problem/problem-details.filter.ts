@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, ProblemDetails } from '@jwt-ms/contracts';
 import { ProblemException } from './problem.exception';
-import { problemOf, sendProblem } from './problem-response';
+import { problemOf, sendProblem, type ProblemMediaType } from './problem-response';
 
 /** Codes for plain HttpExceptions thrown by Nest or a library, by status. */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -42,6 +42,9 @@ interface FastifyLikeError {
  *   gets no stack trace and no library message.
  * - A 404 for a path that some route serves with another method is a 405
  *   `method_not_allowed` with `Allow` listing them (RFC 9110 §15.5.6).
+ * - Under an OAuth path prefix (the token, revocation and introspection
+ *   endpoints), the same body as `application/json`, with RFC 6749 §5.2's
+ *   `error` member on every 4xx ({@link asOAuthError}).
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -52,7 +55,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
    *   received (`/orders/42?x=1` → `['GET', 'HEAD']`); empty when no route has
    *   its path. Default: none known.
    */
-  constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
+  constructor(
+    private readonly allowedMethods: (path: string) => string[] = () => [],
+    private readonly oauthPathPrefixes: readonly string[] = [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -86,7 +92,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         exception instanceof Error ? exception.stack : String(exception),
       );
     }
-    sendProblem(reply, problem, headers);
+    let mediaType: ProblemMediaType | undefined;
+    if (this.oauthPathPrefixes.some((prefix) => problem.instance?.startsWith(prefix))) {
+      problem = asOAuthError(problem);
+      mediaType = 'application/json';
+    }
+    sendProblem(reply, problem, headers, mediaType);
   }
 
   private toProblem(exception: unknown): { problem: ProblemDetails; headers: Record<string, string> } {
@@ -127,6 +138,24 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       headers: {},
     };
   }
+}
+
+/**
+ * A problem as an OAuth endpoint's error (RFC 6749 §5.2, which RFC 7009
+ * §2.2.1 and RFC 7662 §2.3 take over): the body goes as `application/json`
+ * (the caller sets it; a standard client such as oauth4webapi reads the
+ * `error` of no other media type), and a 4xx carries `error`. Refusals
+ * raised by the endpoints name their own code; one raised around them (a
+ * field the validation pipe refused, a body too large, a wrong media type)
+ * is a malformed request: `invalid_request`. A 5xx has no §5.2 code (the
+ * status says it) and is left as it is.
+ *
+ * @param problem the problem as rendered for any other path
+ * @returns the problem with `error` and `error_description` when it is a 4xx without them
+ */
+export function asOAuthError(problem: ProblemDetails): ProblemDetails {
+  if (problem.status >= 500 || typeof problem['error'] === 'string') return problem;
+  return { error: 'invalid_request', error_description: problem.detail, ...problem };
 }
 
 /**

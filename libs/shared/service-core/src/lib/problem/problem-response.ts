@@ -11,6 +11,13 @@ import { PROBLEM_CONTENT_TYPE, type ErrorCode, type ProblemDetails } from '@jwt-
  * problem has the same body shape and the same headers.
  */
 
+/**
+ * The media types a problem is sent as: RFC 9457's, or plain JSON where a
+ * protocol demands it (RFC 6749 §5.2: an OAuth endpoint's error is
+ * `application/json`; the body keeps every problem member).
+ */
+export type ProblemMediaType = typeof PROBLEM_CONTENT_TYPE | 'application/json';
+
 /** Headers of every problem answer, after the caller's: they cannot be overridden. */
 const PROBLEM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': PROBLEM_CONTENT_TYPE,
@@ -40,14 +47,19 @@ export function problemOf(status: number, code: ErrorCode, detail: string): Prob
 /**
  * @param problem the body; its `status` is the answer's
  * @param headers the answer's other headers (security headers, `Allow`, `WWW-Authenticate`, `Retry-After`…)
- * @returns the status, the headers with `Content-Type: application/problem+json` and `Cache-Control: no-store`,
- *   and the body as JSON text
+ * @param mediaType the `Content-Type`: `application/problem+json` unless the endpoint's protocol says otherwise
+ * @returns the status, the headers with that `Content-Type` and `Cache-Control: no-store`, and the body as JSON text
  */
 export function renderProblem(
   problem: ProblemDetails,
   headers: Readonly<Record<string, string>> = {},
+  mediaType: ProblemMediaType = PROBLEM_CONTENT_TYPE,
 ): RenderedProblem {
-  return { status: problem.status, headers: { ...headers, ...PROBLEM_HEADERS }, body: JSON.stringify(problem) };
+  return {
+    status: problem.status,
+    headers: { ...headers, ...PROBLEM_HEADERS, 'content-type': mediaType },
+    body: JSON.stringify(problem),
+  };
 }
 
 /**
@@ -56,13 +68,15 @@ export function renderProblem(
  * @param reply the request's reply, not sent yet
  * @param problem the body
  * @param headers the answer's other headers ({@link renderProblem})
+ * @param mediaType the `Content-Type` ({@link renderProblem}); `application/problem+json` by default
  */
 export function sendProblem(
   reply: FastifyReply,
   problem: ProblemDetails,
   headers: Readonly<Record<string, string>> = {},
+  mediaType?: ProblemMediaType,
 ): void {
-  const rendered = renderProblem(problem, headers);
+  const rendered = renderProblem(problem, headers, mediaType);
   reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
 }
 
