@@ -825,6 +825,22 @@ describe('OAuth attack conformance: every misuse of the grants and their tokens 
         because: /appears more than once/,
       }),
     ),
+    ...['/oauth/token', '/oauth/revoke', '/oauth/introspect'].flatMap((path) =>
+      ['text/plain', 'multipart/form-data; boundary=x'].map(
+        (mediaType): EndpointAttack => ({
+          kind: 'request encoding',
+          name: `${path}: a ${mediaType.split(';')[0]} body`,
+          send: () =>
+            call('POST', url('auth', path), {
+              body: 'grant_type=client_credentials&token=x',
+              headers: { 'content-type': mediaType, authorization: basicOf(REPORTING) },
+            }),
+          status: 400,
+          error: 'invalid_request',
+          because: /application\/x-www-form-urlencoded/,
+        }),
+      ),
+    ),
     ...(
       [
         ['/oauth/revoke', revoke],

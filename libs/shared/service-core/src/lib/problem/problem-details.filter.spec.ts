@@ -378,9 +378,18 @@ describe('ProblemDetailsFilter on OAuth paths: RFC 6749 §5.2 errors, applicatio
       payload: 'count=1',
       headers: { 'content-type': 'text/plain' },
     });
-    expect(media.statusCode).toBe(415);
+    expect(media.statusCode).toBe(400);
     expect(media.headers['content-type']).toMatch(JSON_TYPE);
-    expect(media.json()).toMatchObject({ error: 'invalid_request', code: 'unsupported_media_type' });
+    expect(media.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'The request body must be application/x-www-form-urlencoded (RFC 6749 §3.2).',
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request body must be application/x-www-form-urlencoded (RFC 6749 §3.2).',
+      code: 'invalid_request',
+      instance: '/oauth/count',
+    });
   });
 
   it('gives a 5xx no §5.2 code, and leaves every other path problem+json', async () => {

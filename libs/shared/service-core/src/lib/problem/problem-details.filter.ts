@@ -147,13 +147,25 @@ export class ProblemDetailsFilter implements ExceptionFilter {
  * `error` of no other media type), and a 4xx carries `error`. Refusals
  * raised by the endpoints name their own code; one raised around them (a
  * field the validation pipe refused, a body too large, a wrong media type)
- * is a malformed request: `invalid_request`. A 5xx has no §5.2 code (the
+ * is a malformed request: `invalid_request`; a body in another media type is
+ * a 400 `invalid_request` that names the form encoding, not a 415 (§5.2 has
+ * no code for it, and clients read the 400). A 5xx has no §5.2 code (the
  * status says it) and is left as it is.
  *
  * @param problem the problem as rendered for any other path
  * @returns the problem with `error` and `error_description` when it is a 4xx without them
  */
 export function asOAuthError(problem: ProblemDetails): ProblemDetails {
+  if (problem.code === 'unsupported_media_type') {
+    // RFC 6749 §3.2 names the one media type these endpoints take; a client reads §5.2 `invalid_request`.
+    const detail = 'The request body must be application/x-www-form-urlencoded (RFC 6749 §3.2).';
+    return {
+      error: 'invalid_request',
+      error_description: detail,
+      ...problemOf(400, 'invalid_request', detail),
+      instance: problem.instance,
+    };
+  }
   if (problem.status >= 500 || typeof problem['error'] === 'string') return problem;
   return { error: 'invalid_request', error_description: problem.detail, ...problem };
 }
