@@ -11,6 +11,9 @@ import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from '../orders-servi
 /** The scope asked for in the exchange: a profile read, nothing of what the user's own token may do besides. */
 export const PROFILE_SCOPE = 'profile:read';
 
+/** Longest `customerName`, in Unicode code points: users-service's bound and the `varchar(100)` column's. */
+export const CUSTOMER_NAME_MAX_LENGTH = 100;
+
 /**
  * The customer's profile as users-service holds it, read over HTTP on the
  * customer's behalf: the user's token is exchanged at the issuer (RFC 8693)
@@ -63,12 +66,16 @@ export class CustomerDirectory {
 
 /**
  * @throws DownstreamAnswerError `failed` when the body is not the profile of `subject` (a users-service bug,
- *   or a token for someone else: never stamp another person's name on an order)
+ *   or a token for someone else: never stamp another person's name on an order), or a name longer than
+ *   {@link CUSTOMER_NAME_MAX_LENGTH} code points (the column would refuse it with a 500)
  */
 function displayNameIn(profile: unknown, subject: string): string | null {
   const fields = (typeof profile === 'object' && profile !== null ? profile : {}) as Record<string, unknown>;
   const name = fields['displayName'];
-  if (fields['id'] !== subject || (name !== null && typeof name !== 'string')) {
+  if (
+    fields['id'] !== subject ||
+    (name !== null && (typeof name !== 'string' || [...name].length > CUSTOMER_NAME_MAX_LENGTH))
+  ) {
     throw new DownstreamAnswerError('failed', 200);
   }
   return name;

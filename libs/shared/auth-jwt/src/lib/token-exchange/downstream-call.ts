@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ProblemException } from '@jwt-ms/service-core';
 import { TokenRejectedError, invalidToken } from '../token-rejection';
 import { TokenEndpointUnavailableError, TokenExchangeRefusedError } from './token-exchange.client';
+import { MAX_ANSWER_BYTES, readBoundedJson } from './bounded-json';
 
 /**
  * The downstream service answered, but not with what the caller needed:
@@ -43,13 +44,17 @@ const SUBJECT_TOKEN_REFUSALS = new Set(['invalid_request', 'invalid_grant']);
  * @param signal the caller's deadline
  * @returns the parsed JSON body of a 200 answer
  * @throws DownstreamUnavailableError `timeout` when `signal` fires, `unreachable` on a network error
- * @throws DownstreamAnswerError `refused` for a 401, `failed` for any other status or a body that is not JSON
+ * @throws DownstreamAnswerError `refused` for a 401, `failed` for any other status (a redirect included: none is
+ *   followed), a body that is not JSON or is longer than {@link MAX_ANSWER_BYTES}
  */
 export async function getOnBehalf(url: string, accessToken: string, signal: AbortSignal): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(url, {
       headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      // A redirect would carry the token to wherever the answer says (same origin keeps the header), and
+      // an answer from there would be taken for the profile: the call goes to `url` or fails.
+      redirect: 'error',
       signal,
     });
   } catch {
@@ -60,7 +65,7 @@ export async function getOnBehalf(url: string, accessToken: string, signal: Abor
     throw new DownstreamAnswerError(response.status === 401 ? 'refused' : 'failed', response.status);
   }
   try {
-    return await response.json();
+    return await readBoundedJson(response);
   } catch {
     if (signal.aborted) throw new DownstreamUnavailableError('timeout');
     throw new DownstreamAnswerError('failed', response.status);
@@ -90,7 +95,9 @@ export function downstreamProblem(
 ): ProblemException {
   const { realm, dependency, timeoutMs, logger } = context;
   if (
-    (error instanceof TokenExchangeRefusedError && SUBJECT_TOKEN_REFUSALS.has(error.error)) ||
+    // §5.2 errors come with 400; the same `invalid_request` on a 429 is the issuer's rate limit, spent by
+    // this service, not a verdict on the user's token (a 401 would make their app log them out).
+    (error instanceof TokenExchangeRefusedError && error.status === 400 && SUBJECT_TOKEN_REFUSALS.has(error.error)) ||
     (error instanceof DownstreamAnswerError && error.outcome === 'refused')
   ) {
     return invalidToken(

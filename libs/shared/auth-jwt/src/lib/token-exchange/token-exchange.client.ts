@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readBoundedJson } from './bounded-json';
 
 /** RFC 8693 §3: the token type of the subject token and of the token asked for. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -110,7 +111,8 @@ export class TokenExchangeClient {
    *   fail with it, and the next one starts afresh)
    * @returns the exchanged access token (compact JWS)
    * @throws TokenExchangeRefusedError when the issuer answers an RFC 6749 §5.2 error, or no token response
-   * @throws TokenEndpointUnavailableError `timeout` when `signal` fires, `unreachable` on a network error,
+   * @throws TokenEndpointUnavailableError `timeout` when `signal` fires, `unreachable` on a network error or a
+   *   redirect (none is followed),
    *   `server_error` on a 5xx
    */
   async tokenFor(subjectToken: string, request: ExchangeRequest, signal: AbortSignal): Promise<string> {
@@ -170,6 +172,8 @@ export class TokenExchangeClient {
           audience: request.audience,
           scope: request.scope,
         }),
+        // A 307/308 would post the form again, the user's subject_token in it, to wherever it points.
+        redirect: 'error',
         signal,
       });
     } catch {
@@ -181,7 +185,7 @@ export class TokenExchangeClient {
     }
     let body: unknown;
     try {
-      body = await response.json();
+      body = await readBoundedJson(response);
     } catch {
       if (signal.aborted) throw new TokenEndpointUnavailableError('timeout');
       throw new TokenExchangeRefusedError('invalid_response', response.status);
