@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Databases, stopProcess } from '@jwt-ms/testing';
+import { Databases, PrivateRedis, stopProcess } from '@jwt-ms/testing';
 import {
   POSTGRES_ADMIN_URL,
   launch,
@@ -360,5 +360,55 @@ describe('orders → users: a misbehaving dependency', () => {
     expect(theirs.status).toBe(201);
     expect(theirs.body).toMatchObject({ ownerId: other.id, customerName: 'Judy' });
     expect(counting.seen).toHaveLength(2);
+  }, 120_000);
+});
+
+/**
+ * The issuer's per-IP request limit on the token endpoints (docs/api.md#rate-limits) against orders-service's
+ * own exchanges: every exchange of every customer comes from the orders pod's one address, so that address's
+ * allowance (`AUTH_TOKEN_RATE_LIMIT_PER_IP`, 300 a minute by default), meant for a user's device, caps how
+ * many customers a minute can place a first order, far below the client's own `AUTH_TOKEN_RATE_LIMIT_PER_CLIENT`
+ * (6000). Own Redis (the counts are nobody else's) and small limits.
+ */
+describe("orders → users: the issuer's per-IP limit and orders-service's exchanges", () => {
+  const PER_IP = 3;
+  const redis = new PrivateRedis();
+  let stack: Stack;
+  const run = Date.now().toString(36);
+
+  beforeAll(async () => {
+    await redis.start();
+    const env = { REDIS_URL: redis.url };
+    stack = await startStack('sqlite', {
+      'auth-service': {
+        ...env,
+        AUTH_TOKEN_RATE_LIMIT_PER_IP: String(PER_IP),
+        AUTH_TOKEN_RATE_LIMIT_PER_CLIENT: '1000',
+        AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      },
+      'users-service': env,
+      'orders-service': env,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    await redis.stop();
+  }, 60_000);
+
+  it("holds orders-service's exchanges to its client allowance, not to the per-IP allowance of one device", async () => {
+    const statuses: number[] = [];
+    for (let n = 1; n <= PER_IP + 1; n += 1) {
+      const email = `shopper${n}.${run}@example.test`;
+      expect((await call('POST', `${stack.auth}/auth/register`, { body: { email, password: PASSWORD } })).status).toBe(
+        201,
+      );
+      const login = await call('POST', `${stack.auth}/auth/login`, { body: { email, password: PASSWORD } });
+      expect(login.status).toBe(200);
+      const placed = await call('POST', `${stack.orders}/orders`, { token: login.body.access_token, body: ITEMS });
+      statuses.push(placed.status);
+    }
+    // One first order per customer, one exchange each: PER_IP + 1 customers are far within the client's 1000.
+    expect(statuses).toEqual(Array(PER_IP + 1).fill(201));
   }, 120_000);
 });
