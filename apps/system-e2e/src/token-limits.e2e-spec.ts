@@ -73,16 +73,23 @@ describe('token endpoint limits: requests per address and per client', () => {
       }),
       await post(from, '/oauth/revoke', { token: 'x', client_id: 'first-party-app' }),
       await post(from, '/oauth/introspect', { token: 'x' }),
-      await clientCredentials(from, JOB),
+      await refreshJson(from),
       await refreshJson(from),
     ];
-    expect(answers.map((answer) => answer.status)).toEqual([400, 400, 200, 401, 200, 400]);
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400, 200, 401, 400, 400]);
     expect(answers.length).toBe(PER_IP);
     expectLimited(await refreshJson(from));
-    expectLimited(await clientCredentials(from, OTHER_JOB));
     expectLimited(await post(from, '/oauth/revoke', { token: 'x', client_id: 'first-party-app' }));
-    expectLimited(await post(from, '/oauth/introspect', { token: 'x' }, basic(OTHER_JOB)));
+    expectLimited(await post(from, '/oauth/introspect', { token: 'x' }));
     expectProblem(await refreshJson(freshClientAddress()), 400, 'invalid_grant');
+  });
+
+  it('counts a confidential client per client, not per address: a service calls for all of its users from one', async () => {
+    const from = freshClientAddress();
+    for (let request = 0; request < PER_IP; request += 1) expect((await refreshJson(from)).status).toBe(400);
+    expectLimited(await refreshJson(from));
+    // The address is spent, but a request with a client's secret is the client's: counted per client instead.
+    expect((await clientCredentials(from, JOB)).status).toBe(200);
   });
 
   it('counts a confidential client from every address, only once its secret is proven', async () => {

@@ -14,15 +14,16 @@ import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
 import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { consumeOrRefuse } from './credentials-rate-limiter';
+import { presentedClientCredentials } from '../oauth/client-credentials';
 
 /**
  * The request-volume limits of the token endpoints (`/oauth/token`,
  * `/oauth/introspect`, `/oauth/revoke`, `/auth/refresh`), in Redis
  * (rate-limiter-flexible, fixed windows of `AUTH_RATE_LIMIT_WINDOW_SECONDS`),
  * so they hold across every auth replica:
- * - per client IP, every request, successful or not
- *   (`AUTH_TOKEN_RATE_LIMIT_PER_IP`), charged by {@link TokenRateLimit}'s guard
- *   before the body is read;
+ * - per client IP, every request that presents no confidential client's
+ *   secret, successful or not (`AUTH_TOKEN_RATE_LIMIT_PER_IP`), charged by
+ *   {@link TokenRateLimit}'s guard before the endpoint runs;
  * - per authenticated confidential client (`AUTH_TOKEN_RATE_LIMIT_PER_CLIENT`),
  *   charged by the `ClientAuthenticator` once the secret is proven, so that a
  *   stranger cannot spend a client's allowance by naming it. The public
@@ -76,15 +77,29 @@ export class TokenRateLimiter {
 }
 
 /**
- * Charges every request to the per-IP token-endpoint count
+ * Charges a request to the per-IP token-endpoint count
  * ({@link TokenRateLimiter.chargeAddress}); applied by {@link TokenRateLimit}.
+ *
+ * A request that presents a confidential client's secret is not counted per
+ * address: a service calls from one address for all of its users (orders
+ * exchanging a token per new customer), and the per-IP count is sized for one
+ * device. It is counted per client once the secret is proven instead, and a
+ * wrong secret is counted per address by the credential limits
+ * (`@CredentialsRateLimit`, 30 failures a minute by default), so sending made-up
+ * secrets buys no way round the per-IP count.
  */
 @Injectable()
 export class TokenRateLimitGuard implements CanActivate {
-  constructor(private readonly limiter: TokenRateLimiter) {}
+  constructor(
+    private readonly limiter: TokenRateLimiter,
+    @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    await this.limiter.chargeAddress(context.switchToHttp().getRequest<FastifyRequest>().ip);
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const { id, secret } = presentedClientCredentials(request.headers, request.body);
+    const confidential = id !== undefined && secret !== undefined && id !== this.config.AUTH_CLIENT_ID;
+    if (!confidential) await this.limiter.chargeAddress(request.ip);
     return true;
   }
 }
