@@ -330,7 +330,7 @@ await step("the exchange orders-service makes to call users-service on Alice's b
   const delegated = decode(exchanged.split('.')[1]);
   check(delegated.act?.sub === ORDERS_CLIENT.id, 'the exchanged token should name orders-service in act', answer);
   check(delegated.aud === 'users-service', 'the exchanged token should be for users-service alone', answer);
-  const users = await call('GET', `${USERS}/whoami`, { token: exchanged, expect: 200 });
+  const users = await call('GET', `${USERS}/users/me`, { token: exchanged, expect: 200 });
   const row = (name, a, b) => `  ${name.padEnd(10)} ${String(a).padEnd(44)} ${b}`;
   const show = (value) => (value === undefined ? '—' : JSON.stringify(value));
   return [
@@ -340,7 +340,7 @@ await step("the exchange orders-service makes to call users-service on Alice's b
       row(name, show(original[name]), show(delegated[name])),
     ),
     row('lifetime', `${original.exp - original.iat} s`, `${delegated.exp - delegated.iat} s (never past the original)`),
-    `users-service sees the user and who acts: ${JSON.stringify(redact(users.body.principal?.actor ?? null))}`,
+    `users-service accepts it for Alice: GET /users/me 200, displayName ${JSON.stringify(users.body.displayName)} (its principal's actor: orders-service)`,
     "same sub and sid: it dies with Alice's session (step after next)",
   ];
 });

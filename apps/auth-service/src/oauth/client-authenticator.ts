@@ -6,16 +6,10 @@ import type { FastifyRequest } from 'fastify';
 import { CredentialsRateLimiter, chargeOf } from '../rate-limit/credentials-rate-limiter';
 import { TokenRateLimiter } from '../rate-limit/token-rate-limit';
 import { ClientRegistry, type RegisteredClient } from './clients/client-registry';
-import { presentedClientCredentials, type PresentedCredentials } from './client-credentials';
+import { presentedClientCredentials, type ClientAuthMethod, type PresentedCredentials } from './client-credentials';
 
-export { presentedClientCredentials, type PresentedCredentials } from './client-credentials';
+export { presentedClientCredentials, type ClientAuthMethod, type PresentedCredentials } from './client-credentials';
 import { oauthError } from './oauth-error';
-
-/**
- * How the client authenticated (RFC 7591 §2 `token_endpoint_auth_method`
- * values; RFC 6749 §2.3.1).
- */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 /** A client that proved who it is (or, a public one, said who it is). */
 export interface AuthenticatedClient {

@@ -1,5 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ClientAuthMethod } from './client-authenticator';
+/**
+ * How the client authenticated (RFC 7591 §2 `token_endpoint_auth_method`
+ * values; RFC 6749 §2.3.1).
+ */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 /** What {@link presentedClientCredentials} finds. */
 export interface PresentedCredentials {
