@@ -58,14 +58,7 @@ export class CredentialsRateLimiter {
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig,
   ) {
-    const limiter = (keyPrefix: string, points: number) =>
-      new RateLimiterRedis({
-        storeClient: redis,
-        useRedisPackage: true,
-        duration: config.AUTH_RATE_LIMIT_WINDOW_SECONDS,
-        keyPrefix: `${REDIS_KEY_PREFIX}${keyPrefix}`,
-        points,
-      });
+    const limiter = (keyPrefix: string, points: number) => fixedWindowLimiter(redis, config, keyPrefix, points);
     this.limiters = {
       password: {
         perIp: limiter('rate:ip', config.AUTH_RATE_LIMIT_PER_IP),
@@ -149,6 +142,28 @@ const KNOWN_CLIENT_ADDRESS_SECONDS = 24 * 3600;
 
 function knownAddressKey(charge: CredentialsCharge): string {
   return `${REDIS_KEY_PREFIX}rate:client-known:${charge.account}:${charge.ip}`;
+}
+
+/**
+ * One fixed-window counter in Redis, shared by every auth replica, of
+ * `AUTH_RATE_LIMIT_WINDOW_SECONDS` (seconds), the window of every limit here.
+ *
+ * @param keyPrefix the counter's namespace under the project's Redis prefix, e.g. `rate:ip`
+ * @param points requests (or attempts) allowed per window and key
+ */
+export function fixedWindowLimiter(
+  redis: RedisClient,
+  config: Pick<AuthServiceConfig, 'AUTH_RATE_LIMIT_WINDOW_SECONDS'>,
+  keyPrefix: string,
+  points: number,
+): RateLimiterRedis {
+  return new RateLimiterRedis({
+    storeClient: redis,
+    useRedisPackage: true,
+    duration: config.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+    keyPrefix: `${REDIS_KEY_PREFIX}${keyPrefix}`,
+    points,
+  });
 }
 
 /**

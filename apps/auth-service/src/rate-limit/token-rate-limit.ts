@@ -9,11 +9,10 @@ import {
 } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
-import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
-import { consumeOrRefuse } from './credentials-rate-limiter';
+import { consumeOrRefuse, fixedWindowLimiter } from './credentials-rate-limiter';
 import { presentedClientCredentials } from '../oauth/client-credentials';
 
 /**
@@ -41,16 +40,8 @@ export class TokenRateLimiter {
   private readonly perClient: RateLimiterRedis;
 
   constructor(@Inject(REDIS_CLIENT) redis: RedisClient, @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig) {
-    const limiter = (keyPrefix: string, points: number) =>
-      new RateLimiterRedis({
-        storeClient: redis,
-        useRedisPackage: true,
-        duration: config.AUTH_RATE_LIMIT_WINDOW_SECONDS,
-        keyPrefix: `${REDIS_KEY_PREFIX}${keyPrefix}`,
-        points,
-      });
-    this.perIp = limiter('rate:token-ip', config.AUTH_TOKEN_RATE_LIMIT_PER_IP);
-    this.perClient = limiter('rate:token-client', config.AUTH_TOKEN_RATE_LIMIT_PER_CLIENT);
+    this.perIp = fixedWindowLimiter(redis, config, 'rate:token-ip', config.AUTH_TOKEN_RATE_LIMIT_PER_IP);
+    this.perClient = fixedWindowLimiter(redis, config, 'rate:token-client', config.AUTH_TOKEN_RATE_LIMIT_PER_CLIENT);
   }
 
   /**

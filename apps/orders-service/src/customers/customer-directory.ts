@@ -26,11 +26,15 @@ export const CUSTOMER_NAME_MAX_LENGTH = 100;
 @Injectable()
 export class CustomerDirectory {
   private readonly logger = new Logger('CustomerDirectory');
+  /** users-service's `GET /users/me`, resolved once. */
+  private readonly profileUrl: string;
 
   constructor(
     private readonly exchange: TokenExchangeClient,
     @Inject(ORDERS_SERVICE_CONFIG) private readonly config: OrdersServiceConfig,
-  ) {}
+  ) {
+    this.profileUrl = new URL('/users/me', config.USERS_SERVICE_URL).href;
+  }
 
   /**
    * The customer's display name, within `USERS_SERVICE_TIMEOUT_MS` (milliseconds) for the exchange and the call together.
@@ -51,7 +55,7 @@ export class CustomerDirectory {
         { audience: this.config.USERS_SERVICE_AUDIENCE, scope: PROFILE_SCOPE },
         deadline,
       );
-      const profile = await getOnBehalf(new URL('/users/me', this.config.USERS_SERVICE_URL).href, token, deadline);
+      const profile = await getOnBehalf(this.profileUrl, token, deadline);
       return displayNameIn(profile, customer.subject);
     } catch (error) {
       throw downstreamProblem(error, {
