@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, revocationOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
+import { HealthModule, MetricsModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
@@ -21,6 +21,7 @@ import { RevocationBudget } from './rate-limit/revocation-budget';
 import type { PrivateSigningJwk } from './keys/signing-jwk';
 import { SigningKeys } from './keys/signing-key-set';
 import { WellKnownController } from './keys/well-known.controller';
+import { IssuerMetrics } from './telemetry/issuer-metrics';
 import { KeyStore } from './keys/key-store';
 import { AccessTokenIssuer } from './tokens/access-token.issuer';
 import { RefreshToken } from './tokens/refresh-token.entity';
@@ -84,6 +85,7 @@ export class AuthServiceModule {
           ...revocationOptionsFromEnv(config),
         }),
         HealthModule,
+        MetricsModule.forRoot({ enabled: config.METRICS === 'on' }),
       ],
       controllers: [AuthController, AdminController, OAuthController, WellKnownController],
       providers: [
@@ -107,6 +109,7 @@ export class AuthServiceModule {
         TokenEndpointService,
         RevocationStore,
         RevocationGenerationKeeper,
+        IssuerMetrics,
       ],
     };
   }

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, databaseModuleOptions } from '@jwt-ms/service-core';
+import { HealthModule, MetricsModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import type { UsersServiceConfig } from './users-service.config';
 import { Profile } from './profiles/profile.entity';
 import { ProfilesService } from './profiles/profiles.service';
@@ -27,6 +27,7 @@ export class UsersServiceModule {
         TypeOrmModule.forFeature([Profile]),
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
+        MetricsModule.forRoot({ enabled: config.METRICS === 'on' }),
       ],
       controllers: [UsersController, WhoamiController],
       providers: [ProfilesService],

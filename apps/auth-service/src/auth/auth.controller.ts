@@ -3,6 +3,7 @@ import type { TokenResponse } from '@jwt-ms/contracts';
 import { CurrentUser, Public, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { AccountsService } from '../accounts/accounts.service';
 import { AuthService } from './auth.service';
+import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
@@ -16,6 +17,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly accounts: AccountsService,
+    private readonly metrics: IssuerMetrics,
   ) {}
 
   /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password; 429 `rate_limited`. */
@@ -34,7 +36,7 @@ export class AuthController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   login(@Body() body: LoginDto): Promise<TokenResponse> {
-    return this.auth.login(body.email, body.password);
+    return this.metrics.countLogin(() => this.auth.login(body.email, body.password));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
@@ -81,6 +82,7 @@ export class AuthService {
     private readonly grace: RefreshGrace,
     @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
     @Optional() @Inject(AUTH_CLOCK) now?: AuthClock,
+    @Optional() private readonly metrics?: IssuerMetrics,
   ) {
     this.now = now ?? Date.now;
   }
@@ -185,6 +187,7 @@ export class AuthService {
       pair = await this.issuePair(account, result, request, invalidGrant, result.successorId);
       // Before answering: a second use that sees T consumed finds this, whichever replica it reached.
       await this.grace.remember(refreshToken, pair);
+      this.metrics?.countRotation();
       return pair;
     } catch (error) {
       // Redis unreachable, or a scope the session lacks: give the refresh token back, so the
@@ -271,6 +274,7 @@ export class AuthService {
     this.logger.warn(
       `security event: refresh token reuse detected; session ${used.familyId} of account ${used.accountId} is revoked`,
     );
+    this.metrics?.countReuse();
     await this.endSession(used.familyId);
     throw invalidGrant();
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '@jwt-ms/auth-jwt';
+import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ClientAuthenticator } from './client-authenticator';
@@ -54,6 +55,7 @@ export class OAuthController {
     private readonly oauth: OAuthService,
     private readonly clients: ClientAuthenticator,
     private readonly tokens: TokenEndpointService,
+    private readonly metrics: IssuerMetrics,
   ) {}
 
   /**
@@ -79,7 +81,7 @@ export class OAuthController {
       throw oauthError('unsupported_grant_type', 'The grant type is not supported by this token endpoint.');
     }
     const caller = await this.clients.authenticate(request, parameters, grantType === GRANT_TYPES.refreshToken);
-    return this.tokens.grant(grantType as GrantType, caller, parameters);
+    return this.metrics.countGrant(grantType, () => this.tokens.grant(grantType as GrantType, caller, parameters));
   }
 
   /**

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { REDIS_CLIENT, ProblemException, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
@@ -57,6 +58,7 @@ export class CredentialsRateLimiter {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig,
+    @Optional() private readonly metrics?: IssuerMetrics,
   ) {
     const limiter = (keyPrefix: string, points: number) => fixedWindowLimiter(redis, config, keyPrefix, points);
     this.limiters = {
@@ -82,10 +84,12 @@ export class CredentialsRateLimiter {
    * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer within REDIS_TIMEOUT_MS:
    *   the limit is never silently off
    */
+  private readonly refused = (limiter: string) => this.metrics?.countRefusal(limiter);
+
   async charge(charge: CredentialsCharge): Promise<void> {
     const { perIp, perAccount } = this.limiters[charge.pool];
     const oauth = charge.pool === 'client';
-    await consumeOrRefuse(perIp, charge.ip, oauth, this.logger);
+    await consumeOrRefuse(perIp, charge.ip, oauth, this.logger, this.refused);
     if (charge.account === null) return;
     let known: boolean;
     try {
@@ -93,7 +97,7 @@ export class CredentialsRateLimiter {
     } catch {
       throw countersUnreachable(this.logger);
     }
-    if (!known) await consumeOrRefuse(perAccount, charge.account, oauth, this.logger);
+    if (!known) await consumeOrRefuse(perAccount, charge.account, oauth, this.logger, this.refused);
   }
 
   /**
@@ -182,11 +186,15 @@ export async function consumeOrRefuse(
   key: string,
   oauth: boolean,
   logger: Logger,
+  refused?: (limiter: string) => void,
 ): Promise<void> {
   try {
     await withTimeout(limiter.consume(key), REDIS_TIMEOUT_MS);
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) throw rateLimited(oauth, rejection.msBeforeNext);
+    if (rejection instanceof RateLimiterRes) {
+      refused?.(limiter.keyPrefix);
+      throw rateLimited(oauth, rejection.msBeforeNext);
+    }
     throw countersUnreachable(logger);
   }
 }

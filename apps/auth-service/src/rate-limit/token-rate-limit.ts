@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   UseGuards,
   applyDecorators,
   type CanActivate,
@@ -13,6 +14,7 @@ import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { consumeOrRefuse, fixedWindowLimiter } from './credentials-rate-limiter';
+import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { presentedClientCredentials } from '../oauth/client-credentials';
 
 /**
@@ -39,7 +41,13 @@ export class TokenRateLimiter {
   private readonly perIp: RateLimiterRedis;
   private readonly perClient: RateLimiterRedis;
 
-  constructor(@Inject(REDIS_CLIENT) redis: RedisClient, @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig) {
+  private readonly refused = (limiter: string) => this.metrics?.countRefusal(limiter);
+
+  constructor(
+    @Inject(REDIS_CLIENT) redis: RedisClient,
+    @Inject(AUTH_SERVICE_CONFIG) config: AuthServiceConfig,
+    @Optional() private readonly metrics?: IssuerMetrics,
+  ) {
     this.perIp = fixedWindowLimiter(redis, config, 'rate:token-ip', config.AUTH_TOKEN_RATE_LIMIT_PER_IP);
     this.perClient = fixedWindowLimiter(redis, config, 'rate:token-client', config.AUTH_TOKEN_RATE_LIMIT_PER_CLIENT);
   }
@@ -52,7 +60,7 @@ export class TokenRateLimiter {
    * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer
    */
   chargeAddress(ip: string): Promise<void> {
-    return consumeOrRefuse(this.perIp, ip, true, this.logger);
+    return consumeOrRefuse(this.perIp, ip, true, this.logger, this.refused);
   }
 
   /**
@@ -63,7 +71,13 @@ export class TokenRateLimiter {
    * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer
    */
   chargeClient(clientId: string): Promise<void> {
-    return consumeOrRefuse(this.perClient, createHash('sha256').update(clientId).digest('hex'), true, this.logger);
+    return consumeOrRefuse(
+      this.perClient,
+      createHash('sha256').update(clientId).digest('hex'),
+      true,
+      this.logger,
+      this.refused,
+    );
   }
 }
 

@@ -18,6 +18,7 @@ export {
 export { AccessTokenVerifier } from './lib/access-token.verifier';
 export { SigningKeyResolver } from './lib/signing-key.resolver';
 export { VerifiedTokenCache } from './lib/verified-token.cache';
+export { VerifierMetrics, type VerificationResult } from './lib/verifier-metrics';
 export {
   TokenRejectedError,
   VerificationUnavailableError,

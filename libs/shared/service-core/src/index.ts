@@ -31,3 +31,9 @@ export { PageQueryDto, type Page } from './lib/http/page-query.dto';
 export { CodePointLength, PlainText } from './lib/http/text.validators';
 export { withTimeout } from './lib/async/with-timeout';
 export { countMemberNames } from './lib/json/member-names';
+export {
+  LATENCY_BUCKETS_SECONDS,
+  MetricsModule,
+  ServiceMetrics,
+  type MetricsModuleOptions,
+} from './lib/metrics/service-metrics';

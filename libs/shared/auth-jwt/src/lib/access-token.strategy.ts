@@ -1,11 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
 import type { IncomingHttpHeaders } from 'node:http';
 import { extractBearerToken } from './access-token.checks';
 import { AccessTokenVerifier } from './access-token.verifier';
 import type { Principal } from './principal';
-import { TokenMissingError, TokenRejectedError } from './token-rejection';
+import { TokenMissingError, TokenRejectedError, VerificationUnavailableError } from './token-rejection';
+import { VerifierMetrics } from './verifier-metrics';
 
 /** Name under which the strategy is registered with passport. */
 export const ACCESS_TOKEN_STRATEGY = 'access-token';
@@ -34,7 +35,10 @@ export const ACCESS_TOKEN_STRATEGY = 'access-token';
  */
 @Injectable()
 export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
-  constructor(private readonly verifier: AccessTokenVerifier) {
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    @Optional() private readonly metrics: VerifierMetrics = new VerifierMetrics(),
+  ) {
     // passport-jwt's constructor requires both; its `authenticate`, their only user, is replaced below.
     super({
       jwtFromRequest: (request: { headers: IncomingHttpHeaders }) => extractBearerToken(request.headers),
@@ -54,16 +58,29 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
     try {
       token = extractBearerToken(request.headers);
     } catch (error) {
+      if (error instanceof TokenRejectedError) this.metrics.countRejected(error.code);
       this.fail(error, 401);
       return;
     }
     if (token === null) {
+      this.metrics.countMissing();
       this.fail(new TokenMissingError(), 401);
       return;
     }
     this.verifier.verify(token).then(
-      (principal) => this.success(principal),
-      (error: unknown) => (error instanceof TokenRejectedError ? this.fail(error, 401) : this.error(error as Error)),
+      (principal) => {
+        this.metrics.countAccepted();
+        this.success(principal);
+      },
+      (error: unknown) => {
+        if (error instanceof TokenRejectedError) {
+          this.metrics.countRejected(error.code);
+          this.fail(error, 401);
+          return;
+        }
+        if (error instanceof VerificationUnavailableError) this.metrics.countUnavailable(error.dependency);
+        this.error(error as Error);
+      },
     );
   }
 

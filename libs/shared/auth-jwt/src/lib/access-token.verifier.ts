@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from './auth-jwt.options';
 import {
   checkHeader,
@@ -18,6 +18,7 @@ import { RevocationUnavailableError, RevocationView, type RevocationReason } fro
 import { SigningKeyResolver } from './signing-key.resolver';
 import { TokenRejectedError, VerificationUnavailableError, type TokenRejectionCode } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
+import { VerifierMetrics } from './verifier-metrics';
 
 /** Distinct protected headers remembered; beyond it the memo starts over (a flood of made-up headers only costs parsing). */
 const MAX_REMEMBERED_HEADERS = 32;
@@ -79,6 +80,7 @@ export class AccessTokenVerifier {
     private readonly keys: SigningKeyResolver,
     private readonly revocations: RevocationView,
     private readonly verifiedTokens: VerifiedTokenCache,
+    @Optional() private readonly metrics: VerifierMetrics = new VerifierMetrics(),
   ) {}
 
   /**
@@ -104,6 +106,7 @@ export class AccessTokenVerifier {
     checkSize(token, this.settings.maxTokenBytes); // 1
     const cacheKey = expected ? null : this.verifiedTokens.keyOf(token);
     const verified = cacheKey === null ? undefined : this.verifiedTokens.get(cacheKey, nowMs);
+    if (cacheKey) this.metrics.countCacheLookup(verified !== undefined);
     if (verified) {
       checkLifetime(verified.issuedAt, verified.expiresAt, this.claimLimits()); // 8: the bound may have shrunk
       return this.assertNotRevoked(verified); // 9

@@ -16,10 +16,12 @@ import { AccessTokenGuard } from './guards/access-token.guard';
 import { RevocationView } from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { VerifiedTokenCache } from './verified-token.cache';
+import { VerifierMetrics } from './verifier-metrics';
 
 const PROVIDERS: Provider[] = [
   // The options, resolved once; every class injects these.
   { provide: AUTH_JWT_SETTINGS, useFactory: resolveOptions, inject: [AUTH_JWT_OPTIONS] },
+  VerifierMetrics,
   VerifiedTokenCache,
   SigningKeyResolver,
   RevocationView,

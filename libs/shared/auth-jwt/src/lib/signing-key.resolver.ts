@@ -11,6 +11,7 @@ import {
 import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from './auth-jwt.options';
 import { TokenRejectedError, VerificationUnavailableError } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
+import { VerifierMetrics } from './verifier-metrics';
 
 type KeyLookup = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
@@ -60,6 +61,8 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   private selections = 0;
   private current?: KeyLookup;
   private currentSnapshot?: string;
+  /** Keys in the set in use (`jwks_keys`). */
+  private keyCount = 0;
   private fetcher?: ReturnType<typeof createRemoteJWKSet>;
   /** When a request last caused a fetch (unknown `kid`, no keys yet); scheduled refreshes don't count. */
   private lastOnDemandFetchAt = Number.NEGATIVE_INFINITY;
@@ -69,7 +72,9 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
   constructor(
     @Inject(AUTH_JWT_SETTINGS) private readonly options: ResolvedAuthJwtOptions,
     @Optional() private readonly verifiedTokens: VerifiedTokenCache = new VerifiedTokenCache(options),
+    @Optional() private readonly metrics: VerifierMetrics = new VerifierMetrics(),
   ) {
+    this.metrics.readKeysFrom(() => this.keyCount);
     const source = this.options.keys;
     if ('jwksUri' in source) {
       // Used only to fetch; caching and cooldown are ours (see the class comment).
@@ -202,8 +207,12 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     const fetcher = this.fetcher;
     this.pendingFetch = fetcher
       .reload()
-      .then(() => this.install(fetcher.jwks() as JSONWebKeySet))
+      .then(() => {
+        this.metrics.countJwksFetch(true);
+        this.install(fetcher.jwks() as JSONWebKeySet);
+      })
       .catch((error: unknown) => {
+        this.metrics.countJwksFetch(false);
         this.logger.warn(
           `could not load the issuer's JWKS (${(error as { code?: string; name?: string }).code ?? (error as Error).name}); ` +
             (this.current ? 'keeping the last good key set' : 'no key set yet: requests get 503'),
@@ -221,6 +230,7 @@ export class SigningKeyResolver implements ReadinessProbe, OnModuleInit, OnAppli
     if (snapshot === this.currentSnapshot) return;
     const replacing = this.currentSnapshot !== undefined;
     this.current = createLocalJWKSet(jwks);
+    this.keyCount = Array.isArray(jwks.keys) ? jwks.keys.length : 0;
     this.currentSnapshot = snapshot;
     this.selected.clear();
     this.selections = 0;

@@ -7,7 +7,7 @@ import {
   type Type,
   type DynamicModule,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './problem/problem-details.filter';
@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
+import { ServiceMetrics, instrumentHttp } from './metrics/service-metrics';
 
 // find-my-way is CommonJS (`module.exports = Router`): webpack's build hands it over as the namespace's default,
 // scripts run through @swc-node/register (the bench, the cluster) without interop as the namespace itself.
@@ -227,6 +228,8 @@ export async function createServiceApp(
   });
   acceptJsonBodiesOnly(adapter, options.formBodyPathPrefixes ?? [], options.formRepeatableParameters ?? []);
   const allowedMethods = recordRoutes(adapter);
+  const metrics = providerOf(app, ServiceMetrics);
+  if (metrics) instrumentHttp(adapter.getInstance(), metrics);
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
   // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
@@ -284,6 +287,18 @@ export async function createServiceApp(
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * A provider the app's modules may hold (the root module imports MetricsModule, or not), else undefined.
+ * Looked up in the module container: `app.get` of a missing provider logs an error even when caught.
+ */
+function providerOf<T>(app: INestApplication, token: Type<T>): T | undefined {
+  for (const module of app.get(ModulesContainer).values()) {
+    const wrapper = module.providers.get(token);
+    if (wrapper?.instance) return wrapper.instance as T;
+  }
+  return undefined;
 }
 
 /** The HTTP methods a route may be asked for by another name, for `Allow`. */

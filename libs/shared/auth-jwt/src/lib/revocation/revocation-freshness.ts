@@ -189,6 +189,11 @@ export class RevocationFreshness {
     this.lostSince = null;
   }
 
+  /** Milliseconds since the newest proof that the copy is complete; null before the first full read. */
+  stalenessMs(): number | null {
+    return this.loaded ? this.monotonicMs() - this.freshAsOf : null;
+  }
+
   /**
    * Readiness: down when never loaded, and under `fail-closed` when stale,
    * lost or full. The route is public, so the details say nothing about the list's contents.

@@ -32,6 +32,13 @@ export interface RevocationSyncSettings {
   heartbeatMs: number;
   /** The longest access-token lifetime this verifier accepts, in seconds: compared with the generation's. */
   maxTokenLifetimeSeconds: number;
+  /**
+   * Told of each entry that arrives by the tail, with the milliseconds from its
+   * append to the log (its stream ID's time, on Redis's clock) to now (this
+   * host's wall clock): the propagation delay (metrics). Not told of entries
+   * read in full, which are old by design.
+   */
+  onPropagated?: (delayMs: number) => void;
 }
 
 /** Where a reader stands in the log: the ID of the last entry it applied (`0-0`: before the first). */
@@ -197,7 +204,7 @@ export class RevocationSync {
       ),
       this.readMarker(),
     ]);
-    const read = this.applyLog(reply);
+    const read = this.applyLog(reply, this.settings.onPropagated);
     if (read.last !== null) this.position = read.last;
     this.addedUpTo += read.count;
     if (marker !== this.loadedMarker) {
@@ -304,12 +311,16 @@ export class RevocationSync {
   }
 
   /** Applies the entries of one XREAD reply; returns how many it held and the last ID (null: none). */
-  private applyLog(reply: unknown): { count: number; last: LogId | null } {
+  private applyLog(reply: unknown, onPropagated?: (delayMs: number) => void): { count: number; last: LogId | null } {
     const streams = reply as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null;
     const messages = streams?.[0]?.messages ?? [];
-    for (const { message } of messages) {
+    const appliedAt = Date.now();
+    for (const { id, message } of messages) {
       const entry = parseRevocationEntry(String(message['field'] ?? ''), String(message['value'] ?? ''));
-      if (entry !== null) this.add(entry);
+      if (entry === null) continue;
+      this.add(entry);
+      // A stream ID is `<milliseconds>-<sequence>`, the milliseconds those of Redis's clock at the append.
+      if (onPropagated) onPropagated(appliedAt - Number.parseInt(String(id), 10));
     }
     return { count: messages.length, last: messages.length > 0 ? String(messages[messages.length - 1].id) : null };
   }

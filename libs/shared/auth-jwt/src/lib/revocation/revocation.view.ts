@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { REDIS_CLIENT, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import type { RevocationEntry } from '@jwt-ms/contracts';
 import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
@@ -6,6 +6,7 @@ import type { RevocableToken, RevocationReason } from './revocation';
 import { RevocationFreshness } from './revocation-freshness';
 import { RevocationList } from './revocation-list';
 import { RevocationSync } from './revocation-sync';
+import { VerifierMetrics } from '../verifier-metrics';
 
 /** Longest wait at start-up for the first full read of the list, in milliseconds (then start stale). */
 const STARTUP_SYNC_WAIT_MS = 10_000;
@@ -71,13 +72,19 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private readonly sync: RevocationSync;
   private pruneTimer: NodeJS.Timeout | null = null;
 
-  constructor(@Inject(AUTH_JWT_SETTINGS) settings: ResolvedAuthJwtOptions, @Inject(REDIS_CLIENT) redis: RedisClient) {
+  constructor(
+    @Inject(AUTH_JWT_SETTINGS) settings: ResolvedAuthJwtOptions,
+    @Inject(REDIS_CLIENT) redis: RedisClient,
+    @Optional() metrics: VerifierMetrics = new VerifierMetrics(),
+  ) {
     this.list = new RevocationList({ maxEntries: settings.revocationMaxEntries });
     this.freshness = new RevocationFreshness(settings.revocationMaxStalenessMs, settings.revocationFailurePolicy);
     this.sync = new RevocationSync(redis, this.list, this.freshness, {
       heartbeatMs: settings.revocationHeartbeatMs,
       maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,
+      onPropagated: (delayMs) => metrics.observePropagation(delayMs),
     });
+    metrics.readRevocationsFrom(() => ({ stalenessMs: this.freshness.stalenessMs(), entries: this.list.size() }));
   }
 
   /**

@@ -149,6 +149,8 @@ export function serviceEnvSchema(defaults: { port: number; name: string }) {
      * as IPs or CIDRs; none by default: the socket address is the client.
      */
     TRUSTED_PROXIES: env.addressList().optional(),
+    /** `GET /metrics` (Prometheus) and the request histogram: `on` (default) or `off` (the bench's baseline). */
+    METRICS: z.enum(['on', 'off'], { message: 'expected on or off' }).default('on'),
     /** Gone: it trusted the last hop's header from any peer. Refused, so that a deployment still setting it is told. */
     TRUST_PROXY_HOPS: z
       .never({
