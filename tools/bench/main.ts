@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- verify|public|throughput|propagation|bodies|revocation …]`: measures,
+ * `npm run bench [-- verify|public|throughput|telemetry|propagation|downstream|bodies|revocation …]`: measures,
  * in one run on this machine, each figure the system has a goal for, and
  * prints it beside its goal. Every goal is a ratio (or a latency) measured in
  * the same run, so figures from different machines stay comparable.
@@ -33,12 +33,22 @@ import { benchBodies, type BodyFigures } from './bodies';
 import { PROFILE_TARGETS, profileUsersService } from './profile';
 import { benchPropagation, type PropagationFigures } from './propagation';
 import { benchDownstream, type DownstreamFigures } from './downstream';
+import { benchTelemetry, type TelemetryFigures } from './telemetry';
 import { benchPublicPath, type PublicPathFigures } from './public-path';
 import { benchRevocation, bytesPerEntry, revocationTable, sizeLabel, type RevocationFigures } from './revocation';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 import { benchVerification, type VerifyFigures } from './verify';
 
-const SECTIONS = ['verify', 'public', 'throughput', 'propagation', 'downstream', 'bodies', 'revocation'] as const;
+const SECTIONS = [
+  'verify',
+  'public',
+  'throughput',
+  'telemetry',
+  'propagation',
+  'downstream',
+  'bodies',
+  'revocation',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -147,6 +157,7 @@ function verdicts(
   propagation?: PropagationFigures,
   bodies?: BodyFigures[],
   downstream?: DownstreamFigures,
+  telemetry?: TelemetryFigures,
 ): Verdict[] {
   const out: Verdict[] = [];
   const ratio = (a: number, b: number) => a / b;
@@ -188,6 +199,13 @@ function verdicts(
       goal: 'an exchanged token dies with its session, p99 ≤ 50 ms',
       figure: `${propagation.exchanged.p99Ms.toFixed(1)} ms`,
       met: propagation.exchanged.p99Ms <= 50,
+    });
+  }
+  if (telemetry) {
+    out.push({
+      goal: 'guarded throughput, metrics on ÷ off ≥ 0.95',
+      figure: telemetry.ratio.toFixed(3),
+      met: telemetry.ratio >= 0.95,
     });
   }
   if (downstream) {
@@ -290,6 +308,21 @@ async function main(): Promise<void> {
       log,
     });
   }
+  let telemetry: TelemetryFigures | undefined;
+  if (sections.includes('telemetry')) {
+    log(
+      `\n3b. Telemetry's cost: guarded GET /whoami with metrics on (scraped each second) against METRICS=off; ` +
+        `${numberFrom('BENCH_CONNECTIONS', 16)} connections, median of ${numberFrom('BENCH_THROUGHPUT_ROUNDS', 3)} ` +
+        `alternating ${numberFrom('BENCH_SECONDS', 4)} s runs`,
+    );
+    telemetry = await benchTelemetry({
+      seconds: numberFrom('BENCH_SECONDS', 4),
+      rounds: numberFrom('BENCH_THROUGHPUT_ROUNDS', 3),
+      connections: numberFrom('BENCH_CONNECTIONS', 16),
+      redisUrl,
+      log,
+    });
+  }
   if (sections.includes('propagation')) {
     log('\n4. Revocation propagation: logout answered → every users and orders replica refuses the token');
     propagation = await benchPropagation({
@@ -354,7 +387,7 @@ async function main(): Promise<void> {
   }
 
   log('\nGoals, each measured in this run:');
-  const results = verdicts(verify, publicPath, throughput, propagation, bodies, downstream);
+  const results = verdicts(verify, publicPath, throughput, propagation, bodies, downstream, telemetry);
   if (revocation) results.push(...revocationVerdicts(revocation, Math.max(0, ...revocationSizes)));
   for (const verdict of results) {
     log(`  ${verdict.met ? '✔' : '✘'} ${verdict.goal.padEnd(58)} ${verdict.figure}`);
