@@ -13,6 +13,10 @@ import { renderOverlay, type K8sObject } from './kustomize';
  */
 const OVERLAYS = ['kind', 'minikube'];
 const SERVICES = ['auth-service', 'users-service', 'orders-service'];
+/** What else runs pods: Prometheus, from components/monitoring. */
+const MONITORING = ['prometheus'];
+/** The pods that mount a service-account token: Prometheus's discovery of the pods (a read-only Role). */
+const API_CLIENTS = ['Deployment prometheus'];
 
 const render = renderOverlay;
 
@@ -34,7 +38,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
   const workloads = () => [...deployments, ...ofKind('StatefulSet')];
 
   it('renders the whole system into one namespace', () => {
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...SERVICES].sort());
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...SERVICES, ...MONITORING].sort());
     expect(
       ofKind('StatefulSet')
         .map((s) => s.metadata.name)
@@ -330,11 +334,34 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
         'users-service -> auth-service:http',
         'orders-service -> auth-service:http',
         'orders-service -> users-service:http',
+        ...SERVICES.map((service) => `prometheus -> ${service}:http`),
         ...SERVICES.map((service) => `${service} -> redis:redis`),
         ...SERVICES.map((service) => `${service} -> postgres:postgres`),
       ].sort(),
     );
     expect(named('NetworkPolicy', 'default-deny-ingress').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+  });
+
+  it('lets Prometheus only read the pods of its own namespace, and scrape each service on its pod port', () => {
+    expect(ofKind('ClusterRole').map((role) => role.metadata.name)).toEqual([]);
+    const role = named('Role', 'prometheus-discovery') as unknown as { rules: unknown[] };
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    const binding = named('RoleBinding', 'prometheus-discovery') as unknown as { subjects: unknown[] };
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'jwt-ms' }]);
+    const config = ofKind('ConfigMap').find((map) => map.metadata.name.startsWith('prometheus-config'));
+    const data = (config as unknown as { data: Record<string, string> }).data;
+    expect(Object.keys(data).sort()).toEqual(['alerts.rules.yaml', 'prometheus.yml']);
+    expect(data['alerts.rules.yaml']).toBe(
+      readFileSync(join(ROOT, 'k8s/components/monitoring/alerts.rules.yaml'), 'utf8'),
+    );
+    const keep = data['prometheus.yml'];
+    expect(keep).toContain('regex: auth-service|users-service|orders-service');
+    expect(keep).toContain('own_namespace: true');
+    // The ingress never routes /metrics: its paths are the services' prefixes only.
+    const paths = named('Ingress', 'jwt-ms').spec.rules.flatMap((rule: { http: { paths: Array<{ path: string }> } }) =>
+      rule.http.paths.map((path) => path.path),
+    );
+    expect(paths.some((path: string) => '/metrics'.startsWith(path))).toBe(false);
   });
 
   it('runs every pod to the "restricted" Pod Security Standard, and the namespace enforces it', () => {
@@ -345,7 +372,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     for (const workload of workloads()) {
       const pod = workload.spec.template.spec;
       const where = `${workload.kind} ${workload.metadata.name}`;
-      expect({ where, token: pod.automountServiceAccountToken }).toEqual({ where, token: false });
+      expect({ where, token: pod.automountServiceAccountToken }).toEqual({ where, token: API_CLIENTS.includes(where) });
       expect({ where, host: [pod.hostNetwork, pod.hostPID, pod.hostIPC].filter(Boolean) }).toEqual({ where, host: [] });
       expect({ where, pod: pod.securityContext }).toEqual({
         where,
