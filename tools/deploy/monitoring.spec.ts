@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '@jwt-ms/testing';
+import { DASHBOARD_FILE, dashboard, dashboardJson } from '../monitoring/dashboard';
 
 /**
  * The alerting rules (k8s/components/monitoring), checked by Debian's
@@ -77,5 +78,40 @@ describe('alerting rules', () => {
       for (const family of families)
         expect({ alert, family, served: served.has(family) }).toEqual({ alert, family, served: true });
     }
+  });
+});
+
+describe('the Grafana dashboard', () => {
+  it('is the file the monitoring component ships (npm run dashboard writes it)', () => {
+    expect(readFileSync(DASHBOARD_FILE, 'utf8')).toBe(dashboardJson());
+  });
+
+  it('covers RED per service, the verification outcomes, propagation and staleness, from served families', () => {
+    const exprs = (dashboard.panels ?? []).flatMap((panel) =>
+      ('targets' in panel ? (panel.targets ?? []) : []).map((target) => String(target['expr'])),
+    );
+    const all = exprs.join('\n');
+    for (const family of [
+      'http_server_request_duration_seconds_count',
+      'http_server_request_duration_seconds_bucket',
+      'jwt_verifications_total',
+      'revocation_propagation_delay_seconds_bucket',
+      'revocation_list_staleness_seconds',
+    ])
+      expect({ family, shown: all.includes(family) }).toEqual({ family, shown: true });
+    expect(all).toContain('status_code=~"5.."');
+    const sources = spawnSync('grep', ['-rhoE', '--include=*.ts', "name: '[a-z_]+'", 'apps', 'libs'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).stdout;
+    const served = new Set([...sources.matchAll(/name: '([a-z_]+)'/g)].map((match) => match[1]));
+    for (const family of new Set(
+      [...all.matchAll(/\b((?:jwt|jwks|revocation|auth|http_server|oauth)_[a-z_]+)\b/g)].map((m) =>
+        m[1].replace(/_(bucket|count|sum)$/, ''),
+      ),
+    ))
+      expect({ family, served: served.has(family) }).toEqual({ family, served: true });
+    const ids = (dashboard.panels ?? []).map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
