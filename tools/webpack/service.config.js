@@ -1,9 +1,11 @@
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { join } = require('path');
+const { PrunedLockfilePlugin } = require('./pruned-lockfile');
 
 /**
  * The webpack build of one NestJS service: a single `dist/apps/<name>/main.js`
- * for Node, with a generated package.json of its production dependencies.
+ * for Node, with a generated package.json of its production dependencies and their lockfile
+ * (cut from the workspace's, see ./pruned-lockfile.js).
  *
  * @param {string} name the Nx project name, e.g. `users-service`
  */
@@ -26,6 +28,7 @@ module.exports = function serviceWebpackConfig(name) {
         generatePackageJson: true,
         sourceMap: true,
       }),
+      new PrunedLockfilePlugin(join(__dirname, '../..')),
     ],
   };
 };

@@ -165,11 +165,18 @@ describe('revocation design under attack (real Redis, real SQLite)', () => {
       young.onApplicationBootstrap();
 
       const markers = new Set<string | null>();
+      let samples = 0;
       let staleSamples = 0;
+      let staleEpisodes = 0; // fresh → stale transitions
+      let wasFresh = true;
       const until = performance.now() + 8000;
       while (performance.now() < until) {
         markers.add(await client.get(REVOCATION_GENERATION_KEY));
-        if (!view.isFresh()) staleSamples++;
+        const fresh = view.isFresh();
+        samples++;
+        if (!fresh) staleSamples++;
+        if (wasFresh && !fresh) staleEpisodes++;
+        wasFresh = fresh;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
 
@@ -178,8 +185,11 @@ describe('revocation design under attack (real Redis, real SQLite)', () => {
       // rather than the raw text, a full read of 300 000 entries was abandoned at every flip and the view was
       // stale (503 under fail-closed) in some 40 % of the samples.
       expect(view.fullReads() - readsBefore).toBeLessThanOrEqual(1);
-      // Of about 80 samples: a loaded machine may stall one beyond the 2 s bound, never 40 % of them.
-      expect(staleSamples).toBeLessThanOrEqual(3);
+      // The bug went stale at every flip: some 8 episodes in 8 s, 40 % of the samples. A loaded machine may
+      // stall the process beyond the 2 s bound once or twice, which makes a run of consecutive stale samples
+      // (4 of 80 were seen in CI): count episodes, and bound the share well below the bug's.
+      expect(staleEpisodes).toBeLessThanOrEqual(2);
+      expect(staleSamples / samples).toBeLessThan(0.2);
       expect(markers.size).toBeLessThanOrEqual(2);
     },
     120_000,
