@@ -1,3 +1,4 @@
+import './tracing';
 import { runService } from '@jwt-ms/service-core';
 import { loadAuthServiceConfig } from './auth-service.config';
 import { AuthServiceModule } from './auth-service.module';

@@ -1,3 +1,4 @@
+import './tracing';
 import { runService } from '@jwt-ms/service-core';
 import { loadOrdersServiceConfig } from './orders-service.config';
 import { OrdersServiceModule } from './orders-service.module';

@@ -1,3 +1,4 @@
+import './tracing';
 import { runService } from '@jwt-ms/service-core';
 import { loadUsersServiceConfig } from './users-service.config';
 import { UsersServiceModule } from './users-service.module';

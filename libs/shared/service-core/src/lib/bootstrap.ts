@@ -24,6 +24,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 import { ServiceMetrics, instrumentHttp } from './metrics/service-metrics';
+import { traceRequests } from './tracing/request-spans';
 
 // find-my-way is CommonJS (`module.exports = Router`): webpack's build hands it over as the namespace's default,
 // scripts run through @swc-node/register (the bench, the cluster) without interop as the namespace itself.
@@ -230,6 +231,7 @@ export async function createServiceApp(
   const allowedMethods = recordRoutes(adapter);
   const metrics = providerOf(app, ServiceMetrics);
   if (metrics) instrumentHttp(adapter.getInstance(), metrics);
+  traceRequests(adapter.getInstance());
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
   // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
