@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchService, stopProcess, type RunningService } from '@jwt-ms/testing';
-import { runLoad, type LoadFigures } from './http-load';
+import { medianLoad, runLoad, type LoadFigures } from './http-load';
 
 /** What the section measured: the median run of each, and their ratio. */
 export interface DownstreamFigures {
@@ -111,8 +111,8 @@ export async function benchDownstream(options: Options): Promise<DownstreamFigur
       runs.withCall.push(await runLoad({ ...loadOf(withCall), seconds: options.seconds }));
     }
     const figures: DownstreamFigures = {
-      withCall: median(runs.withCall),
-      withoutCall: median(runs.withoutCall),
+      withCall: medianLoad(runs.withCall),
+      withoutCall: medianLoad(runs.withoutCall),
       ratio: 0,
     };
     figures.ratio = figures.withCall.requestsPerSecond / figures.withoutCall.requestsPerSecond;
@@ -141,10 +141,4 @@ async function send(method: string, url: string, token: string | undefined, body
   if (response.status !== expected)
     throw new Error(`${method} ${url} answered ${response.status}: ${text.slice(0, 200)}`);
   return text ? JSON.parse(text) : null;
-}
-
-/** The run with the median throughput; non-2xx summed over all runs. */
-function median(runs: LoadFigures[]): LoadFigures {
-  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  return { ...sorted[Math.floor(sorted.length / 2)], non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0) };
 }

@@ -43,6 +43,17 @@ export interface LoadRun {
   scratchDir: string;
 }
 
+/** The run with the median throughput (its latencies come with it); non-2xx summed over all runs. */
+export function medianLoad(runs: LoadFigures[]): LoadFigures {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  return { ...sorted[Math.floor(sorted.length / 2)], non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0) };
+}
+
+/** One run as the report prints it: requests per second, p50 and p99 in milliseconds. */
+export function formatLoad(figures: LoadFigures): string {
+  return `${Math.round(figures.requestsPerSecond).toString().padStart(6)} req/s p50 ${figures.p50Ms.toFixed(2)} p99 ${figures.p99Ms.toFixed(2)} ms`;
+}
+
 /** @returns whether `command` runs here */
 export function installed(command: string, args = ['--version']): boolean {
   const result = spawnSync(command, args, { stdio: 'ignore' });

@@ -311,7 +311,8 @@ async function main(): Promise<void> {
   let telemetry: TelemetryFigures | undefined;
   if (sections.includes('telemetry')) {
     log(
-      `\n3b. Telemetry's cost: guarded GET /whoami with metrics on (scraped each second) against METRICS=off; ` +
+      `\n3b. Telemetry's cost: guarded GET /whoami with metrics on (scraped each second) against METRICS=off, ` +
+        `then with traces (every request, one in ten) against metrics alone; ` +
         `${numberFrom('BENCH_CONNECTIONS', 16)} connections, median of ${numberFrom('BENCH_THROUGHPUT_ROUNDS', 3)} ` +
         `alternating ${numberFrom('BENCH_SECONDS', 4)} s runs`,
     );

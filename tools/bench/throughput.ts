@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { TestTokenIssuer } from '@jwt-ms/auth-jwt/testing';
 import type { SigningAlgorithm } from '@jwt-ms/contracts';
 import { ROOT, launchScript, stopProcess, type RunningService } from '@jwt-ms/testing';
-import { installed, runLoad, type LoadFigures } from './http-load';
+import { formatLoad, installed, medianLoad, runLoad, type LoadFigures } from './http-load';
 import { cpuMicros } from './public-path';
 import { startUsersService } from './users-service';
 import { establishRevocationListAt, serveJwks } from './verifier-fixture';
@@ -74,12 +74,12 @@ export async function benchThroughput(options: Options): Promise<ThroughputFigur
         scratchDir,
         tokens: tokens[alg],
       });
-      const row = { label, public: median(publicRuns), guarded: median(guardedRuns) };
+      const row = { label, public: medianLoad(publicRuns), guarded: medianLoad(guardedRuns) };
       if (row.guarded.non2xx > 0 || row.public.non2xx > 0) {
         throw new Error(`${label}: ${row.guarded.non2xx + row.public.non2xx} responses were not 2xx`);
       }
       options.log(
-        `  ${label.padEnd(44)} public ${fmt(row.public)}   guarded ${fmt(row.guarded)}   ratio ${(row.guarded.requestsPerSecond / row.public.requestsPerSecond).toFixed(2)}`,
+        `  ${label.padEnd(44)} public ${formatLoad(row.public)}   guarded ${formatLoad(row.guarded)}   ratio ${(row.guarded.requestsPerSecond / row.public.requestsPerSecond).toFixed(2)}`,
       );
       return row;
     } finally {
@@ -188,15 +188,4 @@ export async function alternateGuardedAndPublic(
     guardedRuns.push(await measured(guardedLoad, 'guarded'));
   }
   return { public: publicRuns, guarded: guardedRuns, cpuMicrosPerRequest: cpu };
-}
-
-/** The run with the median throughput (its latencies come with it). */
-function median(runs: LoadFigures[]): LoadFigures {
-  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  const middle = sorted[Math.floor(sorted.length / 2)];
-  return { ...middle, non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0) };
-}
-
-function fmt(figures: LoadFigures): string {
-  return `${Math.round(figures.requestsPerSecond).toString().padStart(6)} req/s p50 ${figures.p50Ms.toFixed(2)} p99 ${figures.p99Ms.toFixed(2)} ms`;
 }

@@ -149,6 +149,8 @@ function namespaceProblem(args: string[]): string | null {
   const rest = args.slice(args.indexOf(subcommand) + 1);
   if (rest.length === 0) return null; // a command named in prose ("`kubectl apply` sets 3 again")
   if (['get', 'top', 'describe', 'wait'].includes(subcommand) && /^nodes?\b/.test(rest[0] ?? '')) return null;
+  // A namespace is itself cluster-scoped.
+  if (subcommand === 'create' && /^(namespace|ns)$/.test(rest[0] ?? '')) return null;
   if (subcommand === 'apply' || subcommand === 'delete') {
     const file = rest[rest.indexOf('-f') + 1];
     // A kustomization sets the namespace of everything it renders (checked by k8s-manifests.spec.ts);
@@ -170,6 +172,8 @@ describe('kubectl commands in the scripts and docs', () => {
     expect(namespaceProblem(['-n', 'jwt-ms', 'delete', 'pod', 'x'])).toBeNull();
     expect(namespaceProblem(['is', 'not', 'installed:'])).toBeNull();
     expect(namespaceProblem(['apply', '-f', '-'])).toMatch(/no -n/);
+    expect(namespaceProblem(['create', 'namespace', 'observability'])).toBeNull();
+    expect(namespaceProblem(['create', 'deployment', 'jaeger', '--image=x'])).toMatch(/no -n/);
   });
 
   it('name the namespace of every object they act on', () => {

@@ -68,19 +68,26 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
 export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): NodeSDK | undefined {
   if (!tracingRequested(env)) return undefined;
   const redacted = [...REDACTED_QUERY_PARAMETERS];
+  // The variable @opentelemetry/auto-instrumentations-node reads, with the same short names.
+  const disabled = new Set((env['OTEL_NODE_DISABLED_INSTRUMENTATIONS'] ?? '').split(',').map((name) => name.trim()));
+  const enabled = <T>(name: string, make: () => T): T[] => (disabled.has(name) ? [] : [make()]);
   const sdk = new NodeSDK({
     serviceName: env['OTEL_SERVICE_NAME'] || serviceName,
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.test(request.url ?? ''),
-        redactedQueryParams: redacted,
-        redactedQueryParamsServer: redacted,
-      }),
-      new UndiciInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
-      new RedisInstrumentation({ requireParentSpan: true }),
+      ...enabled(
+        'http',
+        () =>
+          new HttpInstrumentation({
+            ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.test(request.url ?? ''),
+            redactedQueryParams: redacted,
+            redactedQueryParamsServer: redacted,
+          }),
+      ),
+      ...enabled('undici', () => new UndiciInstrumentation()),
+      ...enabled('pg', () => new PgInstrumentation({ requireParentSpan: true })),
+      ...enabled('redis', () => new RedisInstrumentation({ requireParentSpan: true })),
     ],
   });
   sdk.start();
