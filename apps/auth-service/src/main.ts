@@ -14,6 +14,7 @@ void runService('auth-service', () => {
     app: {
       corsOrigins: config.CORS_ORIGINS,
       trustedProxies: config.TRUSTED_PROXIES,
+      logLevel: config.LOG_LEVEL,
       formBodyPathPrefixes: ['/oauth/'],
       // RFC 6749 §5.2: the token, revocation and introspection endpoints answer errors as application/json.
       oauthPathPrefixes: ['/oauth/'],

@@ -9,6 +9,6 @@ void runService('orders-service', () => {
     module: OrdersServiceModule.forRoot(config),
     port: config.PORT,
     host: config.HOST,
-    app: { corsOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES },
+    app: { corsOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES, logLevel: config.LOG_LEVEL },
   };
 });

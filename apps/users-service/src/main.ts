@@ -9,6 +9,6 @@ void runService('users-service', () => {
     module: UsersServiceModule.forRoot(config),
     port: config.PORT,
     host: config.HOST,
-    app: { corsOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES },
+    app: { corsOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES, logLevel: config.LOG_LEVEL },
   };
 });

@@ -1,6 +1,6 @@
-import { Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
-import { RequireRoles } from '@jwt-ms/auth-jwt';
-import { parseUuid } from '@jwt-ms/service-core';
+import { Controller, Delete, HttpCode, Logger, Param, Post } from '@nestjs/common';
+import { CurrentUser, RequireRoles, type UserPrincipal } from '@jwt-ms/auth-jwt';
+import { logSecurityEvent, parseUuid } from '@jwt-ms/service-core';
 import { AuthService } from './auth.service';
 import { KeyStore } from '../keys/key-store';
 
@@ -8,6 +8,8 @@ import { KeyStore } from '../keys/key-store';
 @Controller('auth/admin')
 @RequireRoles('admin')
 export class AdminController {
+  private readonly logger = new Logger('Admin');
+
   constructor(
     private readonly auth: AuthService,
     private readonly keyStore: KeyStore,
@@ -21,8 +23,9 @@ export class AdminController {
    */
   @Post('keys/rotate')
   @HttpCode(200)
-  rotateKeys() {
+  rotateKeys(@CurrentUser() admin: UserPrincipal) {
     const result = this.keyStore.rotate();
+    this.audit(admin, 'rotate_signing_keys', { kid: result.kid });
     const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
     return {
       kid: result.kid,
@@ -35,15 +38,27 @@ export class AdminController {
   /** `POST /auth/admin/users/:id/revoke-tokens` → 204; every access and refresh token of that user is revoked; 404 if unknown. */
   @Post('users/:id/revoke-tokens')
   @HttpCode(204)
-  async revokeTokens(@Param('id', parseUuid('id')) id: string): Promise<void> {
+  async revokeTokens(@CurrentUser() admin: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<void> {
     await this.auth.assertAccountExists(id);
     await this.auth.revokeAll(id);
+    this.audit(admin, 'revoke_user_tokens', { target_sub: id });
   }
 
   /** `DELETE /auth/admin/users/:id` → 204; the account is deleted and its tokens revoked; 404 if unknown. */
   @Delete('users/:id')
   @HttpCode(204)
-  delete(@Param('id', parseUuid('id')) id: string): Promise<void> {
-    return this.auth.deleteAccount(id);
+  async delete(@CurrentUser() admin: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<void> {
+    await this.auth.deleteAccount(id);
+    this.audit(admin, 'delete_user', { target_sub: id });
+  }
+
+  /** An `admin_action` line once the action succeeded: who (`sub`, `client_id`), what, on which id. */
+  private audit(admin: UserPrincipal, action: string, target: Record<string, string>): void {
+    logSecurityEvent(
+      this.logger,
+      'admin_action',
+      { action, sub: admin.subject, client_id: admin.clientId, ...target },
+      'log',
+    );
   }
 }

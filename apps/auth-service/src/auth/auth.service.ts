@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { SCOPES_BY_ROLE, type TokenResponse } from '@jwt-ms/contracts';
 import { failClosed, type UserPrincipal } from '@jwt-ms/auth-jwt';
-import { ProblemException, notFound } from '@jwt-ms/service-core';
+import { ProblemException, logSecurityEvent, notFound } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { AccountsService } from '../accounts/accounts.service';
 import type { Account } from '../accounts/account.entity';
@@ -271,9 +271,11 @@ export class AuthService {
   /** Reuse of a consumed refresh token: revokes its session (RFC 9700 §4.14.2). */
   private async reuseDetected(used: Reused): Promise<never> {
     // A copy of an old token is in someone's hands: in Redis first, then the database (see endSession).
-    this.logger.warn(
-      `security event: refresh token reuse detected; session ${used.familyId} of account ${used.accountId} is revoked`,
-    );
+    logSecurityEvent(this.logger, 'refresh_token_reuse', {
+      sub: used.accountId,
+      client_id: this.config.AUTH_CLIENT_ID,
+      reason: 'a consumed refresh token was presented again: its session is revoked',
+    });
     this.metrics?.countReuse();
     await this.endSession(used.familyId);
     throw invalidGrant();

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { statSync } from 'node:fs';
-import { ConfigError, ProblemException } from '@jwt-ms/service-core';
+import { ConfigError, ProblemException, logSecurityEvent } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { nowSeconds, rotateKeySet, type RotationResult } from './key-rotation';
 import { SigningKeys, readKeySetFile, signingKeySetFile, writeKeySet } from './signing-key-set';
@@ -92,7 +92,16 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     }
     this.keys.replace(result.set);
     this.lastModifiedMs = this.modifiedMs();
-    this.logger.log(`signing key rotated: ${result.kid} signs from ${new Date(result.signsFrom * 1000).toISOString()}`);
+    logSecurityEvent(
+      this.logger,
+      'signing_key_rotated',
+      {
+        kid: result.kid,
+        signs_from: new Date(result.signsFrom * 1000).toISOString(),
+        retiring: result.retiring.length,
+      },
+      'log',
+    );
     return result;
   }
 

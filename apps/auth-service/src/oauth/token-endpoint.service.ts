@@ -13,6 +13,7 @@ import { GRANT_TYPES, type GrantType, type RegisteredClient } from './clients/cl
 import type { AuthenticatedClient } from './client-authenticator';
 import { grantedAudiences, grantedScopes } from './grant-policy';
 import { oauthError } from './oauth-error';
+import { ProblemException, logSecurityEvent } from '@jwt-ms/service-core';
 
 /** RFC 8693 §3: the token type identifier of an OAuth 2.0 access token. */
 export const ACCESS_TOKEN_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -69,6 +70,15 @@ export class TokenEndpointService {
     parameters: TokenRequestParameters,
   ): Promise<TokenEndpointResponse> {
     const { client } = caller;
+    if (grantType === GRANT_TYPES.tokenExchange) {
+      return this.tokenExchangeGrant(client, parameters).catch((error: unknown) => {
+        // An OAuth refusal (its RFC 6749 §5.2 / RFC 8693 §2.2.2 code); a 503 (Redis down) is no refusal.
+        if (error instanceof ProblemException && error.getStatus() < 500) {
+          logSecurityEvent(this.logger, 'token_exchange_refused', { client_id: client.id, error: error.code });
+        }
+        throw error;
+      });
+    }
     if (!client.grantTypes.includes(grantType)) {
       throw oauthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
     }
@@ -77,8 +87,6 @@ export class TokenEndpointService {
         return this.refreshTokenGrant(client, parameters);
       case GRANT_TYPES.clientCredentials:
         return this.clientCredentialsGrant(client, parameters);
-      case GRANT_TYPES.tokenExchange:
-        return this.tokenExchangeGrant(client, parameters);
     }
   }
 
@@ -120,6 +128,9 @@ export class TokenEndpointService {
     client: RegisteredClient,
     parameters: TokenRequestParameters,
   ): Promise<TokenEndpointResponse> {
+    if (!client.grantTypes.includes(GRANT_TYPES.tokenExchange)) {
+      throw oauthError('unauthorized_client', `This client may not use the ${GRANT_TYPES.tokenExchange} grant.`);
+    }
     const subjectToken = single(parameters, 'subject_token', { required: true });
     const subjectTokenType = single(parameters, 'subject_token_type', { required: true });
     if (subjectTokenType !== ACCESS_TOKEN_TOKEN_TYPE) {

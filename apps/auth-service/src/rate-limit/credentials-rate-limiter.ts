@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { REDIS_CLIENT, ProblemException, withTimeout, type RedisClient } from '@jwt-ms/service-core';
+import { REDIS_CLIENT, ProblemException, logSecurityEvent, withTimeout, type RedisClient } from '@jwt-ms/service-core';
 import { REDIS_KEY_PREFIX } from '@jwt-ms/contracts';
 import { REDIS_TIMEOUT_MS } from '@jwt-ms/auth-jwt';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
@@ -176,7 +176,8 @@ export function fixedWindowLimiter(
  * @param limiter a fixed-window counter in Redis
  * @param key the counted key (an IP, or a namespaced, hashed account or client id)
  * @param oauth whether the endpoint is an OAuth one, whose clients read RFC 6749 §5.2 `error`
- * @param logger where an unreachable Redis is reported (never the key: it may name a client)
+ * @param logger where a refusal (`rate_limit_refused`, with the limiter's label) and an unreachable Redis are
+ *   reported (never the key: it may name a client or an address)
  * @throws ProblemException 429 `rate_limited` with `Retry-After` (whole seconds, at least 1) when the key is over
  * @throws ProblemException 503 `dependency_unavailable` when Redis does not answer within REDIS_TIMEOUT_MS
  *   (milliseconds): a limit is never silently off
@@ -193,6 +194,11 @@ export async function consumeOrRefuse(
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
       refused?.(limiter.keyPrefix);
+      // The limiter's label only: the key is an address or a hashed account or client id.
+      logSecurityEvent(logger, 'rate_limit_refused', {
+        limiter: limiter.keyPrefix,
+        retry_after_ms: rejection.msBeforeNext,
+      });
       throw rateLimited(oauth, rejection.msBeforeNext);
     }
     throw countersUnreachable(logger);

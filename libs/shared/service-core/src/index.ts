@@ -11,6 +11,16 @@ export {
   type HttpTimeouts,
   type ServiceAppOptions,
 } from './lib/bootstrap';
+export {
+  LOG_LEVELS,
+  PinoNestLogger,
+  createServiceLogger,
+  logSecurityEvent,
+  requestIdOf,
+  type LogLevelName,
+  type SecurityEventFields,
+  type SecurityEventName,
+} from './lib/logging/service-logger';
 export { IS_PUBLIC_KEY, Public } from './lib/public.decorator';
 export { ConfigError, env, loadConfig, requireProductionDatabase, serviceEnvSchema } from './lib/config/load-config';
 export { databaseModuleOptions, databaseOptions, type DatabaseSettings } from './lib/database/database-options';

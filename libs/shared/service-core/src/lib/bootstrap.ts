@@ -25,6 +25,16 @@ import { createValidationPipe } from './problem/validation.pipe';
 import { ConfigError } from './config/load-config';
 import { ServiceMetrics, instrumentHttp } from './metrics/service-metrics';
 import { traceRequests } from './tracing/request-spans';
+import type { DestinationStream } from 'pino';
+import {
+  LOG_LEVELS,
+  PinoNestLogger,
+  createServiceLogger,
+  logAnswer,
+  logRequests,
+  requestIdOf,
+  type LogLevelName,
+} from './logging/service-logger';
 
 // find-my-way is CommonJS (`module.exports = Router`): webpack's build hands it over as the namespace's default,
 // scripts run through @swc-node/register (the bench, the cluster) without interop as the namespace itself.
@@ -92,8 +102,18 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** Options of {@link createServiceApp}. */
 export interface ServiceAppOptions {
-  /** Log levels, or a logger to write to (tests read what was logged); `false` silences Nest's logger (tests). */
+  /**
+   * Nest's logger. Unset (what the services run with): pino (logging/service-logger.ts), which also writes one
+   * line per request. Log levels (Nest's console logger), a logger to write to (tests read what was logged), or
+   * `false` (silent): Nest's lines go there, and request lines only if `logDestination` is given.
+   */
   logger?: LogLevel[] | LoggerService | false;
+  /** The service's name, every log line's `service` (runService sets it). */
+  serviceName?: string;
+  /** `LOG_LEVEL`: pino's lines below it are dropped (request lines are `info`, a 5xx's `error`); default `info`. */
+  logLevel?: LogLevelName;
+  /** Where pino's lines go instead of standard output (tests read them); JSON, never pretty. */
+  logDestination?: DestinationStream;
   /** Browser origins allowed by CORS; none (the default) closes CORS. */
   corsOrigins?: string[];
   /**
@@ -176,7 +196,8 @@ export const SHUTDOWN_DRAIN_MS = 15_000;
  * request-body validation, a 64 KiB body limit, request and connection
  * timeouts ({@link HTTP_TIMEOUTS}), `X-Forwarded-For` only from the trusted
  * proxies, a problem for a request without exactly one `Host` (RFC 9112 §3.2),
- * the {@link securityHeaders} and `X-Instance-Id` on every answer,
+ * the {@link securityHeaders}, `X-Instance-Id` and `X-Request-Id` (the caller's if sane, else a new UUID:
+ * logging/service-logger.ts) on every answer, one pino log line per request,
  * `Cache-Control: no-store` on every answer whose route sets no caching of
  * its own (and on every problem), shutdown hooks (SIGTERM drains for at most
  * `shutdownDrainMs`). It is not listening yet: call `listen` (tests pass port 0).
@@ -202,13 +223,23 @@ export async function createServiceApp(
     ...everyAnswer,
     'cache-control': 'no-store',
   });
+  const log = createServiceLogger({
+    service: options.serviceName,
+    instance: INSTANCE_ID,
+    level: options.logger === undefined || options.logDestination ? (options.logLevel ?? 'info') : 'silent',
+    destination: options.logDestination,
+  });
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Every request's id, echoed as X-Request-Id and in its log line (Fastify's logger itself stays off).
+    genReqId: (raw: IncomingMessage) => requestIdOf(raw.headers['x-request-id']),
     // proxy-addr (Fastify's) walks X-Forwarded-For from the socket address back, past trusted addresses only.
     trustProxy: options.trustedProxies?.length ? [...options.trustedProxies] : false,
     clientErrorHandler: problemClientErrorHandler(everyAnswer),
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
-      frameworkErrors(error, request, reply, everyAnswer),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      frameworkErrors(error, request, reply, everyAnswer);
+      logAnswer(log, request, reply); // no hook runs for these answers
+    },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
@@ -221,7 +252,7 @@ export async function createServiceApp(
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
-    logger: options.logger ?? ['log', 'warn', 'error'],
+    logger: options.logger ?? new PinoNestLogger(log),
     bufferLogs: false,
     abortOnError: false,
     // Body parsing is set up by acceptJsonBodiesOnly below, not by Nest's defaults (JSON + urlencoded).
@@ -232,6 +263,7 @@ export async function createServiceApp(
   const metrics = providerOf(app, ServiceMetrics);
   if (metrics) instrumentHttp(adapter.getInstance(), metrics);
   traceRequests(adapter.getInstance());
+  logRequests(adapter.getInstance(), log);
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
   // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
@@ -241,6 +273,7 @@ export async function createServiceApp(
   // Fastify's chain on every request, an async one a promise too.
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(answerDefaults);
+    reply.header('x-request-id', request.id);
     const hostProblem = hostHeaderProblem(request.raw);
     if (hostProblem) {
       // The connection goes: the request is not trusted.
@@ -474,7 +507,11 @@ function frameworkErrors(
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const detail =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request URL is not valid.';
-  sendProblem(reply, { ...problemOf(status, 'invalid_request', detail), instance: pathOf(request.url) }, headers);
+  sendProblem(
+    reply,
+    { ...problemOf(status, 'invalid_request', detail), instance: pathOf(request.url) },
+    { ...headers, 'x-request-id': request.id },
+  );
 }
 
 /**
@@ -489,6 +526,12 @@ export async function runService(
   name: string,
   build: () => { module: Type | DynamicModule; port: number; host: string; app?: ServiceAppOptions },
 ): Promise<INestApplication> {
+  // What is logged while the configuration loads (a generated development key, say) goes through pino too,
+  // at LOG_LEVEL if it is valid (the configuration then says so if not); the app's own logger replaces it.
+  const earlyLevel = LOG_LEVELS.find((level) => level === process.env['LOG_LEVEL']) ?? 'info';
+  Logger.overrideLogger(
+    new PinoNestLogger(createServiceLogger({ service: name, instance: INSTANCE_ID, level: earlyLevel })),
+  );
   const logger = new Logger(name);
   let settings: ReturnType<typeof build>;
   try {
@@ -502,7 +545,7 @@ export async function runService(
   }
   let app: NestFastifyApplication;
   try {
-    app = await createServiceApp(settings.module, settings.app);
+    app = await createServiceApp(settings.module, { serviceName: name, ...settings.app });
     await app.listen(settings.port, settings.host);
   } catch (error) {
     const reason = error instanceof ConfigError || error instanceof Error ? error.message : String(error);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { LOG_LEVELS } from '../logging/service-logger';
 
 /**
  * Thrown when the environment does not satisfy a service's configuration
@@ -151,6 +152,8 @@ export function serviceEnvSchema(defaults: { port: number; name: string }) {
     TRUSTED_PROXIES: env.addressList().optional(),
     /** `GET /metrics` (Prometheus) and the request histogram: `on` (default) or `off` (the bench's baseline). */
     METRICS: z.enum(['on', 'off'], { message: 'expected on or off' }).default('on'),
+    /** The least severe log line written: `fatal`, `error`, `warn`, `info` (default: one line per request), `debug`, `trace`, `silent`. */
+    LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     /** Gone: it trusted the last hop's header from any peer. Refused, so that a deployment still setting it is told. */
     TRUST_PROXY_HOPS: z
       .never({
