@@ -7,8 +7,8 @@ import { parseKeySet } from '../keys/signing-key-set';
 export interface KubeApi {
   /** e.g. `https://10.96.0.1:443` (no trailing slash) */
   baseUrl: string;
-  /** a bearer token (the pod's service-account token) */
-  token: string;
+  /** a bearer token (the pod's service-account token); none through `kubectl proxy`, which adds its own */
+  token?: string;
 }
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -70,7 +70,8 @@ export async function rotateKubeSecret(
   if (!namespace || !name || rest.length > 0) throw new Error(`--kube-secret must be <namespace>/<name>`);
   const key = options.key ?? 'signing-jwks.json';
   const url = `${api.baseUrl}/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
-  const headers = { authorization: `Bearer ${api.token}`, accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (api.token) headers['authorization'] = `Bearer ${api.token}`;
   const attempts = options.attempts ?? 5;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const got = await fetch(url, { headers });

@@ -5,14 +5,15 @@ import { readKeySetFile, writeKeySet } from '../keys/signing-key-set';
 import { inClusterApi, rotateKubeSecret, type KubeApi } from './kube-secret';
 
 const USAGE =
-  'usage: keys:rotate -- (--file FILE | --kube-secret NAMESPACE/NAME [--key signing-jwks.json]) [--alg ES256|RS256|EdDSA] [--lead SECONDS] [--access-ttl SECONDS]\n';
+  'usage: keys:rotate -- (--file FILE | --kube-secret NAMESPACE/NAME [--key signing-jwks.json] [--api-server URL]) [--alg ES256|RS256|EdDSA] [--lead SECONDS] [--access-ttl SECONDS]\n';
 
 /**
  * The key rotation command (`npm run keys:rotate`, and `node main.js keys:rotate`
  * in the auth-service image, which the CronJob runs). It rotates the set by
  * the service's own rules (`rotateKeySet`) either in a file (`--file`) or in a
  * Kubernetes Secret through the API server (`--kube-secret`, in-cluster service
- * account). Prints kids and times only, never key material.
+ * account; or `--api-server URL` without a token, e.g. `kubectl proxy`'s
+ * http://127.0.0.1:8001). Prints kids and times only, never key material.
  *
  * @param argv the arguments after the command name
  * @param io where to write, and (for tests) the API server to use instead of the in-cluster one
@@ -48,7 +49,9 @@ export async function runRotateKeys(
   let result: RotationResult;
   try {
     if (secret) {
-      const rotated = await rotateKubeSecret(io.api ?? inClusterApi(), {
+      const apiServer = option('api-server');
+      const api = io.api ?? (apiServer ? { baseUrl: apiServer.replace(/\/+$/, '') } : inClusterApi());
+      const rotated = await rotateKubeSecret(api, {
         secret,
         key: option('key'),
         alg,
