@@ -23,6 +23,14 @@
  *
  *   k6 run -e ROTATE=external -e KEY_LEAD_SECONDS=90 -e AUTH_URL=http://jwt.localtest.me … load/scenarios/key-rotation.ts
  *   scripts/k8s-rotate-keys.sh --lead 90
+ *
+ * On the cluster the routine rotation is the CronJob signing-key-rotation
+ * (`kubectl -n jwt-ms create job --from=cronjob/signing-key-rotation rotate-now`
+ * runs it at once); it runs the same rotation (keys:rotate --kube-secret) with
+ * the production lead, 900 s, longer than this run, so the run uses the script
+ * and its short lead. k6 cannot run kubectl: with ROTATE=external the journey
+ * takes the rotation as done by that other terminal, and checks it by the new
+ * kid in the tokens issued after the lead.
  */
 import { check, fail, sleep } from 'k6';
 import encoding from 'k6/encoding';

@@ -364,6 +364,66 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     expect(paths.some((path: string) => '/metrics'.startsWith(path))).toBe(false);
   });
 
+  it('rotates the signing keys with a CronJob that may only get and update that one Secret, and reach only the API server', () => {
+    const cron = named('CronJob', 'signing-key-rotation');
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    const [container] = pod.containers;
+    // The image's own rotation (the service's rules), against the Secret the replicas mount.
+    const auth = named('Deployment', 'auth-service').spec.template.spec;
+    const secretName = auth.volumes.find((volume: { name: string }) => volume.name === 'signing-keys').secret
+      .secretName;
+    expect(container.image).toBe(auth.containers[0].image);
+    expect([...container.command, ...container.args].join(' ')).toBe(
+      `node main.js keys:rotate --kube-secret jwt-ms/${secretName} --key signing-jwks.json --alg ES256 --lead 900 --access-ttl 900`,
+    );
+    expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+    expect(pod.serviceAccountName).toBe('signing-key-rotation');
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(
+      (named('ServiceAccount', 'signing-key-rotation') as unknown as { automountServiceAccountToken: boolean })
+        .automountServiceAccountToken,
+    ).toBe(false);
+    expect(pod.securityContext).toEqual(
+      expect.objectContaining({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }),
+    );
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    const role = named('Role', 'signing-key-rotation') as unknown as { rules: unknown[] };
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [secretName], verbs: ['get', 'update'] },
+    ]);
+    const binding = named('RoleBinding', 'signing-key-rotation') as unknown as {
+      subjects: unknown[];
+      roleRef: unknown;
+    };
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'signing-key-rotation',
+    });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'signing-key-rotation', namespace: 'jwt-ms' }]);
+    // No other Role or binding grants anything on Secrets.
+    for (const other of ofKind('Role').filter((r) => r.metadata.name !== 'signing-key-rotation'))
+      expect(JSON.stringify(other)).not.toContain('secrets');
+    const egress = named('NetworkPolicy', 'signing-key-rotation-egress').spec;
+    expect(egress.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'signing-key-rotation' });
+    expect(cron.spec.jobTemplate.spec.template.metadata.labels).toEqual(
+      expect.objectContaining(egress.podSelector.matchLabels),
+    );
+    expect(egress.policyTypes).toEqual(['Egress']);
+    expect(egress.egress).toEqual([
+      {
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 6443, protocol: 'TCP' },
+        ],
+      },
+    ]);
+  });
+
   it('runs every pod to the "restricted" Pod Security Standard, and the namespace enforces it', () => {
     const namespace = named('Namespace', 'jwt-ms');
     expect((namespace.metadata as unknown as { labels: Record<string, string> }).labels).toEqual(

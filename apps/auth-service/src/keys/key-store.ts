@@ -16,7 +16,7 @@ import { SigningKeys, readKeySetFile, signingKeySetFile, writeKeySet } from './s
 export class KeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('KeyStore');
   private readonly file?: string;
-  private lastModifiedMs = 0;
+  private lastModifiedMs = '';
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -121,11 +121,17 @@ export class KeyStore implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private modifiedMs(): number {
+  /**
+   * The file's identity and modification time, through symlinks: a Secret volume update swaps the
+   * `..data` symlink to a new directory (kubelet's atomic writer), so the path resolves to a new inode
+   * whose mtime may even equal the old one's.
+   */
+  private modifiedMs(): string {
     try {
-      return statSync(this.file as string).mtimeMs;
+      const stat = statSync(this.file as string);
+      return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
     } catch {
-      return 0;
+      return '';
     }
   }
 }

@@ -110,7 +110,13 @@ export function readKeySetFile(file: string): { keys: PrivateSigningJwk[] } {
   return parseKeySet(readKeyFile(file, file), file);
 }
 
-function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] } {
+/**
+ * Parses and validates a private key set from its JSON text (a file, or a Secret's data).
+ *
+ * @param source where it came from, for the error messages
+ * @throws ConfigError when it is malformed
+ */
+export function parseKeySet(raw: string, source: string): { keys: PrivateSigningJwk[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
