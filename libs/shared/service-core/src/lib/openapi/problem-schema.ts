@@ -89,11 +89,25 @@ export function problemResponse(
  * @param status the HTTP status
  * @param codes the stable codes this answer may carry (the first is the example's)
  * @param description when the answer is given
+ * @param headers the answer's headers worth naming (`Retry-After`, `WWW-Authenticate`): name → description
  */
 export function ApiProblemResponse(
   status: number,
   codes: readonly [ErrorCode, ...ErrorCode[]],
   description: string,
+  headers: Readonly<Record<string, string>> = {},
 ): MethodDecorator & ClassDecorator {
-  return ApiResponse({ status, ...problemResponse(status, codes, description) });
+  const named = Object.fromEntries(
+    Object.entries(headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' as const } }]),
+  );
+  return ApiResponse({
+    status,
+    ...problemResponse(status, codes, description),
+    ...(Object.keys(named).length > 0 && { headers: named }),
+  });
 }
+
+/** The `headers` of {@link ApiProblemResponse} for a 429 or 503 that says when to come back. */
+export const RETRY_AFTER: Readonly<Record<string, string>> = {
+  'Retry-After': 'Seconds until the request may succeed (RFC 9110 §10.2.3).',
+};
