@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, revocationOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, MetricsModule, databaseModuleOptions } from '@jwt-ms/service-core';
+import { HealthModule, MetricsModule, OpenApiModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_AUDIENCE, AUTH_SERVICE_CONFIG, type AuthServiceConfig } from './auth-service.config';
 import { Account } from './accounts/account.entity';
 import { AccountsService } from './accounts/accounts.service';
@@ -86,6 +86,12 @@ export class AuthServiceModule {
         }),
         HealthModule,
         MetricsModule.forRoot({ enabled: config.METRICS === 'on' }),
+        OpenApiModule.forRoot({
+          title: 'auth-service',
+          description:
+            'The issuer: accounts, login and refresh, the OAuth token, revocation and introspection endpoints, ' +
+            'the JWKS and the authorization-server metadata.',
+        }),
       ],
       controllers: [AuthController, AdminController, OAuthController, WellKnownController],
       providers: [

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, TokenExchangeClient, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, MetricsModule, databaseModuleOptions } from '@jwt-ms/service-core';
+import { HealthModule, MetricsModule, OpenApiModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from './orders-service.config';
 import { CustomerDirectory } from './customers/customer-directory';
 import { Order, OrderItem } from './orders/order.entity';
@@ -32,6 +32,10 @@ export class OrdersServiceModule {
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
         MetricsModule.forRoot({ enabled: config.METRICS === 'on' }),
+        OpenApiModule.forRoot({
+          title: 'orders-service',
+          description: 'Orders. Every operation but the health probes needs an access token from auth-service.',
+        }),
       ],
       controllers: [OrdersController, WhoamiController],
       providers: [

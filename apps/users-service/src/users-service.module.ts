@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
-import { HealthModule, MetricsModule, databaseModuleOptions } from '@jwt-ms/service-core';
+import { HealthModule, MetricsModule, OpenApiModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import type { UsersServiceConfig } from './users-service.config';
 import { Profile } from './profiles/profile.entity';
 import { ProfilesService } from './profiles/profiles.service';
@@ -28,6 +28,10 @@ export class UsersServiceModule {
         AuthJwtModule.forRoot(authJwtOptionsFromEnv(config)),
         HealthModule,
         MetricsModule.forRoot({ enabled: config.METRICS === 'on' }),
+        OpenApiModule.forRoot({
+          title: 'users-service',
+          description: 'User profiles. Every operation but the health probes needs an access token from auth-service.',
+        }),
       ],
       controllers: [UsersController, WhoamiController],
       providers: [ProfilesService],

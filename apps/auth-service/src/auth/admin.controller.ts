@@ -3,6 +3,7 @@ import { CurrentUser, RequireRoles, type UserPrincipal } from '@jwt-ms/auth-jwt'
 import { logSecurityEvent, parseUuid } from '@jwt-ms/service-core';
 import { AuthService } from './auth.service';
 import { KeyStore } from '../keys/key-store';
+import { AdminApi } from './auth.openapi';
 
 /** Administration of accounts' tokens and of the signing keys. Role `admin`; everyone else gets 403 `insufficient_scope`. */
 @Controller('auth/admin')
@@ -21,6 +22,7 @@ export class AdminController {
    * old key retires when its tokens have expired. Times are ISO 8601.
    * 409 `conflict` when the keys come from `SIGNING_JWKS`.
    */
+  @AdminApi.rotateKeys()
   @Post('keys/rotate')
   @HttpCode(200)
   rotateKeys(@CurrentUser() admin: UserPrincipal) {
@@ -36,6 +38,7 @@ export class AdminController {
   }
 
   /** `POST /auth/admin/users/:id/revoke-tokens` → 204; every access and refresh token of that user is revoked; 404 if unknown. */
+  @AdminApi.revokeTokens()
   @Post('users/:id/revoke-tokens')
   @HttpCode(204)
   async revokeTokens(@CurrentUser() admin: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<void> {
@@ -45,6 +48,7 @@ export class AdminController {
   }
 
   /** `DELETE /auth/admin/users/:id` → 204; the account is deleted and its tokens revoked; 404 if unknown. */
+  @AdminApi.delete()
   @Delete('users/:id')
   @HttpCode(204)
   async delete(@CurrentUser() admin: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<void> {

@@ -7,6 +7,7 @@ import { IssuerMetrics } from '../telemetry/issuer-metrics';
 import { CredentialsRateLimit } from '../rate-limit/credentials-rate-limit.guard';
 import { TokenRateLimit } from '../rate-limit/token-rate-limit';
 import { ChangePasswordDto, LoginDto, RefreshDto, RegisterDto } from './auth.dto';
+import { AuthApi } from './auth.openapi';
 
 /**
  * The issuer's HTTP API. Token responses carry `Cache-Control: no-store`
@@ -21,6 +22,7 @@ export class AuthController {
   ) {}
 
   /** `POST /auth/register` → 201 `{id, email}`; 409 `email_taken`; 400 on a bad email or short password; 429 `rate_limited`. */
+  @AuthApi.register()
   @Post('register')
   @Public()
   @CredentialsRateLimit('email')
@@ -30,6 +32,7 @@ export class AuthController {
   }
 
   /** `POST /auth/login` → 200 token response (RFC 6749 §5.1); 401 `invalid_credentials`; 429 `rate_limited`. */
+  @AuthApi.login()
   @Post('login')
   @Public()
   @CredentialsRateLimit('email')
@@ -43,6 +46,7 @@ export class AuthController {
    * `POST /auth/refresh` → 200 new pair; 400 `invalid_grant` (RFC 6749 §5.2); 429 over
    * `AUTH_TOKEN_RATE_LIMIT_PER_IP` requests per window from one address.
    */
+  @AuthApi.refresh()
   @Post('refresh')
   @Public()
   @TokenRateLimit()
@@ -53,6 +57,7 @@ export class AuthController {
   }
 
   /** `POST /auth/logout` (Bearer) → 204; revokes the presented access token and its whole session. */
+  @AuthApi.logout()
   @Post('logout')
   @HttpCode(204)
   logout(@CurrentUser() principal: UserPrincipal): Promise<void> {
@@ -60,6 +65,7 @@ export class AuthController {
   }
 
   /** `POST /auth/logout-all` (Bearer) → 204; revokes every access and refresh token of the caller. */
+  @AuthApi.logoutAll()
   @Post('logout-all')
   @HttpCode(204)
   logoutAll(@CurrentUser() principal: UserPrincipal): Promise<void> {
@@ -71,6 +77,7 @@ export class AuthController {
    * every token of the caller is revoked: log in again. 403 `invalid_credentials`;
    * 429 `rate_limited` (per IP and per caller, as login: each attempt checks a password).
    */
+  @AuthApi.changePassword()
   @Post('password')
   @CredentialsRateLimit('subject')
   @HttpCode(204)

@@ -1,7 +1,23 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsString, Length, registerDecorator, type ValidationArguments } from 'class-validator';
 import { canonicalEmail, parseAccountEmail } from '../accounts/account-email';
-import { PASSWORD_INPUT_MAX_LENGTH, passwordPolicyViolation } from '../accounts/password-policy';
+import {
+  PASSWORD_INPUT_MAX_LENGTH,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  passwordPolicyViolation,
+} from '../accounts/password-policy';
+
+/** The API document's description of a new password (the policy's own checks are not expressible as a schema). */
+const NEW_PASSWORD = {
+  minLength: PASSWORD_MIN_LENGTH,
+  maxLength: PASSWORD_MAX_LENGTH,
+  description: 'NIST SP 800-63B: not a common or breached password, not the email.',
+  example: 'correct horse battery staple',
+} as const;
+const EMAIL = { format: 'email', example: 'ada@example.com' } as const;
+const PASSWORD = { minLength: 1, maxLength: PASSWORD_INPUT_MAX_LENGTH, example: 'correct horse battery staple' } as const;
 
 /**
  * Validation sees the email as it will be stored (see `parseAccountEmail`); a value
@@ -49,10 +65,12 @@ function MeetsPasswordPolicy(emailProperty?: string): PropertyDecorator {
 
 /** `POST /auth/register` body. */
 export class RegisterDto {
+  @ApiProperty(EMAIL)
   @Transform(canonical)
   @IsAccountEmail()
   email!: string;
 
+  @ApiProperty(NEW_PASSWORD)
   @MeetsPasswordPolicy('email')
   password!: string;
 }
@@ -63,11 +81,13 @@ export class RegisterDto {
  * only bounded: it is checked against the hash, never against today's policy.
  */
 export class LoginDto {
+  @ApiProperty(EMAIL)
   @Transform(canonical)
   @IsString()
   @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   email!: string;
 
+  @ApiProperty(PASSWORD)
   @IsString()
   @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   password!: string;
@@ -75,6 +95,7 @@ export class LoginDto {
 
 /** `POST /auth/refresh` body (RFC 6749 §6 `refresh_token`). Never stored as sent: only its SHA-256 is looked up. */
 export class RefreshDto {
+  @ApiProperty({ minLength: 1, maxLength: 512, example: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp' })
   @IsString()
   @Length(1, 512)
   refresh_token!: string;
@@ -82,10 +103,12 @@ export class RefreshDto {
 
 /** `POST /auth/password` body. */
 export class ChangePasswordDto {
+  @ApiProperty(PASSWORD)
   @IsString()
   @Length(1, PASSWORD_INPUT_MAX_LENGTH)
   current_password!: string;
 
+  @ApiProperty(NEW_PASSWORD)
   @MeetsPasswordPolicy()
   new_password!: string;
 }

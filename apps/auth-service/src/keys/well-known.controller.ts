@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { Public } from '@jwt-ms/auth-jwt';
@@ -24,6 +25,12 @@ export class WellKnownController {
    * `JWKS_MAX_AGE_SECONDS` seconds.
    */
   @Get('jwks.json')
+  @ApiOperation({ summary: "The issuer's public signing keys (RFC 7517 §5)" })
+  @ApiOkResponse({
+    description: 'Cacheable for `JWKS_MAX_AGE_SECONDS`.',
+    schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } },
+    example: { keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', use: 'sig', alg: 'ES256', x: 'f83OJ3D2…', y: 'x_FEzRu9…' }] },
+  })
   jwks(@Res({ passthrough: true }) reply: FastifyReply): JSONWebKeySet {
     reply.header('cache-control', `public, max-age=${this.config.JWKS_MAX_AGE_SECONDS}`);
     return this.keys.publicJwks();
@@ -36,6 +43,16 @@ export class WellKnownController {
    * OpenID Connect discovery would promise what is not there.
    */
   @Get('oauth-authorization-server')
+  @ApiOperation({ summary: 'Authorization-server metadata (RFC 8414 §2)' })
+  @ApiOkResponse({
+    schema: { type: 'object', required: ['issuer', 'token_endpoint', 'jwks_uri'], additionalProperties: true },
+    example: {
+      issuer: 'http://localhost:3000',
+      token_endpoint: 'http://localhost:3000/oauth/token',
+      jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+      grant_types_supported: ['refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+    },
+  })
   @Header('cache-control', 'public, max-age=300')
   metadata() {
     const issuer = this.config.AUTH_ISSUER.replace(/\/$/, '');

@@ -8,6 +8,7 @@ import { ClientAuthenticator } from './client-authenticator';
 import { GRANT_TYPES, type GrantType } from './clients/client-registry';
 import { oauthError } from './oauth-error';
 import { OAuthService, type IntrospectionResponse } from './oauth.service';
+import { OAuthApi } from './oauth.openapi';
 import {
   TokenEndpointService,
   single,
@@ -65,6 +66,7 @@ export class OAuthController {
    * (`invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
    * `invalid_scope`, RFC 8707 `invalid_target`); 429 after too many failed client authentications.
    */
+  @OAuthApi.token()
   @Post('token')
   @CredentialsRateLimit('client_id')
   @TokenRateLimit()
@@ -91,6 +93,7 @@ export class OAuthController {
    * `invalid_client` otherwise. Failed client authentications are limited
    * per IP and per `client_id` (429 `rate_limited`, `error: "invalid_request"`).
    */
+  @OAuthApi.revoke()
   @Post('revoke')
   @CredentialsRateLimit('client_id')
   @TokenRateLimit()
@@ -109,6 +112,7 @@ export class OAuthController {
    * otherwise). `{active: false}` for anything not valid. Failed client
    * authentications are limited per IP and per `client_id` (429 `rate_limited`).
    */
+  @OAuthApi.introspect()
   @Post('introspect')
   @CredentialsRateLimit('client_id')
   @TokenRateLimit()

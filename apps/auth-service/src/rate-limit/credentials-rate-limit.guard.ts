@@ -11,6 +11,7 @@ import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '@jwt-ms/auth-jwt';
+import { ApiProblemResponse, RETRY_AFTER } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { normaliseEmail } from '../accounts/accounts.service';
 import { presentedClientCredentials } from '../oauth/client-authenticator';
@@ -66,7 +67,12 @@ type ChargedRequest = FastifyRequest & { user?: Principal };
  * @param account where the endpoint's account key comes from (see {@link RateLimitedAccount})
  */
 export function CredentialsRateLimit(account: RateLimitedAccount): MethodDecorator & ClassDecorator {
-  return applyDecorators(SetMetadata(ACCOUNT_METADATA, account), UseGuards(CredentialsRateLimitGuard));
+  return applyDecorators(
+    SetMetadata(ACCOUNT_METADATA, account),
+    UseGuards(CredentialsRateLimitGuard),
+    // The API document says so wherever the guard runs.
+    ApiProblemResponse(429, ['rate_limited'], 'Too many requests or failed attempts; try again later.', RETRY_AFTER),
+  );
 }
 
 /**

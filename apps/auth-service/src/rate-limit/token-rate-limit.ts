@@ -11,7 +11,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
-import { REDIS_CLIENT, type RedisClient } from '@jwt-ms/service-core';
+import { ApiProblemResponse, REDIS_CLIENT, RETRY_AFTER, type RedisClient } from '@jwt-ms/service-core';
 import { AUTH_SERVICE_CONFIG, type AuthServiceConfig } from '../auth-service.config';
 import { consumeOrRefuse, fixedWindowLimiter } from './credentials-rate-limiter';
 import { IssuerMetrics } from '../telemetry/issuer-metrics';
@@ -120,5 +120,8 @@ export class TokenRateLimitGuard implements CanActivate {
  * failed secrets is touched.
  */
 export function TokenRateLimit(): MethodDecorator & ClassDecorator {
-  return applyDecorators(UseGuards(TokenRateLimitGuard));
+  return applyDecorators(
+    UseGuards(TokenRateLimitGuard),
+    ApiProblemResponse(429, ['rate_limited'], 'Too many requests or failed attempts; try again later.', RETRY_AFTER),
+  );
 }

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -17,15 +18,18 @@ export const ORDER_LIMITS = { maxItems: 20, maxQuantity: 100, maxUnitPriceCents:
 
 /** One line of `POST /orders`. */
 export class OrderItemDto {
+  @ApiProperty({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', example: 'BOOK-42' })
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'sku must be 1-64 letters, digits, ".", "_" or "-"' })
   sku!: string;
 
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: ORDER_LIMITS.maxQuantity, example: 2 })
   @IsInt({ message: 'quantity must be a whole number' })
   @Min(1)
   @Max(ORDER_LIMITS.maxQuantity)
   quantity!: number;
 
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: ORDER_LIMITS.maxUnitPriceCents, example: 1250 })
   @IsInt({ message: 'unitPriceCents must be a whole number of cents' })
   @Min(0)
   @Max(ORDER_LIMITS.maxUnitPriceCents)
@@ -34,6 +38,7 @@ export class OrderItemDto {
 
 /** `POST /orders` body. */
 export class CreateOrderDto {
+  @ApiProperty({ type: [OrderItemDto], minItems: 1, maxItems: ORDER_LIMITS.maxItems })
   @IsArray()
   @ArrayMinSize(1, { message: 'items must hold at least one item' })
   @ArrayMaxSize(ORDER_LIMITS.maxItems)

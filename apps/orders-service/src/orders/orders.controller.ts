@@ -3,6 +3,7 @@ import { CurrentUser, PresentedToken, RequireScopes, type UserPrincipal } from '
 import { PageQueryDto, parseUuid, type Page } from '@jwt-ms/service-core';
 import { CreateOrderDto, type OrderView } from './order.dto';
 import { OrdersService } from './orders.service';
+import { OrdersApi } from './orders.openapi';
 import { PROFILE_SCOPE } from '../customers/customer-directory';
 
 /** Orders API. Every route needs a valid access token (global guard). */
@@ -19,6 +20,7 @@ export class OrdersController {
    * `invalid_token` (reason `refused_downstream`) when either refuses the token on the user's
    * behalf; nothing is written then.
    */
+  @OrdersApi.create()
   @Post()
   @RequireScopes('orders:write', PROFILE_SCOPE)
   create(
@@ -30,6 +32,7 @@ export class OrdersController {
   }
 
   /** `GET /orders?limit&offset` → own orders (an admin: all). Scope `orders:read`. */
+  @OrdersApi.list()
   @Get()
   @RequireScopes('orders:read')
   list(@CurrentUser() principal: UserPrincipal, @Query() query: PageQueryDto): Promise<Page<OrderView>> {
@@ -37,6 +40,7 @@ export class OrdersController {
   }
 
   /** `GET /orders/:id` → the order for its owner or an admin; 404 for anyone else. Scope `orders:read`. */
+  @OrdersApi.get()
   @Get(':id')
   @RequireScopes('orders:read')
   get(@CurrentUser() principal: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<OrderView> {
@@ -44,6 +48,7 @@ export class OrdersController {
   }
 
   /** `POST /orders/:id/cancel` → 200 cancelled order; 404 as above; 409 if already cancelled. Scope `orders:write`. */
+  @OrdersApi.cancel()
   @Post(':id/cancel')
   @HttpCode(200)
   @RequireScopes('orders:write')

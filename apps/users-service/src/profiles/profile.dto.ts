@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsString, ValidateIf } from 'class-validator';
 import { CodePointLength, PlainText } from '@jwt-ms/service-core';
 
@@ -7,6 +8,14 @@ export const DISPLAY_NAME_MAX_LENGTH = 100;
 /** `PATCH /users/me` body. `displayName: null` clears it. */
 export class UpdateProfileDto {
   /** One line of text people read: 1 to 100 code points, no control or bidirectional formatting characters. */
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    minLength: 1,
+    maxLength: DISPLAY_NAME_MAX_LENGTH,
+    description: 'null clears it.',
+    example: 'Ada Lovelace',
+  })
   @ValidateIf((_object, value) => value !== null)
   @IsString()
   @CodePointLength(1, DISPLAY_NAME_MAX_LENGTH)

@@ -3,6 +3,7 @@ import { AcceptPrincipals, CurrentUser, RequireScopes, isAdmin, type UserPrincip
 import { PageQueryDto, notFound, parseUuid, type Page } from '@jwt-ms/service-core';
 import { ProfilesService } from './profiles.service';
 import { UpdateProfileDto, type ProfileView } from './profile.dto';
+import { UsersApi } from './users.openapi';
 
 /**
  * Profiles API. Every route needs a valid access token (global guard), a
@@ -13,6 +14,7 @@ export class UsersController {
   constructor(private readonly profiles: ProfilesService) {}
 
   /** `GET /users/me` → the caller's profile, created on first use. Scope `profile:read`. */
+  @UsersApi.me()
   @Get('me')
   @RequireScopes('profile:read')
   me(@CurrentUser() principal: UserPrincipal): Promise<ProfileView> {
@@ -20,6 +22,7 @@ export class UsersController {
   }
 
   /** `PATCH /users/me` `{displayName}` → the updated profile. Scope `profile:write`. */
+  @UsersApi.update()
   @Patch('me')
   @RequireScopes('profile:write')
   update(@CurrentUser() principal: UserPrincipal, @Body() body: UpdateProfileDto): Promise<ProfileView> {
@@ -31,6 +34,7 @@ export class UsersController {
    * token, or a service token (client credentials) of a client registered
    * for it, such as a reporting job; the only route here a service may call.
    */
+  @UsersApi.list()
   @Get()
   @AcceptPrincipals('user', 'service')
   @RequireScopes('users:read')
@@ -42,6 +46,7 @@ export class UsersController {
    * `GET /users/:id` → a profile, for an admin or the user themself; anyone
    * else gets 404, as for an id that does not exist, so ids don't leak. Scope `profile:read`.
    */
+  @UsersApi.get()
   @Get(':id')
   @RequireScopes('profile:read')
   get(@CurrentUser() principal: UserPrincipal, @Param('id', parseUuid('id')) id: string): Promise<ProfileView> {

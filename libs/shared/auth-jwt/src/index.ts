@@ -74,3 +74,4 @@ export {
   downstreamProblem,
   getOnBehalf,
 } from './lib/token-exchange/downstream-call';
+export { TokenAccessPolicy } from './lib/openapi-access.policy';

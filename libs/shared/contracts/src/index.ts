@@ -21,7 +21,13 @@ export {
   type SigningAlgorithm,
   type TokenResponse,
 } from './lib/access-token';
-export { PROBLEM_CONTENT_TYPE, type ErrorCode, type FieldError, type ProblemDetails } from './lib/problem-details';
+export {
+  ERROR_CODES,
+  PROBLEM_CONTENT_TYPE,
+  type ErrorCode,
+  type FieldError,
+  type ProblemDetails,
+} from './lib/problem-details';
 export {
   MAX_REVOCATION_ID_LENGTH,
   REDIS_KEY_PREFIX,

@@ -47,3 +47,20 @@ export {
   ServiceMetrics,
   type MetricsModuleOptions,
 } from './lib/metrics/service-metrics';
+export {
+  OpenApiAccessPolicy,
+  OpenApiModule,
+  defaultAccess,
+  type OpenApiSettings,
+  type OperationAccess,
+} from './lib/openapi/openapi.module';
+export { BEARER_SCHEME, buildOpenApiDocument, type OpenApiBuildOptions } from './lib/openapi/openapi-document';
+export {
+  ApiProblemResponse,
+  PROBLEM_SCHEMA,
+  RETRY_AFTER,
+  problemExample,
+  problemResponse,
+} from './lib/openapi/problem-schema';
+export { DOCS_PATH, OPENAPI_PATH } from './lib/openapi/openapi.route';
+export { schemaTo31, toOpenApi31 } from './lib/openapi/openapi-31';

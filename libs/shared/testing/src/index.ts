@@ -20,3 +20,11 @@ export {
 } from './lib/service-processes';
 export { TcpProxy } from './lib/tcp-proxy';
 export { waitUntil } from './lib/wait-until';
+export {
+  documentCoverage,
+  openApiPathOf,
+  recordServedRoutes,
+  validateOpenApi,
+  type OpenApiDocumentLike,
+  type ServedRoute,
+} from './lib/openapi-coverage';

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { READINESS_PROBES, RedisModule } from '@jwt-ms/service-core';
+import { OpenApiAccessPolicy, READINESS_PROBES, RedisModule } from '@jwt-ms/service-core';
 import {
   AUTH_JWT_OPTIONS,
   AUTH_JWT_SETTINGS,
@@ -13,6 +13,7 @@ import { AccessTokenStrategy } from './access-token.strategy';
 import { AccessTokenVerifier } from './access-token.verifier';
 import { AccessPolicyGuard } from './guards/access-policy.guard';
 import { AccessTokenGuard } from './guards/access-token.guard';
+import { TokenAccessPolicy } from './openapi-access.policy';
 import { RevocationView } from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { VerifiedTokenCache } from './verified-token.cache';
@@ -34,6 +35,8 @@ const PROVIDERS: Provider[] = [
   AccessTokenStrategy,
   AccessTokenGuard,
   AccessPolicyGuard,
+  // What the API document (service-core's OpenApiModule) states of each route: what the two guards enforce.
+  { provide: OpenApiAccessPolicy, useClass: TokenAccessPolicy },
 ];
 
 /**

@@ -35,6 +35,9 @@ import {
   requestIdOf,
   type LogLevelName,
 } from './logging/service-logger';
+import { OpenApiAccessPolicy, OpenApiDocumentSettings } from './openapi/openapi.module';
+import { buildOpenApiDocument } from './openapi/openapi-document';
+import { serveOpenApi } from './openapi/openapi.route';
 
 // find-my-way is CommonJS (`module.exports = Router`): webpack's build hands it over as the namespace's default,
 // scripts run through @swc-node/register (the bench, the cluster) without interop as the namespace itself.
@@ -200,7 +203,8 @@ export const SHUTDOWN_DRAIN_MS = 15_000;
  * logging/service-logger.ts) on every answer, one pino log line per request,
  * `Cache-Control: no-store` on every answer whose route sets no caching of
  * its own (and on every problem), shutdown hooks (SIGTERM drains for at most
- * `shutdownDrainMs`). It is not listening yet: call `listen` (tests pass port 0).
+ * `shutdownDrainMs`), and, when the module imports `OpenApiModule`, its OpenAPI 3.1 document at
+ * `GET /openapi.json` with Swagger UI at `GET /docs`. It is not listening yet: call `listen` (tests pass port 0).
  *
  * Everything it adds to a request's path is set up here, once: the headers
  * are computed at startup and copied per answer, and no hook is async.
@@ -264,6 +268,14 @@ export async function createServiceApp(
   if (metrics) instrumentHttp(adapter.getInstance(), metrics);
   traceRequests(adapter.getInstance());
   logRequests(adapter.getInstance(), log);
+  const openApi = providerOf(app, OpenApiDocumentSettings);
+  if (openApi) {
+    const document = buildOpenApiDocument(app, openApi.settings, {
+      access: providerOf(app, OpenApiAccessPolicy),
+      oauthPathPrefixes: options.oauthPathPrefixes,
+    });
+    serveOpenApi(adapter.getInstance(), document);
+  }
   // On close, Fastify stops accepting and ends idle keep-alive connections; a connection with a
   // request still arriving (half its headers, say) would keep the process up until SIGKILL.
   // Answers given while closing say `Connection: close`, so no client keeps a connection to a replica
@@ -328,7 +340,7 @@ export async function createServiceApp(
  * A provider the app's modules may hold (the root module imports MetricsModule, or not), else undefined.
  * Looked up in the module container: `app.get` of a missing provider logs an error even when caught.
  */
-function providerOf<T>(app: INestApplication, token: Type<T>): T | undefined {
+function providerOf<T>(app: INestApplication, token: Type<T> | (abstract new (...args: never[]) => T)): T | undefined {
   for (const module of app.get(ModulesContainer).values()) {
     const wrapper = module.providers.get(token);
     if (wrapper?.instance) return wrapper.instance as T;

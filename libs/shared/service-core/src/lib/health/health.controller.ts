@@ -7,7 +7,9 @@ import {
   type HealthCheckResult,
 } from '@nestjs/terminus';
 import { REDIS_CLIENT, type RedisClient } from '../redis/redis.module';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Public } from '../public.decorator';
+import { ApiProblemResponse } from '../openapi/problem-schema';
 import { withTimeout } from '../async/with-timeout';
 import { READINESS_PROBES, type ReadinessProbe } from './readiness-probe';
 
@@ -34,6 +36,8 @@ export class HealthController {
 
   /** `GET /health/live` → 200 `{status: "ok"}` while the event loop turns. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } }, example: { status: 'ok' } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -43,6 +47,8 @@ export class HealthController {
    * each and every registered {@link ReadinessProbe} is up, else 503.
    */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database, Redis and every readiness probe answer' })
+  @ApiProblemResponse(503, ['dependency_unavailable'], 'Not ready: a dependency failed; `checks` has each result.')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -10,6 +11,7 @@ const decimal = ({ value }: { value: unknown }) =>
 
 /** `?limit=&offset=` of list endpoints: 1..100 items (default 20), from offset 0..1,000,000. */
 export class PageQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Items per page.' })
   @IsOptional()
   @Transform(decimal)
   @IsInt({ message: 'limit must be a whole number' })
@@ -17,6 +19,7 @@ export class PageQueryDto {
   @Max(100)
   limit = 20;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'Items to skip.' })
   @IsOptional()
   @Transform(decimal)
   @IsInt({ message: 'offset must be a whole number' })

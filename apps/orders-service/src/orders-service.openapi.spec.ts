@@ -1,0 +1,75 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createServiceApp } from '@jwt-ms/service-core';
+import {
+  documentCoverage,
+  recordServedRoutes,
+  validateOpenApi,
+  type OpenApiDocumentLike,
+  type ServedRoute,
+} from '@jwt-ms/testing';
+import { loadOrdersServiceConfig } from './orders-service.config';
+import { OrdersServiceModule } from './orders-service.module';
+
+type Operation = { security?: Array<Record<string, string[]>>; responses: Record<string, unknown> };
+
+describe('orders-service API document (GET /openapi.json)', () => {
+  let app: NestFastifyApplication;
+  let routes: ServedRoute[];
+  let document: OpenApiDocumentLike & { paths: Record<string, Record<string, Operation>> };
+  let answer: { statusCode: number; headers: Record<string, unknown> };
+
+  beforeAll(async () => {
+    const config = loadOrdersServiceConfig({ SQLITE_PATH: ':memory:', NODE_ENV: 'test' });
+    app = await createServiceApp(OrdersServiceModule.forRoot(config), { logger: false });
+    routes = recordServedRoutes(app);
+    await app.init();
+    // No Authorization header: the document is public.
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    answer = response;
+    document = response.json();
+  }, 60_000);
+
+  afterAll(() => app?.close());
+
+  it('is served without a token, as JSON', () => {
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  });
+
+  it('documents every route the app serves, with its method and path template, and nothing else', () => {
+    expect(routes.length).toBeGreaterThan(4);
+    expect(documentCoverage(routes, document)).toEqual({ undocumented: [], unserved: [] });
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await validateOpenApi(document);
+    expect(result).toEqual({ valid: true, version: '3.1', errors: null });
+  });
+
+  it("states each route's scopes from @RequireScopes, and no security on a @Public() route", () => {
+    expect(document.paths['/orders'].post.security).toEqual([{ bearerAuth: ['orders:write', 'profile:read'] }]);
+    expect(document.paths['/orders'].get.security).toEqual([{ bearerAuth: ['orders:read'] }]);
+    expect(document.paths['/orders/{id}/cancel'].post.security).toEqual([{ bearerAuth: ['orders:write'] }]);
+    expect(document.paths['/health/ready'].get.security).toEqual([]);
+  });
+
+  it('documents the errors with their stable codes, and the bodies with examples', () => {
+    const create = document.paths['/orders'].post as unknown as {
+      requestBody: { content: Record<string, { schema: { $ref: string } }> };
+      responses: Record<string, { content: Record<string, { schema: { allOf: object[] }; example: object }> }>;
+    };
+    expect(Object.keys(create.responses).sort()).toEqual(['201', '400', '401', '403', '413', '415', '503']);
+    const unavailable = create.responses['503'].content['application/problem+json'];
+    expect(unavailable.schema.allOf[1]).toEqual({
+      type: 'object',
+      properties: { code: { type: 'string', enum: ['dependency_unavailable'] } },
+    });
+    expect(unavailable.example).toMatchObject({ status: 503, code: 'dependency_unavailable' });
+    const body = create.requestBody.content['application/json'].schema.$ref.split('/').pop() as string;
+    const schemas = (document as unknown as { components: { schemas: Record<string, Record<string, unknown>> } })
+      .components.schemas;
+    expect(schemas[body]).toMatchObject({ required: ['items'] });
+    expect(schemas['OrderItemDto']).toMatchObject({ properties: { sku: { examples: ['BOOK-42'] } } });
+    expect(schemas['OrderSchema']).toMatchObject({ properties: { customerName: { type: ['string', 'null'] } } });
+  });
+});
