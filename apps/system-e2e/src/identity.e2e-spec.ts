@@ -105,7 +105,10 @@ describe('ADMIN_EMAIL: an account someone else registered is taken over at start
       expect((await call('GET', `${users?.url}/whoami`, { token: admin.body.access_token })).status).toBe(200);
       // Said loudly, without either password.
       const log = issuer.output.join('');
-      expect(log).toMatch(new RegExp(`WARN.*account ${registered.body.id} .*TAKEN OVER.*revoked`));
+      // A warning (pino level 40) of its own, naming the account.
+      expect(log).toMatch(
+        new RegExp(`"level":40,[^\\n]*account ${registered.body.id} [^\\n]*TAKEN OVER[^\\n]*revoked`),
+      );
       expect(log).not.toContain(operator.password);
       expect(log).not.toContain(attackerPassword);
 

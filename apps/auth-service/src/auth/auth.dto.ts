@@ -17,7 +17,11 @@ const NEW_PASSWORD = {
   example: 'correct horse battery staple',
 } as const;
 const EMAIL = { format: 'email', example: 'ada@example.com' } as const;
-const PASSWORD = { minLength: 1, maxLength: PASSWORD_INPUT_MAX_LENGTH, example: 'correct horse battery staple' } as const;
+const PASSWORD = {
+  minLength: 1,
+  maxLength: PASSWORD_INPUT_MAX_LENGTH,
+  example: 'correct horse battery staple',
+} as const;
 
 /**
  * Validation sees the email as it will be stored (see `parseAccountEmail`); a value

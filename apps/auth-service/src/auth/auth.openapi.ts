@@ -28,7 +28,10 @@ export class TokenResponseSchema implements TokenResponse {
   @ApiProperty({ description: 'Opaque; rotated on every use (RFC 6749 §6).', example: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp' })
   refresh_token!: string;
 
-  @ApiProperty({ description: 'Space-separated scopes (RFC 6749 §3.3).', example: 'profile:read profile:write orders:read' })
+  @ApiProperty({
+    description: 'Space-separated scopes (RFC 6749 §3.3).',
+    example: 'profile:read profile:write orders:read',
+  })
   scope!: string;
 }
 
@@ -138,7 +141,7 @@ export const AdminApi = {
     ),
   revokeTokens: () =>
     applyDecorators(
-      ApiOperation({ summary: "Revokes every access and refresh token of an account" }),
+      ApiOperation({ summary: 'Revokes every access and refresh token of an account' }),
       accountId,
       ApiNoContentResponse({ description: 'Revoked.' }),
       unknownAccount,

@@ -29,7 +29,9 @@ export class WellKnownController {
   @ApiOkResponse({
     description: 'Cacheable for `JWKS_MAX_AGE_SECONDS`.',
     schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } },
-    example: { keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', use: 'sig', alg: 'ES256', x: 'f83OJ3D2…', y: 'x_FEzRu9…' }] },
+    example: {
+      keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', use: 'sig', alg: 'ES256', x: 'f83OJ3D2…', y: 'x_FEzRu9…' }],
+    },
   })
   jwks(@Res({ passthrough: true }) reply: FastifyReply): JSONWebKeySet {
     reply.header('cache-control', `public, max-age=${this.config.JWKS_MAX_AGE_SECONDS}`);

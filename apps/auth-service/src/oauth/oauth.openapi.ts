@@ -12,7 +12,10 @@ const CLIENT_PARAMETERS = {
   client_secret: { type: 'string', description: '`client_secret_post`; prefer HTTP Basic (`client_secret_basic`).' },
 } as const;
 
-const SCOPE = { type: 'string', description: 'Space-separated scopes, at most those the client may have (RFC 6749 §3.3).' };
+const SCOPE = {
+  type: 'string',
+  description: 'Space-separated scopes, at most those the client may have (RFC 6749 §3.3).',
+};
 const RESOURCE = {
   oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
   description: 'RFC 8707 §2: the audience(s) wanted; may be repeated.',
@@ -67,7 +70,11 @@ const TOKEN_PARAMETERS = {
   required: ['token'],
   properties: {
     token: { type: 'string', minLength: 1, maxLength: 8192 },
-    token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'], description: 'Unknown hints are ignored.' },
+    token_type_hint: {
+      type: 'string',
+      enum: ['access_token', 'refresh_token'],
+      description: 'Unknown hints are ignored.',
+    },
     ...CLIENT_PARAMETERS,
   },
 };
@@ -132,7 +139,11 @@ export const OAuthApi = {
           },
           refresh_token: {
             summary: 'Rotate a refresh token',
-            value: { grant_type: GRANT_TYPES.refreshToken, refresh_token: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp', client_id: 'web-app' },
+            value: {
+              grant_type: GRANT_TYPES.refreshToken,
+              refresh_token: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp',
+              client_id: 'web-app',
+            },
           },
           token_exchange: {
             summary: "Act on a user's behalf towards another service",
@@ -153,7 +164,14 @@ export const OAuthApi = {
       }),
       ApiProblemResponse(
         400,
-        ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target'],
+        [
+          'invalid_request',
+          'invalid_grant',
+          'unauthorized_client',
+          'unsupported_grant_type',
+          'invalid_scope',
+          'invalid_target',
+        ],
         'The request or the grant is refused (RFC 6749 §5.2, RFC 8707 §2).',
       ),
       invalidClient,
@@ -165,7 +183,14 @@ export const OAuthApi = {
         description: '200 whether or not the token was valid (§2.2). Resource servers authenticate with HTTP Basic.',
       }),
       ApiConsumes(FORM),
-      ApiBody({ schema: TOKEN_PARAMETERS, examples: { refresh: { value: { token: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp', token_type_hint: 'refresh_token', client_id: 'web-app' } } } }),
+      ApiBody({
+        schema: TOKEN_PARAMETERS,
+        examples: {
+          refresh: {
+            value: { token: 'rt_3q2-Xk9vJd0aQ7Lz8m1NcW4bYp', token_type_hint: 'refresh_token', client_id: 'web-app' },
+          },
+        },
+      }),
       ApiOkResponse({ description: 'Revoked, or was not valid: an empty body.' }),
       badToken,
       invalidClient,
@@ -177,7 +202,10 @@ export const OAuthApi = {
         description: 'For authenticated resource servers only (HTTP Basic with an `OAUTH_CLIENTS` secret).',
       }),
       ApiConsumes(FORM),
-      ApiBody({ schema: TOKEN_PARAMETERS, examples: { access: { value: { token: ACCESS_TOKEN_EXAMPLE, token_type_hint: 'access_token' } } } }),
+      ApiBody({
+        schema: TOKEN_PARAMETERS,
+        examples: { access: { value: { token: ACCESS_TOKEN_EXAMPLE, token_type_hint: 'access_token' } } },
+      }),
       ApiOkResponse({
         schema: INTROSPECTION_RESPONSE,
         example: {

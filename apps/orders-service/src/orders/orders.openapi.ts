@@ -20,7 +20,11 @@ export class OrderSchema implements OrderView {
   @ApiProperty({ format: 'uuid', example: '0b7e3c44-5a1f-4f5e-8c2d-9a6b1e2f3c4d' })
   id!: string;
 
-  @ApiProperty({ format: 'uuid', description: "The customer's account id.", example: '6f1c1a52-8d0e-4a4b-9c1e-3b5f2a7d9e10' })
+  @ApiProperty({
+    format: 'uuid',
+    description: "The customer's account id.",
+    example: '6f1c1a52-8d0e-4a4b-9c1e-3b5f2a7d9e10',
+  })
   ownerId!: string;
 
   @ApiProperty({

@@ -5,7 +5,11 @@ import { DISPLAY_NAME_MAX_LENGTH, type ProfileView } from './profile.dto';
 
 /** {@link ProfileView} for the API document (`implements` keeps the two in step). */
 export class ProfileSchema implements ProfileView {
-  @ApiProperty({ format: 'uuid', description: "The account's id (the token's `sub`).", example: '6f1c1a52-8d0e-4a4b-9c1e-3b5f2a7d9e10' })
+  @ApiProperty({
+    format: 'uuid',
+    description: "The account's id (the token's `sub`).",
+    example: '6f1c1a52-8d0e-4a4b-9c1e-3b5f2a7d9e10',
+  })
   id!: string;
 
   @ApiProperty({ format: 'email', description: 'As the token carries it.', example: 'ada@example.com' })

@@ -2,11 +2,7 @@ import { Injectable, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Role } from '@jwt-ms/contracts';
 import { IS_PUBLIC_KEY, OpenApiAccessPolicy, type OperationAccess } from '@jwt-ms/service-core';
-import {
-  ACCEPTED_PRINCIPALS_KEY,
-  REQUIRED_ROLES_KEY,
-  REQUIRED_SCOPES_KEY,
-} from './decorators/access-policy.decorator';
+import { ACCEPTED_PRINCIPALS_KEY, REQUIRED_ROLES_KEY, REQUIRED_SCOPES_KEY } from './decorators/access-policy.decorator';
 import type { PrincipalKind } from './principal';
 
 /**
@@ -42,7 +38,10 @@ export class TokenAccessPolicy extends OpenApiAccessPolicy {
       public: false,
       scopes,
       conditions,
-      extensions: { 'x-accepted-principals': [...accepts], ...(roles.length > 0 && { 'x-required-roles': [...roles] }) },
+      extensions: {
+        'x-accepted-principals': [...accepts],
+        ...(roles.length > 0 && { 'x-required-roles': [...roles] }),
+      },
     };
   }
 }

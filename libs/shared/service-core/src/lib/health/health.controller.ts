@@ -37,7 +37,10 @@ export class HealthController {
   /** `GET /health/live` → 200 `{status: "ok"}` while the event loop turns. */
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } }, example: { status: 'ok' } })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+    example: { status: 'ok' },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }

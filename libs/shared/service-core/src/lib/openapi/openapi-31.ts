@@ -1,7 +1,8 @@
 /** Any JSON object of an OpenAPI document. */
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Rewrites one OpenAPI 3.0 Schema Object, and every schema inside it, as the JSON Schema 2020-12 that
@@ -18,7 +19,9 @@ export function schemaTo31(schema: unknown): unknown {
   const out: Json = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'properties' || key === 'patternProperties') {
-      out[key] = isObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, schemaTo31(v)])) : value;
+      out[key] = isObject(value)
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, schemaTo31(v)]))
+        : value;
     } else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf') {
       out[key] = Array.isArray(value) ? value.map(schemaTo31) : value;
     } else if (key === 'items' || key === 'not' || key === 'additionalProperties') {
@@ -43,7 +46,8 @@ export function schemaTo31(schema: unknown): unknown {
   if (schema['nullable'] !== true) return out;
   if (Array.isArray(out['enum']) && !out['enum'].includes(null)) out['enum'] = [...out['enum'], null];
   if (typeof out['type'] === 'string') return { ...out, type: [out['type'], 'null'] };
-  if (Array.isArray(out['type'])) return out['type'].includes('null') ? out : { ...out, type: [...out['type'], 'null'] };
+  if (Array.isArray(out['type']))
+    return out['type'].includes('null') ? out : { ...out, type: [...out['type'], 'null'] };
   return { anyOf: [out, { type: 'null' }] };
 }
 

@@ -40,7 +40,10 @@ function handlersById(app: INestApplication): Map<string, { handler: object; con
 function commonErrors(operation: Json, access: OperationAccess, mediaType: string): Record<string, object> {
   const errors: Record<string, object> = {};
   const add = (status: number, codes: ErrorCode[], description: string, headers?: Json) =>
-    (errors[String(status)] = { ...problemResponse(status, codes, description, mediaType), ...(headers && { headers }) });
+    (errors[String(status)] = {
+      ...problemResponse(status, codes, description, mediaType),
+      ...(headers && { headers }),
+    });
   const hasInput = Array.isArray(operation['parameters']) && operation['parameters'].length > 0;
   if (operation['requestBody'] || hasInput) {
     add(400, ['validation_failed', 'invalid_request'], 'The request body or a parameter is not valid.');
@@ -53,7 +56,12 @@ function commonErrors(operation: Json, access: OperationAccess, mediaType: strin
     const challenge = {
       'WWW-Authenticate': { description: 'RFC 6750 §3 Bearer challenge.', schema: { type: 'string' } },
     };
-    add(401, ['invalid_token', 'unauthenticated'], 'No bearer token, or one that is expired, revoked or invalid.', challenge);
+    add(
+      401,
+      ['invalid_token', 'unauthenticated'],
+      'No bearer token, or one that is expired, revoked or invalid.',
+      challenge,
+    );
     add(403, ['insufficient_scope'], 'The token lacks a required scope, role or principal kind.', challenge);
     add(503, ['dependency_unavailable'], 'The token could not be checked (revocation list unavailable): fails closed.');
   }
@@ -119,7 +127,9 @@ export function buildOpenApiDocument(
       const operation = value as Json;
       const target = handlers.get(String(operation['operationId']));
       if (!target) throw new Error(`OpenAPI: ${method.toUpperCase()} ${path} matches no controller method`);
-      const policy = access ? access.describe(target.handler, target.controller) : defaultAccess(target.handler, target.controller);
+      const policy = access
+        ? access.describe(target.handler, target.controller)
+        : defaultAccess(target.handler, target.controller);
       operation['security'] = policy.public ? [] : [{ [BEARER_SCHEME]: [...policy.scopes] }];
       operation['description'] = describeAccess(operation['description'], policy);
       Object.assign(operation, policy.extensions);

@@ -53,13 +53,19 @@ export function serveOpenApi(fastify: FastifyInstance, document: object): void {
   const text = JSON.stringify(document);
   const cacheControl = `public, max-age=${MAX_AGE_SECONDS}`;
   fastify.get(OPENAPI_PATH, (_request, reply) => {
-    void reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', cacheControl).send(text);
+    void reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cache-control', cacheControl)
+      .send(text);
   });
   fastify.get(DOCS_PATH, (_request, reply) => {
     void reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', cacheControl).send(PAGE);
   });
   fastify.get(`${DOCS_PATH}/init.js`, (_request, reply) => {
-    void reply.header('content-type', UI_FILES['swagger-ui-bundle.js']).header('cache-control', cacheControl).send(INIT_SCRIPT);
+    void reply
+      .header('content-type', UI_FILES['swagger-ui-bundle.js'])
+      .header('cache-control', cacheControl)
+      .send(INIT_SCRIPT);
   });
   const files = new Map<string, Promise<Buffer>>();
   for (const [name, mediaType] of Object.entries(UI_FILES)) {
@@ -79,6 +85,6 @@ export function serveOpenApi(fastify: FastifyInstance, document: object): void {
 
 /** swagger-ui-dist's directory, resolved at run time (webpack leaves node_modules outside the bundle). */
 function swaggerUiDirectory(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   return (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
 }
