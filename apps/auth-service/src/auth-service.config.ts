@@ -90,6 +90,17 @@ const schema = serviceEnvSchema({ port: 3000, name: 'auth-service' })
      * longer than the subject token's remaining life.
      */
     TOKEN_EXCHANGE_TTL_SECONDS: env.seconds(300, 1),
+    /**
+     * Life of an authorization code, in seconds: at most 60 (RFC 6749 §4.1.2 recommends at most 10 minutes;
+     * a browser redeems it within a second).
+     */
+    AUTHORIZATION_CODE_TTL_SECONDS: env.seconds(60, 1).pipe(z.number().max(60, 'expected at most 60 s')),
+    /**
+     * Life of the issuer's login session (its cookie, after a sign-in at `/oauth/authorize`), in seconds: within
+     * it, another authorization request of the same browser is answered without the login page. Short: it is
+     * also the life of a login page left open.
+     */
+    LOGIN_SESSION_TTL_SECONDS: env.seconds(600, 1).pipe(z.number().max(3600, 'expected at most 3600 s')),
     /** The private signing JWK Set as JSON (in a cluster: from a Secret). */
     SIGNING_JWKS: z.string().optional(),
     /** Path of a file holding the private signing JWK Set. */

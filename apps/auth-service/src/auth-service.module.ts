@@ -11,6 +11,8 @@ import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { ClientAuthenticator } from './oauth/client-authenticator';
 import { OAuthController } from './oauth/oauth.controller';
+import { AuthorizeController } from './oauth/authorize/authorize.controller';
+import { AuthorizationState } from './oauth/authorize/authorization-state';
 import { OAuthService } from './oauth/oauth.service';
 import { ClientRegistry, loadClientRegistry } from './oauth/clients/client-registry';
 import { TokenEndpointService } from './oauth/token-endpoint.service';
@@ -93,7 +95,7 @@ export class AuthServiceModule {
             'the JWKS and the authorization-server metadata.',
         }),
       ],
-      controllers: [AuthController, AdminController, OAuthController, WellKnownController],
+      controllers: [AuthController, AdminController, OAuthController, AuthorizeController, WellKnownController],
       providers: [
         { provide: AUTH_SERVICE_CONFIG, useValue: config },
         { provide: SigningKeys, useValue: keys },
@@ -113,6 +115,7 @@ export class AuthServiceModule {
         ClientAuthenticator,
         OAuthService,
         TokenEndpointService,
+        AuthorizationState,
         RevocationStore,
         RevocationGenerationKeeper,
         IssuerMetrics,

@@ -58,7 +58,14 @@ describe('auth-service API document (GET /openapi.json)', () => {
   });
 
   it('marks the public endpoints public and the rest bearer, with the admin role stated', () => {
-    for (const path of ['/auth/login', '/auth/register', '/auth/refresh', '/oauth/token', '/oauth/revoke']) {
+    for (const path of [
+      '/auth/login',
+      '/auth/register',
+      '/auth/refresh',
+      '/oauth/token',
+      '/oauth/revoke',
+      '/oauth/authorize',
+    ]) {
       expect(document.paths[path].post.security).toEqual([]);
     }
     expect(document.paths['/.well-known/jwks.json'].get.security).toEqual([]);
@@ -75,8 +82,13 @@ describe('auth-service API document (GET /openapi.json)', () => {
     const grants = (form?.schema['oneOf'] as Array<{ properties: { grant_type: { enum: string[] } } }>).map(
       (variant) => variant.properties.grant_type.enum[0],
     );
-    expect(grants).toEqual(['refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
-    expect(Object.keys(form?.examples ?? {})).toHaveLength(3);
+    expect(grants).toEqual([
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
+    expect(Object.keys(form?.examples ?? {})).toHaveLength(4);
     expect(Object.keys(token.responses['400'].content ?? {})).toEqual(['application/json']);
     expect(Object.keys(token.responses['401'].content ?? {})).toEqual(['application/json']);
     for (const path of ['/oauth/revoke', '/oauth/introspect']) {

@@ -49,9 +49,12 @@ describe.each<DatabaseKind>(['postgres', 'sqlite'])('the system, end to end (%s)
       token_endpoint: `${ISSUER}/oauth/token`,
       revocation_endpoint: `${ISSUER}/oauth/revoke`,
       introspection_endpoint: `${ISSUER}/oauth/introspect`,
-      response_types_supported: [],
+      authorization_endpoint: `${ISSUER}/oauth/authorize`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
     });
     expect(discovery.body.grant_types_supported).toEqual([
+      'authorization_code',
       'refresh_token',
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:token-exchange',

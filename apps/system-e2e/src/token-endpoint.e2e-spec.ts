@@ -222,7 +222,12 @@ describe('POST /oauth/token: refresh_token, client_credentials, token exchange, 
   it('publishes RFC 8414 metadata listing exactly the endpoints and grants offered', async () => {
     const metadata = await call('GET', `${stack.auth}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
-    expect(metadata.body.grant_types_supported).toEqual(['refresh_token', 'client_credentials', EXCHANGE]);
+    expect(metadata.body.grant_types_supported).toEqual([
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      EXCHANGE,
+    ]);
     expect(metadata.body.token_endpoint_auth_methods_supported).toEqual([
       'client_secret_basic',
       'client_secret_post',

@@ -47,6 +47,17 @@ function invalidGrant(): ProblemException {
   });
 }
 
+/** 400 `invalid_scope` (RFC 6749 §5.2): nothing of what was asked can be granted to this account. */
+function oauthInvalidScope(): ProblemException {
+  const detail = 'None of the requested scopes can be granted to this account.';
+  return new ProblemException({
+    status: 400,
+    code: 'invalid_scope',
+    detail,
+    extensions: { error: 'invalid_scope', error_description: detail },
+  });
+}
+
 /** 503 `temporarily_unavailable` with `Retry-After` (seconds): a transient state, not an outage. */
 function temporarilyUnavailable(detail: string, retryAfterSeconds: number): ProblemException {
   return new ProblemException({
@@ -110,6 +121,24 @@ export class AuthService {
    *   when Redis cannot be reached
    */
   async login(email: string, password: string): Promise<TokenResponse> {
+    const { account, startedAt } = await this.signIn(email, password);
+    return this.issuePair(
+      account,
+      { accountId: account.id, familyId: randomUUID(), startedAt },
+      {},
+      invalidCredentials,
+    );
+  }
+
+  /**
+   * Checks a password and begins a session, as {@link login} describes, without
+   * issuing anything: `/auth/login` issues a pair from it, the authorization
+   * endpoint's login page a login session and its codes.
+   *
+   * @returns the account and the session's start (`auth_time` is `floor(startedAt)` in seconds)
+   * @throws ProblemException as {@link login}
+   */
+  async signIn(email: string, password: string): Promise<{ account: Account; startedAt: Date }> {
     const nowMs = this.now();
     const nowSeconds = Math.floor(nowMs / 1000);
     // Only to learn whose watermark to read; the password is checked against a hash read after it.
@@ -127,13 +156,66 @@ export class AuthService {
         lead - MAX_AUTH_TIME_LEAD_SECONDS,
       );
     }
-    const startedAt = new Date(Math.max(nowMs, authTime * 1000));
-    return this.issuePair(
-      account,
-      { accountId: account.id, familyId: randomUUID(), startedAt },
-      {},
-      invalidCredentials,
+    return { account, startedAt: new Date(Math.max(nowMs, authTime * 1000)) };
+  }
+
+  /**
+   * Whether a session begun by {@link signIn} still stands: its account exists
+   * and neither the session (`sid`) nor the subject was revoked since it began.
+   *
+   * @param session the account, the session id and its `auth_time` (whole seconds)
+   * @throws ProblemException 503 `dependency_unavailable` when Redis cannot be reached
+   */
+  async sessionStands(session: { accountId: string; sessionId: string; authTime: number }): Promise<boolean> {
+    const revoked = await failClosed(() =>
+      this.revocations.check({
+        // No token yet: an id no token has, so only the session and the subject are looked up.
+        jti: randomUUID(),
+        sid: session.sessionId,
+        sub: session.accountId,
+        authTime: session.authTime,
+      }),
     );
+    return !revoked && (await this.accounts.findById(session.accountId)) !== null;
+  }
+
+  /**
+   * Issues an access token of a session begun at the login page (the
+   * authorization-code grant, RFC 6749 §4.1.3): no refresh token; the scopes
+   * are those of the code, within the account's roles now; then, as
+   * {@link issuePair} does, checks that nothing revoked the session meanwhile.
+   *
+   * @param session the account, the session (`sid`) and its `auth_time` (whole seconds)
+   * @param grant the client, the audiences and the scopes the code was issued for
+   * @returns the RFC 6749 §5.1 token response, without `refresh_token`
+   * @throws ProblemException 400 `invalid_grant` when the account is gone or the session was revoked;
+   *   `invalid_scope` when the account's roles no longer allow any of the scopes; 503 when Redis cannot be reached
+   */
+  async issueForSession(
+    session: { accountId: string; sessionId: string; authTime: number },
+    grant: TokenGrant,
+  ): Promise<Omit<TokenResponse, 'refresh_token'>> {
+    const account = await this.accounts.findById(session.accountId);
+    if (!account) throw invalidGrant();
+    const byRole = new Set(account.roles.flatMap((role) => SCOPES_BY_ROLE[role] ?? []));
+    const scopes = grant.scopes.filter((scope) => byRole.has(scope));
+    if (scopes.length === 0) throw oauthInvalidScope();
+    const access = await this.accessTokens.issueForUser(
+      { id: account.id, email: account.email, roles: account.roles },
+      session.sessionId,
+      session.authTime,
+      { ...grant, scopes },
+    );
+    const revoked = await failClosed(() =>
+      this.revocations.check({
+        jti: access.jti,
+        sid: session.sessionId,
+        sub: account.id,
+        authTime: session.authTime,
+      }),
+    );
+    if (revoked) throw invalidGrant();
+    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: access.scope };
   }
 
   /**

@@ -61,15 +61,20 @@ export class WellKnownController {
     const secretMethods = ['client_secret_basic', 'client_secret_post'];
     return {
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       scopes_supported: [...new Set(Object.values(SCOPES_BY_ROLE).flat())],
-      // RFC 8414 §2 requires the member; with no authorization endpoint (yet), no response type is offered.
-      response_types_supported: [],
+      // The authorization-code flow only (RFC 9700 §2.1.2: no implicit grant), with PKCE S256 only (§2.1.1).
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      // RFC 9207 §3: every authorization response carries `iss`.
+      authorization_response_iss_parameter_supported: true,
       grant_types_supported: Object.values(GRANT_TYPES),
-      // `none`: the public first-party client identifies itself with `client_id` alone (refresh, revocation).
+      // `none`: the public clients identify themselves with `client_id` alone (code, refresh, revocation).
       token_endpoint_auth_methods_supported: [...secretMethods, 'none'],
       revocation_endpoint_auth_methods_supported: [...secretMethods, 'none'],
       introspection_endpoint_auth_methods_supported: secretMethods,

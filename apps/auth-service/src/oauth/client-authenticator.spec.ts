@@ -43,6 +43,7 @@ describe('ClientAuthenticator: one argon2 verification on every failing path', (
         scopes: ['profile:read'],
         audiences: ['users-service'],
         subjectTokenAudiences: [],
+        redirectUris: [],
       },
       {
         id: 'reporting-job',
@@ -52,6 +53,7 @@ describe('ClientAuthenticator: one argon2 verification on every failing path', (
         scopes: ['users:read'],
         audiences: ['users-service'],
         subjectTokenAudiences: [],
+        redirectUris: [],
       },
     ];
     registry = new ClientRegistry(clients);

@@ -82,7 +82,9 @@ export class OAuthController {
     if (!GRANTS.includes(grantType)) {
       throw oauthError('unsupported_grant_type', 'The grant type is not supported by this token endpoint.');
     }
-    const caller = await this.clients.authenticate(request, parameters, grantType === GRANT_TYPES.refreshToken);
+    // Public clients use only the grants that need no secret (RFC 6749 §4.1.3, §6).
+    const publicGrant = grantType === GRANT_TYPES.refreshToken || grantType === GRANT_TYPES.authorizationCode;
+    const caller = await this.clients.authenticate(request, parameters, publicGrant);
     return this.metrics.countGrant(grantType, () => this.tokens.grant(grantType as GrantType, caller, parameters));
   }
 

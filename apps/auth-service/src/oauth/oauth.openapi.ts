@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ApiProblemResponse } from '@jwt-ms/service-core';
 import { ACCESS_TOKEN_EXAMPLE } from '../auth/auth.openapi';
 import { GRANT_TYPES } from './clients/client-registry';
@@ -24,6 +24,20 @@ const RESOURCE = {
 /** The body of each grant of `POST /oauth/token` (RFC 6749 §3.2), one schema per `grant_type`. */
 const TOKEN_REQUEST = {
   oneOf: [
+    {
+      title: 'authorization_code with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5)',
+      type: 'object',
+      required: ['grant_type', 'code', 'redirect_uri', 'code_verifier'],
+      properties: {
+        grant_type: { type: 'string', enum: [GRANT_TYPES.authorizationCode] },
+        code: { type: 'string', description: 'The code the authorization endpoint sent back (single use, ≤ 60 s).' },
+        redirect_uri: { type: 'string', description: 'The same string as in the authorization request.' },
+        code_verifier: { type: 'string', minLength: 43, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' },
+        resource: RESOURCE,
+        scope: SCOPE,
+        ...CLIENT_PARAMETERS,
+      },
+    },
     {
       title: 'refresh_token (RFC 6749 §6)',
       type: 'object',
@@ -118,14 +132,91 @@ const invalidClient = ApiProblemResponse(401, ['invalid_client'], 'Client authen
 });
 const badToken = ApiProblemResponse(400, ['invalid_request'], 'A missing, empty, repeated or too long parameter.');
 
-/** The documentation of each route of `OAuthController`: form bodies, RFC 6749 §5.2 errors (`application/json`). */
+const HTML = 'text/html';
+const AUTHORIZATION_PARAMETERS = [
+  { name: 'response_type', enum: ['code'], required: true, description: '`code` only (RFC 9700 §2.1.2).' },
+  { name: 'client_id', required: true, description: 'A client registered with the authorization_code grant.' },
+  { name: 'redirect_uri', required: true, description: 'Exactly a registered one (a loopback IP literal: any port).' },
+  { name: 'state', required: true, description: 'Returned as sent (RFC 6749 §4.1.1); at most 1024 characters.' },
+  { name: 'code_challenge', required: true, description: 'BASE64URL(SHA-256(code_verifier)), 43 characters.' },
+  { name: 'code_challenge_method', enum: ['S256'], required: true, description: 'S256 only (RFC 7636 §4.3).' },
+  { name: 'scope', required: false, description: 'Space-separated, within the client; default all of it.' },
+  { name: 'resource', required: false, description: 'RFC 8707: `urn:jwt-ms:<service>`; may be repeated.' },
+] as const;
+
+/** The documentation of each route of `OAuthController` and `AuthorizeController`. */
 export const OAuthApi = {
+  authorize: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: 'The authorization endpoint (RFC 6749 §4.1.1), with PKCE S256 (RFC 7636)',
+        description:
+          'For a browser. With a standing login session at the issuer (its cookie), 302 back with a code; otherwise ' +
+          'the login page (no script). Errors about the client or its redirect URI are never redirected (400); the ' +
+          'others go back to the redirect URI with `error`, `state` and `iss` (RFC 9207).',
+      }),
+      ...AUTHORIZATION_PARAMETERS.map((parameter) =>
+        ApiQuery({
+          name: parameter.name,
+          required: parameter.required,
+          description: parameter.description,
+          schema: 'enum' in parameter ? { type: 'string', enum: [...parameter.enum] } : { type: 'string' },
+        }),
+      ),
+      ApiProduces(HTML),
+      ApiOkResponse({ description: 'The login page (HTML).', content: { [HTML]: { schema: { type: 'string' } } } }),
+      ApiResponse({
+        status: 302,
+        description: 'Back to the client: `code`, `state`, `iss`; or `error`, `error_description`, `state`, `iss`.',
+        headers: {
+          Location: { description: 'The redirect URI with the response parameters.', schema: { type: 'string' } },
+        },
+      }),
+      ApiProblemResponse(400, ['invalid_request'], 'Unknown client or unregistered redirect URI: never redirected.'),
+    ),
+  authorizeForm: () =>
+    applyDecorators(
+      ApiOperation({
+        summary: "The login page's form",
+        description:
+          'Posted by the login page only: same origin, with its browser-binding cookie and CSRF token. The password ' +
+          'is checked as `/auth/login` checks it; then a login session begins and the browser goes back to the client.',
+      }),
+      ApiConsumes(FORM),
+      ApiBody({
+        schema: {
+          type: 'object',
+          required: ['request_id', 'csrf_token', 'email', 'password'],
+          properties: {
+            request_id: { type: 'string', description: 'Hidden field of the page.' },
+            csrf_token: { type: 'string', description: 'Hidden field of the page.' },
+            email: { type: 'string', format: 'email' },
+            password: { type: 'string', format: 'password' },
+          },
+        },
+      }),
+      ApiResponse({
+        status: 303,
+        description: 'Signed in: back to the client with `code`, `state`, `iss`.',
+        headers: {
+          Location: { description: 'The redirect URI with the response parameters.', schema: { type: 'string' } },
+        },
+      }),
+      ApiResponse({
+        status: 400,
+        description: 'The page again with one generic message (bad credentials), or an expired page.',
+        content: { [HTML]: { schema: { type: 'string' } } },
+      }),
+      ApiProblemResponse(403, ['access_denied'], "Posted from another origin, or without the page's CSRF token."),
+    ),
+
   token: () =>
     applyDecorators(
       ApiOperation({
         summary: 'The token endpoint (RFC 6749 §3.2)',
         description:
-          'Grants `refresh_token` (the public first-party client: `client_id` alone), `client_credentials` and ' +
+          'Grants `authorization_code` with PKCE (public browser clients: `client_id` alone), `refresh_token` ' +
+          '(the public first-party client), `client_credentials` and ' +
           'token exchange (confidential clients: `client_secret_basic` or `client_secret_post`). Errors carry ' +
           "RFC 6749 §5.2's `error` beside the problem members.",
       }),
@@ -133,6 +224,16 @@ export const OAuthApi = {
       ApiBody({
         schema: TOKEN_REQUEST,
         examples: {
+          authorization_code: {
+            summary: "Redeem a browser client's code",
+            value: {
+              grant_type: GRANT_TYPES.authorizationCode,
+              code: 'Ff0yQ8o2uHc1Xw3kJ5p7Lr9tVb4nMd6sAe8gZi0qWyC',
+              redirect_uri: 'http://localhost:3003/callback',
+              code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+              client_id: 'console',
+            },
+          },
           client_credentials: {
             summary: 'A service token',
             value: { grant_type: GRANT_TYPES.clientCredentials, scope: 'users:read', resource: 'users-service' },

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   AccessTokenVerifier,
   TokenRejectedError,
@@ -12,6 +13,7 @@ import { AccessTokenIssuer } from '../tokens/access-token.issuer';
 import { GRANT_TYPES, type GrantType, type RegisteredClient } from './clients/client-registry';
 import type { AuthenticatedClient } from './client-authenticator';
 import { grantedAudiences, grantedScopes } from './grant-policy';
+import { AuthorizationState, type AuthorizationCodeRecord } from './authorize/authorization-state';
 import { oauthError } from './oauth-error';
 import { ProblemException, logSecurityEvent } from '@jwt-ms/service-core';
 
@@ -37,6 +39,8 @@ export interface TokenEndpointResponse {
 
 /**
  * The grants of `POST /oauth/token` (RFC 6749 §3.2):
+ * - `authorization_code` (§4.1.3) with PKCE (RFC 7636 §4.5): a browser
+ *   client's sign-in at the login page, as an access token;
  * - `refresh_token` (§6): rotation with reuse detection, by the first-party client;
  * - `client_credentials` (§4.4): a service's own token, `sub` = its client id;
  * - token exchange (RFC 8693): a user's token traded by a service for a
@@ -53,6 +57,7 @@ export class TokenEndpointService {
     private readonly auth: AuthService,
     private readonly issuer: AccessTokenIssuer,
     private readonly verifier: AccessTokenVerifier,
+    private readonly authorization: AuthorizationState,
     @Inject(AUTH_SERVICE_CONFIG) private readonly config: AuthServiceConfig,
   ) {}
 
@@ -83,6 +88,8 @@ export class TokenEndpointService {
       throw oauthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
     }
     switch (grantType) {
+      case GRANT_TYPES.authorizationCode:
+        return this.authorizationCodeGrant(client, parameters);
       case GRANT_TYPES.refreshToken:
         return this.refreshTokenGrant(client, parameters);
       case GRANT_TYPES.clientCredentials:
@@ -102,6 +109,58 @@ export class TokenEndpointService {
     }
     const audience = grantedAudiences(client, list(parameters, 'resource'), []);
     return this.auth.refresh(refreshToken, { audience, scope: single(parameters, 'scope') });
+  }
+
+  /**
+   * RFC 6749 §4.1.3 with RFC 7636 §4.6: the code must have been issued to this
+   * client, for this `redirect_uri`, and `code_verifier` must hash to its
+   * challenge (S256). These are checked before the code is redeemed, so a
+   * request that fails them does not burn the code of the client it belongs
+   * to. A code redeemed twice revokes the session it was issued in, and with it
+   * every token issued from the code (§4.1.2; RFC 9700 §4.2.4). No refresh
+   * token is issued: a browser client signs in again through its login
+   * session at the issuer.
+   */
+  private async authorizationCodeGrant(
+    client: RegisteredClient,
+    parameters: TokenRequestParameters,
+  ): Promise<TokenEndpointResponse> {
+    const code = single(parameters, 'code', { required: true });
+    const redirectUri = single(parameters, 'redirect_uri', { required: true });
+    const verifier = single(parameters, 'code_verifier', { required: true });
+    // RFC 7636 §4.1: 43 to 128 unreserved characters.
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
+      throw oauthError('invalid_request', 'The code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1).');
+    }
+    const invalidCode = () =>
+      oauthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+    const peeked = await this.authorization.peekCode(code);
+    if (peeked === null) throw invalidCode();
+    if (peeked !== 'redeemed' && !codeBelongsTo(peeked, client, redirectUri, verifier)) throw invalidCode();
+    const redeemed = await this.authorization.redeemCode(code);
+    if (redeemed.outcome === 'replayed') {
+      logSecurityEvent(this.logger, 'authorization_code_reuse', {
+        sub: redeemed.accountId,
+        client_id: client.id,
+        reason: 'an authorization code was redeemed again: its session is revoked',
+      });
+      await this.auth.endSession(redeemed.sessionId);
+      throw invalidCode();
+    }
+    if (redeemed.outcome === 'unknown') throw invalidCode();
+    const { record } = redeemed;
+    // RFC 8707 §2.2: the token request may narrow the audiences the authorization request named.
+    const asked = grantedAudiences(client, list(parameters, 'resource'), []);
+    const audience = list(parameters, 'resource').length === 0 ? record.audience : asked;
+    const beyond = audience.find((item) => !record.audience.includes(item));
+    if (beyond !== undefined) {
+      throw oauthError('invalid_target', `The authorization was not granted for "${beyond}".`);
+    }
+    const scopes =
+      single(parameters, 'scope') === undefined
+        ? record.scopes
+        : grantedScopes(single(parameters, 'scope'), record.scopes);
+    return this.auth.issueForSession(record, { clientId: client.id, audience, scopes });
   }
 
   /** RFC 6749 §4.4: no refresh token (§4.4.3), `sub` = the client id. */
@@ -188,6 +247,23 @@ export class TokenEndpointService {
     }
     return principal;
   }
+}
+
+/**
+ * Whether a code's record matches its redemption: the same client (RFC 6749
+ * §4.1.3), the same `redirect_uri` string, and BASE64URL(SHA-256(verifier))
+ * equal to the challenge (RFC 7636 §4.6), compared in constant time.
+ */
+function codeBelongsTo(
+  record: AuthorizationCodeRecord,
+  client: RegisteredClient,
+  redirectUri: string,
+  verifier: string,
+): boolean {
+  const computed = Buffer.from(createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const expected = Buffer.from(record.codeChallenge);
+  const verifierMatches = computed.length === expected.length && timingSafeEqual(computed, expected);
+  return record.clientId === client.id && record.redirectUri === redirectUri && verifierMatches;
 }
 
 /**

@@ -84,9 +84,11 @@ describe('security events, each its own structured line', () => {
       scopes: ['users:read'],
       audiences: ['users-service'],
       subjectTokenAudiences: ['orders-service'],
+      redirectUris: [],
     } as RegisteredClient;
     const caller = { client, method: 'client_secret_basic' } as AuthenticatedClient;
     const service = new TokenEndpointService(
+      null as never,
       null as never,
       null as never,
       null as never,
@@ -114,7 +116,7 @@ describe('security events, each its own structured line', () => {
 
   it('token_exchange_refused also for a client not allowed the grant (unauthorized_client)', async () => {
     const client = { id: 'reporting-job', grantTypes: [GRANT_TYPES.clientCredentials] } as unknown as RegisteredClient;
-    const service = new TokenEndpointService(null as never, null as never, null as never, null as never);
+    const service = new TokenEndpointService(null as never, null as never, null as never, null as never, null as never);
     const { lines } = await linesOf(() =>
       service.grant(GRANT_TYPES.tokenExchange, { client } as AuthenticatedClient, { grant_type: 'x' }),
     );

@@ -5,8 +5,9 @@ import { ConfigError } from '@jwt-ms/service-core';
 import type { AuthServiceConfig } from '../../auth-service.config';
 import { DEVELOPMENT_CLIENTS, DEVELOPMENT_SECRET_HASHES } from './development-clients';
 
-/** The grant types the token endpoint offers (RFC 6749 §4.4, §6; RFC 8693 §2.1). */
+/** The grant types the token endpoint offers (RFC 6749 §4.1.3, §4.4, §6; RFC 8693 §2.1). */
 export const GRANT_TYPES = {
+  authorizationCode: 'authorization_code',
   refreshToken: 'refresh_token',
   clientCredentials: 'client_credentials',
   tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -41,7 +42,16 @@ export interface RegisteredClient {
    * only tokens that were sent to orders-service.
    */
   subjectTokenAudiences: readonly string[];
+  /**
+   * The authorization-code grant's redirect URIs (RFC 6749 §3.1.2), compared
+   * exactly (RFC 9700 §4.1.3), except the port of a loopback IP literal
+   * (RFC 8252 §7.3; see `redirectUriMatches`). Empty for a client without that grant.
+   */
+  redirectUris: readonly string[];
 }
+
+/** Grants a public client may use: none of them needs a secret (RFC 6749 §4.1, §6). */
+const PUBLIC_GRANTS: readonly GrantType[] = [GRANT_TYPES.authorizationCode, GRANT_TYPES.refreshToken];
 
 /** Client ids: RFC 6749 §2.2 leaves the form open; these survive Basic's form-encoding unchanged. */
 const CLIENT_ID = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
@@ -73,6 +83,15 @@ const clientEntry = z
     audience: z.array(z.string().min(1)).default([]),
     /** Token exchange only: whose tokens it may exchange. */
     subject_token_audience: z.array(z.string().min(1)).default([]),
+    /** Authorization code only (RFC 7591 §2 `redirect_uris`): absolute http(s) URIs without a fragment. */
+    redirect_uris: z
+      .array(
+        z
+          .string()
+          .max(512)
+          .refine(isRedirectUri, 'expected an absolute http or https URI without a fragment (RFC 6749 §3.1.2)'),
+      )
+      .default([]),
   })
   .strict();
 
@@ -140,7 +159,7 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
     const name = `${source}: client "${entry.client_id}"`;
     const confidential = entry.client_secret_hash !== undefined;
     if (!confidential) {
-      const needsSecret = entry.grant_types.filter((grant) => grant !== GRANT_TYPES.refreshToken);
+      const needsSecret = entry.grant_types.filter((grant) => !PUBLIC_GRANTS.includes(grant));
       if (needsSecret.length > 0) problems.push(`${name}: a public client cannot use ${needsSecret.join(', ')}`);
     }
     for (const audience of [...entry.audience, ...entry.subject_token_audience]) {
@@ -156,6 +175,13 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
     if (exchanges && entry.subject_token_audience.length === 0) {
       problems.push(`${name}: token exchange needs subject_token_audience (the service whose tokens it exchanges)`);
     }
+    const codeGrant = entry.grant_types.includes(GRANT_TYPES.authorizationCode);
+    if (codeGrant && entry.redirect_uris.length === 0) {
+      problems.push(`${name}: the authorization_code grant needs redirect_uris (RFC 6749 §3.1.2.2)`);
+    }
+    if (!codeGrant && entry.redirect_uris.length > 0) {
+      problems.push(`${name}: redirect_uris are for the authorization_code grant, which it does not have`);
+    }
     if (config.NODE_ENV === 'production' && DEVELOPMENT_SECRET_HASHES.includes(entry.client_secret_hash ?? '')) {
       problems.push(`${name}: uses a development secret; generate one with \`npm run clients:secret\``);
     }
@@ -167,6 +193,7 @@ export function loadClientRegistry(config: AuthServiceConfig): ClientRegistry {
       scopes: [...new Set(entry.scope)],
       audiences: [...new Set(entry.audience)],
       subjectTokenAudiences: [...new Set(entry.subject_token_audience)],
+      redirectUris: [...new Set(entry.redirect_uris)],
     };
   });
   const ids = clients.map((client) => client.id);
@@ -200,4 +227,44 @@ function registrySource(config: AuthServiceConfig): { source: string; raw: strin
     ]);
   }
   return { source: 'the development clients', raw: undefined };
+}
+
+/** @returns whether `value` can be a registered redirect URI: absolute, http or https, no fragment (RFC 6749 §3.1.2) */
+function isRedirectUri(value: string): boolean {
+  let uri: URL;
+  try {
+    uri = new URL(value);
+  } catch {
+    return false;
+  }
+  return (uri.protocol === 'https:' || uri.protocol === 'http:') && !value.includes('#') && uri.username === '';
+}
+
+/** Loopback IP literals, whose port a native or local client cannot fix in advance (RFC 8252 §7.3). */
+const LOOPBACK_LITERALS = ['127.0.0.1', '[::1]'];
+
+/**
+ * Whether a redirect URI sent with an authorization request is one the client
+ * registered: the same string (RFC 6749 §3.1.2.3; RFC 9700 §4.1.3 asks for
+ * exact matching, no patterns), except that a registered `http` URI on a
+ * loopback IP literal (`127.0.0.1`, `[::1]`) without a port matches any port,
+ * as RFC 8252 §7.3 requires: the local cluster's ingress and a native app
+ * listen where the kernel lets them. Never `localhost` (RFC 8252 §8.3).
+ *
+ * @param registered the client's redirect URIs
+ * @param presented the `redirect_uri` parameter
+ * @returns the matching registered URI, or undefined
+ */
+export function redirectUriMatches(registered: readonly string[], presented: string): string | undefined {
+  if (registered.includes(presented)) return presented;
+  let uri: URL;
+  try {
+    uri = new URL(presented);
+  } catch {
+    return undefined;
+  }
+  if (uri.protocol !== 'http:' || !LOOPBACK_LITERALS.includes(uri.hostname) || uri.port === '') return undefined;
+  // The presented URI with its port taken out must be, as a string, a registered one.
+  const portless = presented.replace(`${uri.hostname}:${uri.port}`, uri.hostname);
+  return registered.includes(portless) && portless !== presented ? portless : undefined;
 }

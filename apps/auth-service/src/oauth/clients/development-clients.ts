@@ -8,6 +8,11 @@
  * | `first-party-app` | none (public) | `refresh_token` | the demo, CLIs, load tests (`/auth/login`) |
  * | `orders-service` | `orders-service-dev-secret-not-for-production` | token exchange | orders → users on behalf of the user |
  * | `reporting-job` | `reporting-job-dev-secret-not-for-production` | `client_credentials` | a scheduled job listing users |
+ * | `console` | none (public) | `authorization_code` with PKCE | the browser console (apps/console) |
+ *
+ * The console's redirect URIs: `npm start` serves it on localhost:3003; `npm run cluster` behind its ingress,
+ * on a port that may be chosen by the kernel (a loopback IP literal matches any port, RFC 8252 §7.3); compose's
+ * gateway on localhost:8080; kind and minikube at jwt.localtest.me.
  *
  * The JSON shape is the one `OAUTH_CLIENTS` takes (docs/configuration.md).
  */
@@ -34,6 +39,18 @@ export const DEVELOPMENT_CLIENTS = [
     grant_types: ['client_credentials'],
     scope: 'users:read',
     audience: ['users-service'],
+  },
+  {
+    client_id: 'console',
+    grant_types: ['authorization_code'],
+    scope: 'profile:read profile:write orders:read orders:write users:admin users:read orders:admin',
+    audience: ['auth-service', 'users-service', 'orders-service'],
+    redirect_uris: [
+      'http://localhost:3003/callback',
+      'http://127.0.0.1/callback',
+      'http://localhost:8080/callback',
+      'http://jwt.localtest.me/callback',
+    ],
   },
 ];
 

@@ -25,6 +25,13 @@ export const ERROR_CODES = [
   'unsupported_grant_type',
   /** RFC 6749 §5.2: the requested scope is invalid, unknown, or wider than allowed. */
   'invalid_scope',
+  /** RFC 6749 §4.1.2.1: the authorization endpoint does not offer this response type (only `code`). */
+  'unsupported_response_type',
+  /**
+   * RFC 6749 §4.1.2.1: the request was refused; here, a login form that did not come from the page this browser
+   * was shown (CSRF, RFC 9700 §4.7), or was posted from another site.
+   */
+  'access_denied',
   /** RFC 8707 §2 / RFC 8693 §2.2.2: a requested resource or audience is unknown or not allowed to the client. */
   'invalid_target',
   /** The credentials are wrong (same answer whether or not the account exists). */

@@ -221,14 +221,18 @@ export class PinoNestLogger implements LoggerService {
  * - `rate_limit_refused`: a rate limit refused a request (`limiter`: which one);
  * - `admin_action`: an administrator did something (`action`, the admin's `sub`, the target's id);
  * - `signing_key_rotated`: a new signing key (`kid`) was published;
- * - `token_exchange_refused`: a token exchange (RFC 8693) was refused (`error`: the RFC 6749 §5.2 code).
+ * - `token_exchange_refused`: a token exchange (RFC 8693) was refused (`error`: the RFC 6749 §5.2 code);
+ * - `authorization_code_reuse`: an authorization code was redeemed twice; its session is revoked (RFC 6749 §4.1.2);
+ * - `login_form_forged`: a login form was posted from another origin or without its page's CSRF token (RFC 9700 §4.7).
  */
 export type SecurityEventName =
   | 'refresh_token_reuse'
   | 'rate_limit_refused'
   | 'admin_action'
   | 'signing_key_rotated'
-  | 'token_exchange_refused';
+  | 'token_exchange_refused'
+  | 'authorization_code_reuse'
+  | 'login_form_forged';
 
 /** The fields of a security event: ids, codes and counts only; never a token, a secret, a password or a key. */
 export type SecurityEventFields = Record<string, string | number | boolean | undefined>;
