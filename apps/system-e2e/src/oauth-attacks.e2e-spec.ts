@@ -570,7 +570,27 @@ describe('OAuth attack conformance: every misuse of the grants and their tokens 
         subject_token_type: ACCESS_TOKEN_TYPE,
       }),
     ),
-    ...['authorization_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'implicit', 'CLIENT_CREDENTIALS'].map(
+    grantNotGiven('reporting-job redeeming an authorization code (a grant it is not registered for)', () =>
+      token(
+        {
+          grant_type: 'authorization_code',
+          code: 'c'.repeat(43),
+          redirect_uri: 'http://127.0.0.1/callback',
+          code_verifier: 'v'.repeat(43),
+        },
+        { authorization: basicOf(REPORTING) },
+      ),
+    ),
+    grantNotGiven('first-party-app (public) redeeming an authorization code (a grant it is not registered for)', () =>
+      token({
+        grant_type: 'authorization_code',
+        client_id: 'first-party-app',
+        code: 'c'.repeat(43),
+        redirect_uri: 'http://127.0.0.1/callback',
+        code_verifier: 'v'.repeat(43),
+      }),
+    ),
+    ...['urn:ietf:params:oauth:grant-type:jwt-bearer', 'implicit', 'AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'].map(
       (grantType): EndpointAttack => ({
         kind: 'grant not given',
         name: `grant_type ${grantType} (not offered)`,
