@@ -52,6 +52,12 @@ export default [
               onlyDependOnLibsWithTags: ['scope:orders', 'scope:shared'],
               bannedExternalImports: ['jose', 'jsonwebtoken', 'argon2'],
             },
+            // The console is a page and a file server: it calls the services over HTTP, like any client.
+            {
+              sourceTag: 'scope:console',
+              onlyDependOnLibsWithTags: ['scope:console', 'scope:shared'],
+              bannedExternalImports: ['jsonwebtoken', 'argon2', '@nestjs/*', 'typeorm', 'redis'],
+            },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             // Apps are leaves: nothing imports an app except the end-to-end suite.
             // type:testing (@jwt-ms/testing) only from specs: the rule on PRODUCTION_FILES below.

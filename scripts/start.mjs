@@ -2,17 +2,19 @@
 /**
  * start.mjs — build and run the whole system locally (`npm start`).
  *
- *   1. builds auth-service, users-service and orders-service with Nx (skip with --no-build);
+ *   1. builds auth-service, users-service, orders-service and the console with Nx (skip with --no-build);
  *   2. makes sure Redis answers at REDIS_URL (starts a throw-away local redis-server if needed);
  *   3. starts the three services as child processes, each line of their output tagged
  *      [auth] / [users] / [orders];
- *   4. waits until every service answers GET /health/ready with 200, then prints the URLs;
+ *   4. waits until every service answers GET /health/ready with 200, starts the console (the page that shows
+ *      a token's journey, apps/console) and prints the URLs: open http://localhost:3003;
  *   5. with --demo, runs scripts/demo.mjs against the running system;
  *   6. Ctrl-C / SIGTERM / SIGHUP (the terminal closed) stops everything (SIGTERM, then SIGKILL after 10 s).
  *
- * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002),
+ * Environment: AUTH_PORT (3000), USERS_PORT (3001), ORDERS_PORT (3002), CONSOLE_PORT (3003),
  * REDIS_URL (redis://127.0.0.1:6379), AUTH_ISSUER, AUTH_JWKS_URI, and AUTH_ALGORITHMS (default:
- * SIGNING_ALGORITHM, so switching the issuer's algorithm switches the verifiers too).
+ * SIGNING_ALGORITHM, so switching the issuer's algorithm switches the verifiers too), CORS_ORIGINS (default: the
+ * console's origins, http://localhost:3003 and http://127.0.0.1:3003: the page calls the three APIs from there).
  * Plain Node 20, no dependencies.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,6 +37,9 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AUTH_PORT = Number(process.env.AUTH_PORT ?? 3000);
 const AUTH_ISSUER = process.env.AUTH_ISSUER ?? `http://localhost:${AUTH_PORT}`;
 const AUTH_JWKS_URI = process.env.AUTH_JWKS_URI ?? `http://localhost:${AUTH_PORT}/.well-known/jwks.json`;
+const CONSOLE_PORT = Number(process.env.CONSOLE_PORT ?? 3003);
+// The console's page calls the APIs from its own origin: the APIs open CORS to that origin, and no other.
+const CORS_ORIGINS = process.env.CORS_ORIGINS ?? `http://localhost:${CONSOLE_PORT},http://127.0.0.1:${CONSOLE_PORT}`;
 // Verifiers accept what the issuer signs with, unless told otherwise.
 const AUTH_ALGORITHMS = process.env.AUTH_ALGORITHMS || process.env.SIGNING_ALGORITHM || 'ES256';
 const services = [
@@ -45,14 +50,14 @@ const services = [
     tag: cyan('[auth]  '),
     // A laptop's Redis keeps nothing on disk: after it restarts, the demo must not wait 16 minutes for the
     // revocation list to be re-established (docs/security.md). Never do this in production.
-    env: { AUTH_ISSUER, REVOCATION_LOSS_WAIT_SECONDS: process.env.REVOCATION_LOSS_WAIT_SECONDS ?? '0' },
+    env: { AUTH_ISSUER, CORS_ORIGINS, REVOCATION_LOSS_WAIT_SECONDS: process.env.REVOCATION_LOSS_WAIT_SECONDS ?? '0' },
   },
   {
     name: 'users',
     app: 'users-service',
     port: Number(process.env.USERS_PORT ?? 3001),
     tag: magenta('[users] '),
-    env: { AUTH_ISSUER, AUTH_JWKS_URI, AUTH_ALGORITHMS },
+    env: { AUTH_ISSUER, AUTH_JWKS_URI, AUTH_ALGORITHMS, CORS_ORIGINS },
   },
   {
     name: 'orders',
@@ -63,6 +68,7 @@ const services = [
       AUTH_ISSUER,
       AUTH_JWKS_URI,
       AUTH_ALGORITHMS,
+      CORS_ORIGINS,
       // Placing an order reads the customer's name from users, on their behalf (RFC 8693 token exchange).
       USERS_SERVICE_URL: process.env.USERS_SERVICE_URL ?? `http://127.0.0.1:${Number(process.env.USERS_PORT ?? 3001)}`,
     },
@@ -71,8 +77,8 @@ const services = [
 
 // ---- 1. build ---------------------------------------------------------------
 if (!args.has('--no-build')) {
-  console.log(bold('Building auth-service, users-service, orders-service…'));
-  const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...services.map((s) => s.app)], {
+  console.log(bold('Building auth-service, users-service, orders-service, console…'));
+  const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', ...services.map((s) => s.app), 'console'], {
     cwd: root,
     stdio: 'inherit',
     shell: process.platform === 'win32',
@@ -85,8 +91,15 @@ if (!args.has('--no-build')) {
     process.exit(1);
   }
 }
-for (const s of services) {
-  s.main = path.join(root, 'dist', 'apps', s.app, 'main.js');
+for (const s of services) s.main = path.join(root, 'dist', 'apps', s.app, 'main.js');
+const consoleApp = {
+  name: 'console',
+  app: 'console',
+  port: CONSOLE_PORT,
+  tag: green('[console]'),
+  main: path.join(root, 'dist', 'apps', 'console', 'server', 'main.mjs'),
+};
+for (const s of [...services, consoleApp]) {
   if (!existsSync(s.main)) {
     fail(`${path.relative(root, s.main)} does not exist; run \`npm start\` without --no-build`);
     process.exit(1);
@@ -225,8 +238,8 @@ function portInUse(port) {
     sock.on('error', () => resolve(false));
   });
 }
-const envName = { auth: 'AUTH_PORT', users: 'USERS_PORT', orders: 'ORDERS_PORT' };
-for (const s of services) {
+const envName = { auth: 'AUTH_PORT', users: 'USERS_PORT', orders: 'ORDERS_PORT', console: 'CONSOLE_PORT' };
+for (const s of [...services, consoleApp]) {
   if (await portInUse(s.port)) {
     fail(
       `port ${s.port} (${s.app}) is already in use: stop what runs there, or choose another with ${envName[s.name]}=…`,
@@ -267,11 +280,23 @@ startService(issuer);
 await waitReady(issuer);
 for (const s of resourceServices) startService(s);
 await Promise.all(resourceServices.map(waitReady));
+const urls = Object.fromEntries(services.map((s) => [s.name, `http://localhost:${s.port}`]));
+// The console: a page and its files, no secret and no token. It reaches the APIs from the browser.
+startChild('console', consoleApp.tag, process.execPath, [consoleApp.main], {
+  PATH: process.env.PATH,
+  HOST: process.env.CONSOLE_HOST ?? '127.0.0.1',
+  PORT: String(CONSOLE_PORT),
+  CONSOLE_ISSUER: AUTH_ISSUER,
+  CONSOLE_AUTH_URL: urls.auth,
+  CONSOLE_USERS_URL: urls.users,
+  CONSOLE_ORDERS_URL: urls.orders,
+});
+await waitReady(consoleApp);
 if (stopping) await new Promise(() => {});
 
-const urls = Object.fromEntries(services.map((s) => [s.name, `http://localhost:${s.port}`]));
 console.log(`
 ${green('✔ all services are ready')}
+  ${bold(`Open http://localhost:${CONSOLE_PORT}`)}: the console, to follow a token from the login to its revocation
   auth    ${urls.auth}   (public keys: ${urls.auth}/.well-known/jwks.json)
   users   ${urls.users}
   orders  ${urls.orders}

@@ -5,12 +5,14 @@
  * and a Service does, on one laptop, so that "any replica serves any request"
  * can be watched and tested.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { Haproxy, bindListener, portOf, type Backend } from './haproxy';
 import {
   Databases,
+  ROOT,
+  launchScript,
   launchService,
   serviceEnv,
   stopProcess,
@@ -47,6 +49,11 @@ export interface ClusterOptions {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Called with every line a replica prints, and the replica's id. */
   onLine?: (replicaId: string, line: string) => void;
+  /**
+   * Serve the console (dist/apps/console, built) at the ingress's `/`, and open the APIs' CORS to the
+   * ingress's origin (`CORS_ORIGINS`, unless `env` sets it). Default true when the console is built.
+   */
+  console?: boolean;
 }
 
 /** One replica: a service process with its instance id (`users-2`). */
@@ -61,8 +68,10 @@ export interface Cluster {
   urls: Record<ServiceName, string>;
   /** HAProxy's stats page. */
   statsUrl: string;
-  /** The ingress: every service's API on one address, routed by path. */
+  /** The ingress: every service's API on one address, routed by path, and the console at `/`. */
   ingressUrl: string;
+  /** The console's server, when it runs (the ingress serves it at `/`). */
+  console?: RunningService;
   /** Every replica started, including killed ones (check `process.exitCode`). */
   replicas: Replica[];
   /** The balancer itself (runtime API). */
@@ -113,6 +122,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     SERVICES.map((service) => [service, `http://127.0.0.1:${portOf(serviceListeners[service])}`]),
   ) as Record<ServiceName, string>;
   const issuer = options.issuer ?? urls['auth-service'];
+  const consoleMain = join(ROOT, 'dist/apps/console/server/main.mjs');
+  const withConsole = options.console ?? existsSync(consoleMain);
+  const ingressPort = portOf(ingressListener);
+  // The console's page calls the APIs from the ingress's origin (the issuer's token endpoint is another one).
+  const consoleOrigins = `http://127.0.0.1:${ingressPort},http://localhost:${ingressPort}`;
 
   const databaseOf = (service: ServiceName) => `${prefix}_${service.replace('-service', '')}`;
 
@@ -126,6 +140,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // limits see clients. Only HAProxy's address is trusted; on one machine a client reaching a replica
     // directly comes from 127.0.0.1 too, so on a real network the replicas listen where only the proxy reaches.
     TRUSTED_PROXIES: '127.0.0.1',
+    ...(withConsole ? { CORS_ORIGINS: consoleOrigins } : {}),
     ...serviceEnv(service, options.env),
     HOST: '127.0.0.1',
     PORT: '0', // the replica binds a port the kernel chooses and logs it
@@ -153,7 +168,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const cluster: Cluster = {
     urls,
     statsUrl: `http://127.0.0.1:${portOf(statsListener)}/`,
-    ingressUrl: `http://127.0.0.1:${portOf(ingressListener)}`,
+    ingressUrl: `http://127.0.0.1:${ingressPort}`,
     replicas,
     get haproxy(): Haproxy {
       if (!haproxy) throw new Error('HAProxy is not running');
@@ -171,6 +186,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       for (const server of listeners) if (server.listening) server.close(); // HAProxy never took them
       await haproxy?.stop();
       await Promise.all(replicas.map((replica) => stopProcess(replica.process)));
+      await stopProcess(cluster.console?.process);
       if (options.freshDatabases) for (const service of SERVICES) await databases.drop(databaseOf(service));
     },
   };
@@ -182,8 +198,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
     await startReplica('auth-service'); // alone: migrations, signing key file
     await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica('auth-service')));
+    if (withConsole) {
+      // The page's own calls go through the ingress (same origin); OAuth goes to the issuer.
+      cluster.console = await launchScript(
+        'console',
+        [consoleMain],
+        { HOST: '127.0.0.1', PORT: '0', CONSOLE_ISSUER: issuer },
+        (line) => options.onLine?.('console', line),
+      );
+    }
+    const consoleServer = cluster.console && { id: 'console-1', port: Number(new URL(cluster.console.url).port) };
     // The verifiers load the JWKS at start-up, through the balancer: it must be up before them.
-    haproxy = await Haproxy.start(options.dataDir, backends(), statsListener, ingressListener);
+    haproxy = await Haproxy.start(options.dataDir, backends(), statsListener, ingressListener, consoleServer);
     for (const service of ['users-service', 'orders-service'] as const) {
       const first = await startReplica(service); // alone: migrations
       const rest = await Promise.all(Array.from({ length: replicasPerService - 1 }, () => startReplica(service)));

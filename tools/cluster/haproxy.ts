@@ -30,6 +30,12 @@ export interface Backend {
   servers: Array<{ id: string; port: number }>;
 }
 
+/** The console's server (apps/console), served by the ingress at every path no service takes. */
+export interface ConsoleServer {
+  id: string;
+  port: number;
+}
+
 /** HAProxy `bind` addresses of one config: `fd@3` (an inherited socket) or `127.0.0.1:8080`. */
 export interface Binds {
   stats: string;
@@ -94,15 +100,22 @@ export function haproxyVersion(): string | null {
  * retried on another replica (a failed connection never reached a replica,
  * so even a POST is safe to send elsewhere), a stats page, an admin socket
  * for adding replicas, and optionally an ingress: one port routing by path
- * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders).
+ * (`/auth/`, `/oauth/`, `/.well-known/` → auth; `/users` → users; `/orders` → orders; anything else → the
+ * console when there is one, otherwise a 404 problem).
  *
  * @param backends each service with its replicas (`{id, port}`)
  * @param socketPath the admin socket's path
  * @param binds where each frontend listens (an inherited `fd@N`, or `host:port`); no `ingress`, no ingress
+ * @param consoleServer the console's server, for the ingress's other paths; absent: they are a 404
  * @returns the config text
  * @throws Error when a backend's service has no bind address
  */
-export function haproxyConfig(backends: Array<Omit<Backend, 'listener'>>, socketPath: string, binds: Binds): string {
+export function haproxyConfig(
+  backends: Array<Omit<Backend, 'listener'>>,
+  socketPath: string,
+  binds: Binds,
+  consoleServer?: ConsoleServer,
+): string {
   const lines = [
     'global',
     `  stats socket ${socketPath} mode 600 level admin`,
@@ -141,11 +154,25 @@ export function haproxyConfig(backends: Array<Omit<Backend, 'listener'>>, socket
       '  acl to_users path_beg /users/',
       '  acl to_orders path /orders',
       '  acl to_orders path_beg /orders/',
-      '  http-request return status 404 content-type application/problem+json string "{\\"type\\":\\"about:blank\\",\\"title\\":\\"Not Found\\",\\"status\\":404,\\"detail\\":\\"No service serves this path.\\",\\"code\\":\\"not_found\\"}" unless to_auth || to_users || to_orders',
+      ...(consoleServer
+        ? []
+        : [
+            '  http-request return status 404 content-type application/problem+json string "{\\"type\\":\\"about:blank\\",\\"title\\":\\"Not Found\\",\\"status\\":404,\\"detail\\":\\"No service serves this path.\\",\\"code\\":\\"not_found\\"}" unless to_auth || to_users || to_orders',
+          ]),
       '  use_backend auth if to_auth',
       '  use_backend users if to_users',
       '  use_backend orders if to_orders',
+      ...(consoleServer ? ['  default_backend console'] : []),
     );
+    if (consoleServer)
+      lines.push(
+        '',
+        '# the console: its page and files, at every path no service takes',
+        'backend console',
+        '  option httpchk GET /health/ready',
+        '  http-check expect status 200',
+        `  server ${consoleServer.id} 127.0.0.1:${consoleServer.port}`,
+      );
   }
   for (const backend of backends) {
     const name = backend.service.replace('-service', '');
@@ -187,9 +214,16 @@ export class Haproxy {
    * @param backends the services, each with its listening socket and replicas
    * @param stats the socket for the stats page
    * @param ingress the socket for the path-routed ingress, if any
+   * @param consoleServer the console's server, behind the ingress, if any
    * @throws Error when haproxy is not installed, exits at once (bad config), or does not answer within 10 s
    */
-  static async start(dir: string, backends: Backend[], stats: Server, ingress?: Server): Promise<Haproxy> {
+  static async start(
+    dir: string,
+    backends: Backend[],
+    stats: Server,
+    ingress?: Server,
+    consoleServer?: ConsoleServer,
+  ): Promise<Haproxy> {
     const inherited: Server[] = [stats, ...(ingress ? [ingress] : []), ...backends.map((backend) => backend.listener)];
     const socketPath = join(dir, 'haproxy.sock');
     const configPath = join(dir, 'haproxy.cfg');
@@ -202,7 +236,7 @@ export class Haproxy {
         ingress: ingress && fdIn(ingress),
         services: Object.fromEntries(backends.map((backend) => [backend.service, fdIn(backend.listener)])),
       };
-      writeFileSync(configPath, haproxyConfig(backends, socketPath, binds));
+      writeFileSync(configPath, haproxyConfig(backends, socketPath, binds, consoleServer));
       child = spawn('haproxy', ['-db', '-f', configPath], {
         stdio: ['ignore', 'pipe', 'pipe', ...inherited.map(descriptorOf)],
       });

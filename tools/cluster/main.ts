@@ -65,10 +65,10 @@ async function preflight(): Promise<void> {
 
 function build(): void {
   if (args.includes('--no-build')) return;
-  process.stdout.write('Building auth-service, users-service, orders-service…\n');
+  process.stdout.write('Building auth-service, users-service, orders-service, console…\n');
   const result = spawnSync(
     'npx',
-    ['nx', 'run-many', '-t', 'build', '-p', 'auth-service', 'users-service', 'orders-service'],
+    ['nx', 'run-many', '-t', 'build', '-p', 'auth-service', 'users-service', 'orders-service', 'console'],
     { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false' } },
   );
   if (result.status !== 0) fail('build failed; fix the errors above and run `npm run cluster` again');
@@ -163,8 +163,10 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${service.padEnd(15)} ${url}  → ${ids.join(', ')}\n`);
   }
   process.stdout.write(
-    `  ingress         ${cluster.ingressUrl}  (/auth, /oauth, /.well-known → auth; /users → users; /orders → orders)\n`,
+    `  ingress         ${cluster.ingressUrl}  (/auth, /oauth, /.well-known → auth; /users → users; /orders → orders; / → console)\n`,
   );
+  if (cluster.console)
+    process.stdout.write(`  console         Open ${cluster.ingressUrl.replace('127.0.0.1', 'localhost')}/ (the token's journey)\n`);
   process.stdout.write(`  HAProxy stats   ${cluster.statsUrl}\n`);
   writeState(cluster);
   process.stdout.write(`  round-robin on users: ${(await rotation(cluster.urls['users-service'])).join(' → ')}\n`);

@@ -198,6 +198,10 @@ describe('the authorization-code flow with PKCE, with a standard client and a br
       expect(csp).toContain("form-action 'self' http://127.0.0.1:9");
       expect(csp).not.toContain('unsafe-inline');
       expect(page.headers.get('cache-control')).toBe('no-store');
+      // Under no-referrer a browser posts the form with `Origin: null`, which the origin check refuses: the
+      // page must keep the real Origin on its post to itself (and still send no Referer to the client).
+      expect(page.headers.get('referrer-policy')).toBe('same-origin');
+      expect(page.text).toContain('<meta name="referrer" content="same-origin">');
       const cookie = page.headers.getSetCookie().join('\n');
       expect(cookie).toMatch(/jwtms-browser=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/oauth\/; HttpOnly; SameSite=Lax/);
     });

@@ -278,6 +278,10 @@ export class AuthorizeController {
       .header('content-security-policy', pageSecurityPolicy(redirectOrigin))
       .header('x-frame-options', 'DENY')
       .header('cache-control', 'no-store')
+      // Not no-referrer: with it a browser sends `Origin: null` on the form's POST (Fetch §3.1, "serializing
+      // a request origin"), and the origin check above would refuse every real login. same-origin keeps the
+      // Referer and the real Origin on the form's post to itself, and sends nothing to the client's origin.
+      .header('referrer-policy', 'same-origin')
       .send(html);
   }
 

@@ -324,7 +324,8 @@ export async function createServiceApp(
       credentials: false,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type'],
-      exposedHeaders: ['www-authenticate', 'retry-after'],
+      // The replica's id and the request id: the console shows which replica answered each call.
+      exposedHeaders: ['www-authenticate', 'retry-after', 'x-instance-id', 'x-request-id'],
       maxAge: 600,
       // An OPTIONS request that is not a real preflight gets an empty 204, not a plain-text 400.
       strictPreflight: false,

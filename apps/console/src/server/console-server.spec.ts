@@ -1,0 +1,110 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ConsoleConfigError, contentSecurityPolicy, loadConsoleConfig } from './console-config';
+import { buildConsoleServer } from './console-server';
+
+describe('console configuration', () => {
+  it('defaults to 127.0.0.1:3003, client `console`, and the page’s own origin for every API', () => {
+    expect(loadConsoleConfig({ CONSOLE_ISSUER: 'http://localhost:3000/' })).toEqual({
+      host: '127.0.0.1',
+      port: 3003,
+      browser: { issuer: 'http://localhost:3000', clientId: 'console', authUrl: '', usersUrl: '', ordersUrl: '' },
+    });
+  });
+
+  it('names every bad variable, and requires the issuer', () => {
+    expect.assertions(4);
+    try {
+      loadConsoleConfig({ CONSOLE_USERS_URL: 'javascript:alert(1)', PORT: '70000', CONSOLE_ORDERS_URL: 'http://u:p@x/' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConsoleConfigError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/CONSOLE_ISSUER/);
+      expect(message).toMatch(/CONSOLE_USERS_URL/);
+      expect(message).toMatch(/PORT.*\n?.*|CONSOLE_ORDERS_URL/);
+    }
+  });
+
+  it('allows scripts and styles only from itself, and fetches only to the configured origins', () => {
+    const policy = contentSecurityPolicy({
+      issuer: 'http://localhost:3000',
+      clientId: 'console',
+      authUrl: 'http://localhost:3000',
+      usersUrl: 'http://localhost:3001',
+      ordersUrl: '',
+    });
+    expect(policy).toContain("script-src 'self';");
+    expect(policy).toContain("style-src 'self';");
+    expect(policy).toContain("connect-src 'self' http://localhost:3000 http://localhost:3001;");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+  });
+});
+
+describe('console server', () => {
+  let webRoot: string;
+  let app: FastifyInstance;
+  const browser = {
+    issuer: 'https://issuer.example',
+    clientId: 'console',
+    authUrl: '',
+    usersUrl: 'https://users.example',
+    ordersUrl: '',
+  };
+
+  beforeAll(async () => {
+    webRoot = mkdtempSync(join(tmpdir(), 'console-web-'));
+    mkdirSync(join(webRoot, 'assets'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>console</title>');
+    writeFileSync(join(webRoot, 'assets', 'index-abc123.js'), 'console.log(1)');
+    app = await buildConsoleServer(browser, webRoot);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    rmSync(webRoot, { recursive: true, force: true });
+  });
+
+  it('answers the page at / and /callback, never cached, with the CSP and no referrer', async () => {
+    for (const url of ['/', '/callback?code=abc&state=xyz&iss=https%3A%2F%2Fissuer.example']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toMatch(/^text\/html/);
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['content-security-policy']).toBe(contentSecurityPolicy(browser));
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('serves the built files with a long cache, and its configuration never cached', async () => {
+    const asset = await app.inject({ method: 'GET', url: '/assets/index-abc123.js' });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['cache-control']).toMatch(/max-age=31536000.*immutable/);
+    const config = await app.inject({ method: 'GET', url: '/console-config.json' });
+    expect(config.json()).toEqual(browser);
+    expect(config.headers['cache-control']).toBe('no-store');
+  });
+
+  it('answers anything else, a path escape included, with a 404 problem', async () => {
+    for (const url of ['/nope', '/assets/../index.html.bak', '/assets/%2e%2e/%2e%2e/package.json', '/.env']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json()).toMatchObject({ status: 404, code: 'not_found' });
+    }
+    const post = await app.inject({ method: 'POST', url: '/', payload: 'x' });
+    expect(post.statusCode).toBe(404);
+  });
+
+  it('is ready when it serves', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health/ready' })).json()).toEqual({ status: 'ok' });
+  });
+
+  it('refuses to start without a built page', async () => {
+    await expect(buildConsoleServer(browser, join(webRoot, 'missing'))).rejects.toThrow(/build the console first/);
+  });
+});
