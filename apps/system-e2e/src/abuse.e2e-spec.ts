@@ -87,5 +87,13 @@ describe('abuse limits: rate limits in Redis, security headers, CORS closed by d
     const bare = await fetch(`${stack.users}/users/me`, { method: 'OPTIONS' });
     expect(bare.status).toBe(204);
     expect(await bare.text()).toBe('');
+    // The answer itself lets the page read which replica served it (the console shows it) and the challenge.
+    const answer = await fetch(`${stack.users}/users/me`, { headers: { origin: 'https://app.example.test' } });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example.test');
+    expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+    expect((answer.headers.get('access-control-expose-headers') ?? '').split(/\s*,\s*/).sort()).toEqual(
+      ['retry-after', 'www-authenticate', 'x-instance-id', 'x-request-id'],
+    );
   });
 });
