@@ -58,11 +58,12 @@ export const EXPLAIN_EXCHANGE = 'exchange';
 /**
  * `POST /orders` query. `explain=exchange` asks for the 201 answer to carry `exchange`, the token exchanged
  * on the caller's behalf (RFC 8693), decoded. A query parameter rather than a header: it names a variant of
- * the answer in the request's own URI (as `expand` or `dryRun` do in well-known APIs), so it is plain in
- * access logs and traces and in the OpenAPI document as an enum, it needs no new CORS-allowed request header,
- * and it is not an `X-` header (RFC 6648). `Prefer` (RFC 7240) would let a server ignore it silently, which a
- * console that must show the exchange cannot tell from a missing one. Other parameters stay ignored, as
- * before; a wrong `explain` value, or a repeated one, is a 400.
+ * the answer in the request's own URI (as `expand` or `dryRun` do in well-known APIs), so it is validated
+ * like any query and stated in the OpenAPI document as an enum, a browser sends it without a new
+ * CORS-allowed request header, and it carries nothing secret where a proxy or a trace records URLs. A custom
+ * header would be an `X-` name (RFC 6648 deprecates them) or a made-up one; `Prefer` (RFC 7240) lets a
+ * server ignore a preference silently, which a console that must show the exchange could not tell from a
+ * missing one. Other parameters stay ignored, as before; another `explain` value, or a repeated one, is a 400.
  */
 @IgnoreUnknownProperties()
 export class CreateOrderQueryDto {
