@@ -39,6 +39,12 @@ const schema = serviceEnvSchema({ port: 3002, name: 'orders-service' })
     OAUTH_CLIENT_ID: z.string().min(1).default('orders-service'),
     /** Its client secret (from a Secret in a cluster); outside production, the development registry's. */
     OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+    /**
+     * Whether `POST /orders?explain=exchange` may show the caller the exchanged token decoded (header and
+     * claims, never the token): `on` or `off`; default `off` in production, `on` elsewhere
+     * (docs/security.md, "Showing the exchanged token").
+     */
+    EXPLAIN_EXCHANGE: z.enum(['on', 'off'], { message: 'expected on or off' }).optional(),
   })
   .superRefine(requireProductionDatabase)
   .superRefine((config, context) => {
@@ -55,6 +61,7 @@ const schema = serviceEnvSchema({ port: 3002, name: 'orders-service' })
     ...config,
     AUTH_TOKEN_ENDPOINT: config.AUTH_TOKEN_ENDPOINT ?? new URL('/oauth/token', config.AUTH_JWKS_URI).href,
     OAUTH_CLIENT_SECRET: config.OAUTH_CLIENT_SECRET ?? DEVELOPMENT_CLIENT_SECRET,
+    EXPLAIN_EXCHANGE: config.EXPLAIN_EXCHANGE ?? (config.NODE_ENV === 'production' ? 'off' : 'on'),
   }));
 
 /** Injection token of the {@link OrdersServiceConfig}. */

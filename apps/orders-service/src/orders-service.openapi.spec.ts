@@ -72,4 +72,46 @@ describe('orders-service API document (GET /openapi.json)', () => {
     expect(schemas['OrderItemDto']).toMatchObject({ properties: { sku: { examples: ['BOOK-42'] } } });
     expect(schemas['OrderSchema']).toMatchObject({ properties: { customerName: { type: ['string', 'null'] } } });
   });
+
+  it('documents ?explain=exchange and the exchange view of the 201 answer, with an example', () => {
+    const create = document.paths['/orders'].post as unknown as {
+      parameters: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }>;
+      responses: Record<string, { content: Record<string, { schema: { $ref: string }; examples: object }> }>;
+    };
+    expect(create.parameters).toContainEqual(
+      expect.objectContaining({
+        name: 'explain',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: ['exchange'] },
+      }),
+    );
+    const created = create.responses['201'].content['application/json'];
+    const schemas = (document as unknown as { components: { schemas: Record<string, Record<string, unknown>> } })
+      .components.schemas;
+    const placed = schemas[created.schema.$ref.split('/').pop() as string] as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(placed.properties).toHaveProperty('customerName');
+    expect(placed.properties).toHaveProperty('exchange');
+    expect(placed.required).not.toContain('exchange');
+    expect(schemas['ExchangedTokenSchema']).toMatchObject({
+      required: expect.arrayContaining(['header', 'claims', 'audience', 'scope']),
+    });
+    expect(created.examples).toMatchObject({
+      order: { value: { customerName: 'Ada Lovelace' } },
+      explained: {
+        value: {
+          exchange: {
+            claims: { act: { sub: 'orders-service' }, aud: 'users-service', scope: 'profile:read' },
+            audience: 'users-service',
+          },
+        },
+      },
+    });
+    expect(created.examples).not.toHaveProperty('order.value.exchange');
+    // The example shows what the answer shows: no compact token, no signature.
+    expect(JSON.stringify(created.examples)).not.toMatch(/eyJ|signature/);
+  });
 });

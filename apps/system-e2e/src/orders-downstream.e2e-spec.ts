@@ -1,13 +1,28 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
 import { TcpProxy, stopProcess } from '@jwt-ms/testing';
-import { launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
+import { ISSUER, launch, serviceTestEnv, startStack, type RunningService, type Stack } from './support/stack';
 import { call, expectProblem } from './support/http';
 
 const PASSWORD = 'correct horse battery staple';
 const ITEMS = { items: [{ sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 }] };
 /** The bound given to the orders replicas that meet a failing dependency, in milliseconds. */
 const TIMEOUT_MS = 500;
+/**
+ * A compact JWS or JWE anywhere in a text: three base64url runs joined by dots (each at least 16 characters,
+ * which a JOSE header, a payload and a signature all are; `auth.e2e.test` and ISO times are not).
+ */
+const COMPACT_TOKEN = /[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/;
+
+/** Every member name in a JSON value, at any depth. */
+const memberNames = (value: unknown): string[] =>
+  typeof value !== 'object' || value === null
+    ? []
+    : Object.entries(value).flatMap(([name, inner]) => [
+        ...(Array.isArray(value) ? [] : [name]),
+        ...memberNames(inner),
+      ]);
 
 /**
  * orders-service calls users-service when an order is placed, on the
@@ -97,6 +112,77 @@ describe('orders → users on behalf of the customer (RFC 8693)', () => {
     ).toBe(200);
     const third = await call('POST', `${stack.orders}/orders`, { token: ada.token, body: ITEMS });
     expect(third.body.customerName).toBe('Countess Ada');
+  });
+
+  it('shows the exchanged token decoded with ?explain=exchange (a cached one too), never the token', async () => {
+    const ada = await customer('Explained Ada');
+    const own = decodeJwt(ada.token);
+    const placed = await call('POST', `${stack.orders}/orders?explain=exchange`, { token: ada.token, body: ITEMS });
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ ownerId: ada.id, customerName: 'Explained Ada', totalCents: 2500 });
+    const { exchange, ...order } = placed.body;
+    const { header, claims, audience, scope } = exchange;
+    expect(Object.keys(exchange).sort()).toEqual(['audience', 'claims', 'header', 'scope']);
+    // Who acts, for whom, towards whom (RFC 8693 §4.1, RFC 9068 §2.2).
+    expect(claims.act).toEqual({ sub: 'orders-service' });
+    expect([claims.aud].flat()).toEqual(['users-service']);
+    expect(audience).toBe('users-service');
+    expect(claims.sub).toBe(own.sub);
+    expect(claims.sub).toBe(ada.id);
+    expect(claims.iss).toBe(ISSUER);
+    expect(claims.sid).toBe(own['sid']);
+    // Narrowed: only what was asked for, a strict subset of the caller's own scopes.
+    const ownScopes = String(own['scope']).split(' ');
+    expect(claims.scope).toBe('profile:read');
+    expect(scope).toBe('profile:read');
+    expect(ownScopes).toContain('profile:read');
+    expect(ownScopes.length).toBeGreaterThan(1);
+    // The issuer's header, signed with a key of its JWKS.
+    expect(header).toMatchObject({ typ: 'at+jwt', alg: expect.any(String) });
+    const jwks = await call('GET', `${stack.auth}/.well-known/jwks.json`);
+    expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).toContain(header.kid);
+    // Nothing that is, or rebuilds, the exchanged token: no signature member, no compact token, no encoded part.
+    const text = JSON.stringify(placed.body);
+    expect(COMPACT_TOKEN.test(ada.token)).toBe(true);
+    expect(text).not.toMatch(COMPACT_TOKEN);
+    expect(text).not.toContain('eyJ');
+    expect(memberNames(placed.body).filter((name) => /signature|token/i.test(name))).toEqual([]);
+    // The view is not stored: the order reads back as it always did.
+    const stored = await call('GET', `${stack.orders}/orders/${placed.body.id}`, { token: ada.token });
+    expect(stored.body).toEqual(order);
+    // The second order reuses the cached exchanged token, and shows it all the same.
+    const again = await call('POST', `${stack.orders}/orders?explain=exchange`, { token: ada.token, body: ITEMS });
+    expect(again.status).toBe(201);
+    expect(again.body.exchange.claims.jti).toBe(claims.jti);
+    expect(again.body.exchange).toEqual(exchange);
+    // Without the opt-in, the answer is the order alone.
+    const plain = await call('POST', `${stack.orders}/orders`, { token: ada.token, body: ITEMS });
+    expect(plain.status).toBe(201);
+    expect(plain.body).not.toHaveProperty('exchange');
+    expect(Object.keys(plain.body).sort()).toEqual(Object.keys(order).sort());
+    // Other query parameters stay ignored, as before.
+    const other = await call('POST', `${stack.orders}/orders?utm_source=console`, { token: ada.token, body: ITEMS });
+    expect(other.status).toBe(201);
+    expect(other.body).not.toHaveProperty('exchange');
+  });
+
+  it('refuses another explain value, a repeated one, and the opt-in where it is turned off; writes nothing', async () => {
+    const { token } = await customer('Curious');
+    for (const query of ['explain=token', 'explain=', 'explain=exchange&explain=exchange']) {
+      const refused = await call('POST', `${stack.orders}/orders?${query}`, { token, body: ITEMS });
+      expectProblem(refused, 400, 'validation_failed');
+      expect(refused.body.errors.map((error: { field: string }) => error.field)).toEqual(['explain']);
+    }
+    await expectNoOrders(stack.orders, token);
+    const closed = await ordersReplica({ EXPLAIN_EXCHANGE: 'off', USERS_SERVICE_TIMEOUT_MS: '15000' });
+    const refused = await call('POST', `${closed}/orders?explain=exchange`, { token, body: ITEMS });
+    expectProblem(refused, 400, 'validation_failed');
+    expect(refused.body.errors).toEqual([{ field: 'explain', message: expect.stringContaining('turned off') }]);
+    await expectNoOrders(closed, token);
+    // Turned off, placing an order without the opt-in works as ever.
+    const placed = await call('POST', `${closed}/orders`, { token, body: ITEMS });
+    expect(placed.status).toBe(201);
+    expect(placed.body).not.toHaveProperty('exchange');
   });
 
   it('refuses, before any call, a token without profile:read, which the exchange would need', async () => {

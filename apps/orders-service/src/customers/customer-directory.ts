@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   TokenExchangeClient,
   DownstreamAnswerError,
+  describeExchangedToken,
   downstreamProblem,
   getOnBehalf,
+  type ExchangedTokenView,
   type UserPrincipal,
 } from '@jwt-ms/auth-jwt';
 import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from '../orders-service.config';
@@ -13,6 +15,18 @@ export const PROFILE_SCOPE = 'profile:read';
 
 /** Longest `customerName`, in Unicode code points: users-service's bound and the `varchar(100)` column's. */
 export const CUSTOMER_NAME_MAX_LENGTH = 100;
+
+/** What {@link CustomerDirectory.lookUp} found. */
+export interface CustomerLookup {
+  /** Their `displayName`, or null when they have set none (always null with `CUSTOMER_NAMES=off`). */
+  displayName: string | null;
+  /**
+   * Only when `explainExchange` was asked for: the exchanged token the users call was made with, decoded
+   * (never the token itself), whether it was exchanged now or reused from the cache; null when no exchange
+   * was made (`CUSTOMER_NAMES=off`).
+   */
+  exchange?: ExchangedTokenView | null;
+}
 
 /**
  * The customer's profile as users-service holds it, read over HTTP on the
@@ -37,26 +51,34 @@ export class CustomerDirectory {
   }
 
   /**
-   * The customer's display name, within `USERS_SERVICE_TIMEOUT_MS` (milliseconds) for the exchange and the call together.
+   * The customer's display name (and, when asked, the exchanged token decoded), within
+   * `USERS_SERVICE_TIMEOUT_MS` (milliseconds) for the exchange and the call together.
    *
    * @param customer the verified caller
    * @param subjectToken the access token they presented (the exchange's `subject_token`)
-   * @returns their `displayName`, or null when they have set none (always null with `CUSTOMER_NAMES=off`)
+   * @param options `explainExchange`: also return the exchanged token decoded ({@link describeExchangedToken}),
+   *   for `POST /orders?explain=exchange`; decoding happens only then, and only once the users call succeeded
+   * @returns `{displayName}`, plus `exchange` when asked (see {@link CustomerLookup})
    * @throws ProblemException 401 `invalid_token` (reason `refused_downstream`) when the issuer or users-service
    *   refuses the token on their behalf (revoked or expired meanwhile); 503 `dependency_unavailable` with
    *   `Retry-After` when either does not answer in time, answers an error, or refuses this client
    */
-  async displayNameOf(customer: UserPrincipal, subjectToken: string): Promise<string | null> {
-    if (this.config.CUSTOMER_NAMES === 'off') return null;
+  async lookUp(
+    customer: UserPrincipal,
+    subjectToken: string,
+    options: { explainExchange?: boolean } = {},
+  ): Promise<CustomerLookup> {
+    if (this.config.CUSTOMER_NAMES === 'off') {
+      return options.explainExchange ? { displayName: null, exchange: null } : { displayName: null };
+    }
     const deadline = AbortSignal.timeout(this.config.USERS_SERVICE_TIMEOUT_MS);
+    const request = { audience: this.config.USERS_SERVICE_AUDIENCE, scope: PROFILE_SCOPE };
     try {
-      const token = await this.exchange.tokenFor(
-        subjectToken,
-        { audience: this.config.USERS_SERVICE_AUDIENCE, scope: PROFILE_SCOPE },
-        deadline,
-      );
+      const token = await this.exchange.tokenFor(subjectToken, request, deadline);
       const profile = await getOnBehalf(this.profileUrl, token, deadline);
-      return displayNameIn(profile, customer.subject);
+      const displayName = displayNameIn(profile, customer.subject);
+      if (!options.explainExchange) return { displayName };
+      return { displayName, exchange: describeExchangedToken(token, request) };
     } catch (error) {
       throw downstreamProblem(error, {
         realm: this.config.AUTH_AUDIENCE,

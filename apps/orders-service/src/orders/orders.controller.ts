@@ -1,15 +1,25 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { CurrentUser, PresentedToken, RequireScopes, type UserPrincipal } from '@jwt-ms/auth-jwt';
-import { PageQueryDto, parseUuid, type Page } from '@jwt-ms/service-core';
-import { CreateOrderDto, type OrderView } from './order.dto';
+import { PageQueryDto, ProblemException, parseUuid, type Page } from '@jwt-ms/service-core';
+import {
+  CreateOrderDto,
+  CreateOrderQueryDto,
+  EXPLAIN_EXCHANGE,
+  type OrderView,
+  type PlacedOrderView,
+} from './order.dto';
 import { OrdersService } from './orders.service';
 import { OrdersApi } from './orders.openapi';
 import { PROFILE_SCOPE } from '../customers/customer-directory';
+import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from '../orders-service.config';
 
 /** Orders API. Every route needs a valid access token (global guard). */
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    @Inject(ORDERS_SERVICE_CONFIG) private readonly config: OrdersServiceConfig,
+  ) {}
 
   /**
    * `POST /orders` `{items: [{sku, quantity, unitPriceCents}]}` → 201 order, stamped with the
@@ -19,6 +29,12 @@ export class OrdersController {
    * when users-service or the issuer does not answer within `USERS_SERVICE_TIMEOUT_MS`; 401
    * `invalid_token` (reason `refused_downstream`) when either refuses the token on the user's
    * behalf; nothing is written then.
+   *
+   * With `?explain=exchange` ({@link CreateOrderQueryDto}, which says why a query parameter) the 201 answer
+   * also carries `exchange: {header, claims, audience, scope}`: the token exchanged for the users call,
+   * decoded, never the token itself (`describeExchangedToken`); null with `CUSTOMER_NAMES=off`. Where
+   * `EXPLAIN_EXCHANGE=off` (the production default, docs/security.md) that query is a 400
+   * `validation_failed` on `explain`, before any call, and nothing is written.
    */
   @OrdersApi.create()
   @Post()
@@ -27,8 +43,18 @@ export class OrdersController {
     @CurrentUser() principal: UserPrincipal,
     @PresentedToken() token: string,
     @Body() body: CreateOrderDto,
-  ): Promise<OrderView> {
-    return this.orders.create(principal, token, body.items);
+    @Query() query: CreateOrderQueryDto,
+  ): Promise<PlacedOrderView> {
+    const explainExchange = query.explain === EXPLAIN_EXCHANGE;
+    if (explainExchange && this.config.EXPLAIN_EXCHANGE === 'off') {
+      throw new ProblemException({
+        status: 400,
+        code: 'validation_failed',
+        detail: 'The request is not valid; see `errors`.',
+        errors: [{ field: 'explain', message: 'explain=exchange is turned off on this deployment' }],
+      });
+    }
+    return this.orders.create(principal, token, body.items, { explainExchange });
   }
 
   /** `GET /orders?limit&offset` → own orders (an admin: all). Scope `orders:read`. */

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import type { UserPrincipal } from '@jwt-ms/auth-jwt';
 import { testPrincipal } from '@jwt-ms/auth-jwt/testing';
 import { ProblemException, databaseOptions } from '@jwt-ms/service-core';
-import type { CustomerDirectory } from '../customers/customer-directory';
+import type { CustomerDirectory, CustomerLookup } from '../customers/customer-directory';
 import { Order, OrderItem } from './order.entity';
 import { OrdersService } from './orders.service';
 
@@ -15,10 +15,24 @@ const principal = (roles: UserPrincipal['roles'] = ['user']): UserPrincipal => t
 class NamesBySubject {
   readonly names = new Map<string, string | null>();
   failure: ProblemException | null = null;
-  async displayNameOf(customer: UserPrincipal, subjectToken: string): Promise<string | null> {
+  async lookUp(
+    customer: UserPrincipal,
+    subjectToken: string,
+    options: { explainExchange?: boolean } = {},
+  ): Promise<CustomerLookup> {
     if (subjectToken !== `token of ${customer.subject}`) throw new Error('the wrong subject token was passed on');
     if (this.failure) throw this.failure;
-    return this.names.get(customer.subject) ?? null;
+    const displayName = this.names.get(customer.subject) ?? null;
+    if (!options.explainExchange) return { displayName };
+    return {
+      displayName,
+      exchange: {
+        header: { alg: 'ES256', typ: 'at+jwt' },
+        claims: { sub: customer.subject, act: { sub: 'orders-service' } },
+        audience: 'users-service',
+        scope: 'profile:read',
+      },
+    };
   }
 }
 const tokenOf = (customer: UserPrincipal) => `token of ${customer.subject}`;
@@ -58,6 +72,17 @@ describe('OrdersService (embedded SQLite)', () => {
     expect(
       (await service.create(alice, tokenOf(alice), [{ sku: 'A', quantity: 1, unitPriceCents: 1 }])).customerName,
     ).toBeNull();
+  });
+
+  it('adds the exchange view to the placed order only when asked, and stores nothing of it', async () => {
+    const buyer = principal();
+    const items = [{ sku: 'A', quantity: 1, unitPriceCents: 1 }];
+    const plain = await service.create(buyer, tokenOf(buyer), items);
+    expect('exchange' in plain).toBe(false);
+    const explained = await service.create(buyer, tokenOf(buyer), items, { explainExchange: true });
+    const { exchange, ...order } = explained;
+    expect(exchange).toMatchObject({ claims: { sub: buyer.subject, act: { sub: 'orders-service' } } });
+    expect(await service.get(buyer, explained.id)).toEqual(order);
   });
 
   it('writes nothing when the users call fails', async () => {

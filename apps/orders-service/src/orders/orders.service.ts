@@ -5,7 +5,7 @@ import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { isAdmin, type UserPrincipal } from '@jwt-ms/auth-jwt';
 import { ProblemException, inTransaction, notFound, type Page } from '@jwt-ms/service-core';
 import { Order, OrderItem } from './order.entity';
-import type { OrderItemDto, OrderView } from './order.dto';
+import type { OrderItemDto, OrderView, PlacedOrderView } from './order.dto';
 import { CustomerDirectory } from '../customers/customer-directory';
 
 /**
@@ -25,10 +25,17 @@ export class OrdersService {
    * slow call leaves nothing written, and no transaction is held open across the network.
    *
    * @param subjectToken the caller's access token, exchanged for the users call (RFC 8693)
-   * @throws ProblemException 401 / 503 from {@link CustomerDirectory.displayNameOf}
+   * @param options `explainExchange`: the answer also carries `exchange` ({@link CustomerDirectory.lookUp})
+   * @returns the order as {@link get} shows it, plus `exchange` when asked
+   * @throws ProblemException 401 / 503 from {@link CustomerDirectory.lookUp}
    */
-  async create(principal: UserPrincipal, subjectToken: string, items: OrderItemDto[]): Promise<OrderView> {
-    const customerName = await this.customers.displayNameOf(principal, subjectToken);
+  async create(
+    principal: UserPrincipal,
+    subjectToken: string,
+    items: OrderItemDto[],
+    options: { explainExchange?: boolean } = {},
+  ): Promise<PlacedOrderView> {
+    const { displayName: customerName, ...explained } = await this.customers.lookUp(principal, subjectToken, options);
     const id = randomUUID();
     const totalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
     await inTransaction(this.dataSource, async (manager) => {
@@ -38,7 +45,7 @@ export class OrdersService {
         items.map((item, position) => ({ id: randomUUID(), order: { id }, position, ...item })),
       );
     });
-    return this.get(principal, id);
+    return { ...(await this.get(principal, id)), ...explained };
   }
 
   /** The caller's orders, newest first; all orders for an admin. */

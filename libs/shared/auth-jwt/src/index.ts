@@ -74,4 +74,5 @@ export {
   downstreamProblem,
   getOnBehalf,
 } from './lib/token-exchange/downstream-call';
+export { describeExchangedToken, type ExchangedTokenView } from './lib/token-exchange/exchanged-token-view';
 export { TokenAccessPolicy } from './lib/openapi-access.policy';
