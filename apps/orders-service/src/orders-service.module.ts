@@ -1,6 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule, TokenExchangeClient, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import {
+  AuthJwtModule,
+  TokenExchangeClient,
+  WhoamiController,
+  authJwtOptionsFromEnv,
+  revocationStatusController,
+} from '@jwt-ms/auth-jwt';
 import { HealthModule, MetricsModule, OpenApiModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import { ORDERS_SERVICE_CONFIG, type OrdersServiceConfig } from './orders-service.config';
 import { CustomerDirectory } from './customers/customer-directory';
@@ -37,7 +43,7 @@ export class OrdersServiceModule {
           description: 'Orders. Every operation but the health probes needs an access token from auth-service.',
         }),
       ],
-      controllers: [OrdersController, WhoamiController],
+      controllers: [OrdersController, WhoamiController, revocationStatusController('orders')],
       providers: [
         OrdersService,
         CustomerDirectory,

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv } from '@jwt-ms/auth-jwt';
+import { AuthJwtModule, WhoamiController, authJwtOptionsFromEnv, revocationStatusController } from '@jwt-ms/auth-jwt';
 import { HealthModule, MetricsModule, OpenApiModule, databaseModuleOptions } from '@jwt-ms/service-core';
 import type { UsersServiceConfig } from './users-service.config';
 import { Profile } from './profiles/profile.entity';
@@ -33,7 +33,7 @@ export class UsersServiceModule {
           description: 'User profiles. Every operation but the health probes needs an access token from auth-service.',
         }),
       ],
-      controllers: [UsersController, WhoamiController],
+      controllers: [UsersController, WhoamiController, revocationStatusController('users')],
       providers: [ProfilesService],
     };
   }

@@ -46,6 +46,10 @@ export {
   RevocationList,
   RevocationView,
   failClosed,
+  type AppliedRevocation,
+  type RevocationSource,
+  type RevokedBy,
+  type TokenRevocationStatus,
   type RevocableToken,
   type RevocationFailurePolicy,
   type RevocationReason,
@@ -58,6 +62,11 @@ export {
   type VerifierEnv,
 } from './lib/verifier-env';
 export { WhoamiController } from './lib/whoami.controller';
+export {
+  VERIFIES_OWN_TOKEN_KEY,
+  revocationStatusController,
+  type RevocationStatusBody,
+} from './lib/revocation-status.controller';
 export {
   ACCESS_TOKEN_TYPE,
   EXCHANGED_TOKEN_REUSE_MARGIN_MS,

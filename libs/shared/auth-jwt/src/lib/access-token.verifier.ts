@@ -14,7 +14,13 @@ import {
 } from './access-token.checks';
 import { verifySignature } from './jws-verifier';
 import type { Principal } from './principal';
-import { RevocationUnavailableError, RevocationView, type RevocationReason } from './revocation';
+import {
+  RevocationUnavailableError,
+  RevocationView,
+  type RevocableToken,
+  type RevocationReason,
+  type TokenRevocationStatus,
+} from './revocation';
 import { SigningKeyResolver } from './signing-key.resolver';
 import { TokenRejectedError, VerificationUnavailableError, type TokenRejectionCode } from './token-rejection';
 import { VerifiedTokenCache } from './verified-token.cache';
@@ -111,6 +117,46 @@ export class AccessTokenVerifier {
       checkLifetime(verified.issuedAt, verified.expiresAt, this.claimLimits()); // 8: the bound may have shrunk
       return this.assertNotRevoked(verified); // 9
     }
+    const principal = await this.verifySigned(token, nowSeconds, expected); // 2–8
+    this.assertNotRevoked(principal); // 9
+    if (cacheKey !== null) this.verifiedTokens.set(cacheKey, principal, nowMs);
+    return principal;
+  }
+
+  /**
+   * Every check of {@link verify} but revocation (steps 1 to 8, for this service's audience), then whether
+   * this replica's revocation list revokes the token, and how it learnt so: what
+   * `GET /<service>/revocation-status` answers. It never returns the principal, so nothing can be granted
+   * on its outcome; neither reads nor fills the verified-token cache (which holds only unrevoked tokens).
+   *
+   * Why skipping step 9 here opens nothing: only a token that passes steps 1–8 (signed by the issuer, for this
+   * service, unexpired) gets an answer, and the answer is about that token alone, through ids it carries itself
+   * (`jti`, `sid`, `sub`): its holder cannot ask about anyone else's token, and learns that it is revoked,
+   * which every protected route already tells (401 `revoked_session`…), and when this replica learnt so.
+   *
+   * @param token the compact JWS, as sent (RFC 6750 §2.1)
+   * @param nowMs the current time, in milliseconds since the epoch; default the module's `now` option
+   * @returns `{revoked: false}`, or the kind of entry that revokes it, with this replica's record of it
+   * @throws TokenRejectedError naming the check of steps 1–8 that failed (never a `revoked_*` code)
+   * @throws VerificationUnavailableError when the keys never loaded, or the list is unavailable (never loaded;
+   *   stale or lost under `fail-closed`): a list that would not be trusted to refuse a token cannot say it is not revoked
+   */
+  async revocationStatus(token: string, nowMs: number = this.settings.now()): Promise<TokenRevocationStatus> {
+    checkSize(token, this.settings.maxTokenBytes); // 1
+    const principal = await this.verifySigned(token, nowMs / 1000); // 2–8
+    try {
+      return this.revocations.status(revocableOf(principal));
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Steps 2 to 8 (see the class): the principal of a well-signed, current token of this issuer for `expected`. */
+  private async verifySigned(
+    token: string,
+    nowSeconds: number,
+    expected?: { audiences: readonly string[] },
+  ): Promise<Principal> {
     const jws = splitCompactJws(token); // 2
     const header = this.checkHeader(jws); // 3
     const key = this.keys.keyFor(header) ?? (await this.keys.resolve(header)); // 4
@@ -121,10 +167,14 @@ export class AccessTokenVerifier {
       expected ? { ...this.settings, audience: expected.audiences } : this.settings,
       nowSeconds,
     ); // 7
-    const principal = toPrincipal(claims, this.claimLimits(), nowSeconds); // 8
-    this.assertNotRevoked(principal); // 9
-    if (cacheKey !== null) this.verifiedTokens.set(cacheKey, principal, nowMs);
-    return principal;
+    return toPrincipal(claims, this.claimLimits(), nowSeconds); // 8
+  }
+
+  /** A {@link RevocationUnavailableError} as the 503 it is; anything else as it is. */
+  private unavailable(error: unknown): unknown {
+    return error instanceof RevocationUnavailableError
+      ? new VerificationUnavailableError('revocation_list', error.message, { cause: error })
+      : error;
   }
 
   /** Step 3, remembered per header text (see the class). */
@@ -173,12 +223,19 @@ export class AccessTokenVerifier {
         authTime: principal.kind === 'user' ? principal.authenticatedAt : principal.issuedAt,
       });
     } catch (error) {
-      if (error instanceof RevocationUnavailableError) {
-        throw new VerificationUnavailableError('revocation_list', error.message, { cause: error });
-      }
-      throw error;
+      throw this.unavailable(error);
     }
     if (reason) throw new TokenRejectedError(REVOCATION_CODES[reason], reason);
     return principal;
   }
+}
+
+/** The parts of a verified token that revocation looks at (see {@link RevocableToken}). */
+function revocableOf(principal: Principal): RevocableToken {
+  return {
+    jti: principal.tokenId,
+    sid: principal.kind === 'user' ? principal.sessionId : undefined,
+    sub: principal.subject,
+    authTime: principal.kind === 'user' ? principal.authenticatedAt : principal.issuedAt,
+  };
 }

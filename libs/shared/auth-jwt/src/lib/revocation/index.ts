@@ -22,4 +22,12 @@ export {
   type RevocationListOptions,
 } from './revocation-list';
 export { RevocationSync, type RevocationSyncSettings } from './revocation-sync';
-export { RevocationView } from './revocation.view';
+export { RevocationView, type RevokedBy, type TokenRevocationStatus } from './revocation.view';
+export {
+  APPLIED_REVOCATIONS_CAPACITY,
+  AppliedRevocations,
+  type AppliedRevocation,
+  type AppliedRevocationsOptions,
+  type RevocationApplication,
+  type RevocationSource,
+} from './applied-revocations';

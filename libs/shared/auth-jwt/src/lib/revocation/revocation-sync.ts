@@ -12,6 +12,7 @@ import {
 import { REDIS_TIMEOUT_MS } from './revocation';
 import type { RevocationFreshness } from './revocation-freshness';
 import type { RevocationList } from './revocation-list';
+import type { RevocationApplication } from './applied-revocations';
 
 /** Fields per HSCAN reply during a full read: a few hundred round trips at a million entries. */
 const FULL_READ_BATCH = 5000;
@@ -39,6 +40,12 @@ export interface RevocationSyncSettings {
    * read in full, which are old by design.
    */
   onPropagated?: (delayMs: number) => void;
+  /**
+   * Told of each entry the list took (added, or merged into what it held), with how it came: by the tail
+   * (`pubsub`, its log entry's time) or by a full read (`load`: from the hash, no time; from the log read
+   * that ends a full read, its log entry's time). Not told of entries the list ignored or refused at its bound.
+   */
+  onApplied?: (entry: RevocationEntry, application: RevocationApplication) => void;
 }
 
 /** Where a reader stands in the log: the ID of the last entry it applied (`0-0`: before the first). */
@@ -204,7 +211,7 @@ export class RevocationSync {
       ),
       this.readMarker(),
     ]);
-    const read = this.applyLog(reply, this.settings.onPropagated);
+    const read = this.applyLog(reply, 'pubsub');
     if (read.last !== null) this.position = read.last;
     this.addedUpTo += read.count;
     if (marker !== this.loadedMarker) {
@@ -267,9 +274,10 @@ export class RevocationSync {
         REDIS_TIMEOUT_MS,
       );
       cursor = String(reply.cursor);
+      const appliedAtMs = Date.now();
       for (const { field, value } of reply.entries) {
         const entry = parseRevocationEntry(String(field), String(value));
-        if (entry !== null && this.add(entry)) entries += 1;
+        if (entry !== null && this.add(entry, 'load', null, appliedAtMs)) entries += 1;
       }
     } while (cursor !== '0' && this.running);
     let position = from;
@@ -278,7 +286,7 @@ export class RevocationSync {
         this.redis.xRead({ key: REVOCATION_LOG_KEY, id: position }, { COUNT: LOG_BATCH }),
         REDIS_TIMEOUT_MS,
       );
-      const read = this.applyLog(reply);
+      const read = this.applyLog(reply, 'load');
       if (read.last !== null) position = read.last;
       addedUpTo += read.count;
       if (read.count < LOG_BATCH) break;
@@ -300,27 +308,46 @@ export class RevocationSync {
   /**
    * Adds one entry; the list refuses it only at its memory bound, which the freshness then reports.
    *
+   * @param source by the tail or by a full read (for `onApplied`)
+   * @param announcedAtMs its log entry's time, ms since the epoch; null for an entry of the hash
+   * @param appliedAtMs now, ms since the epoch
    * @returns whether the list holds it now (false: expired or malformed, or refused at the bound)
    */
-  private add(entry: RevocationEntry): boolean {
+  private add(
+    entry: RevocationEntry,
+    source: RevocationApplication['source'],
+    announcedAtMs: number | null,
+    appliedAtMs: number,
+  ): boolean {
     const outcome = this.list.add(entry);
-    if (outcome !== 'full') return outcome !== 'ignored';
+    if (outcome === 'added' || outcome === 'updated') {
+      this.settings.onApplied?.(entry, { source, announcedAtMs, appliedAtMs });
+      return true;
+    }
+    if (outcome !== 'full') return false;
     this.refused = true;
     this.freshness.markOverflow(this.list.maxEntries);
     return false;
   }
 
-  /** Applies the entries of one XREAD reply; returns how many it held and the last ID (null: none). */
-  private applyLog(reply: unknown, onPropagated?: (delayMs: number) => void): { count: number; last: LogId | null } {
+  /**
+   * Applies the entries of one XREAD reply; returns how many it held and the last ID (null: none).
+   *
+   * @param source `pubsub` for the tail (each entry's delay goes to `onPropagated`), `load` for the log read
+   *   that ends a full read (old by design: no delay told)
+   */
+  private applyLog(reply: unknown, source: RevocationApplication['source']): { count: number; last: LogId | null } {
     const streams = reply as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null;
     const messages = streams?.[0]?.messages ?? [];
     const appliedAt = Date.now();
+    const onPropagated = source === 'pubsub' ? this.settings.onPropagated : undefined;
     for (const { id, message } of messages) {
       const entry = parseRevocationEntry(String(message['field'] ?? ''), String(message['value'] ?? ''));
       if (entry === null) continue;
-      this.add(entry);
       // A stream ID is `<milliseconds>-<sequence>`, the milliseconds those of Redis's clock at the append.
-      if (onPropagated) onPropagated(appliedAt - Number.parseInt(String(id), 10));
+      const announcedAt = Number.parseInt(String(id), 10);
+      this.add(entry, source, Number.isSafeInteger(announcedAt) ? announcedAt : null, appliedAt);
+      if (onPropagated) onPropagated(appliedAt - announcedAt);
     }
     return { count: messages.length, last: messages.length > 0 ? String(messages[messages.length - 1].id) : null };
   }

@@ -171,6 +171,84 @@ describe('RevocationView (real Redis)', () => {
     expect(view.check(earlier)).toBe('token revoked');
   });
 
+  describe('status(): the entry that revokes a token, as this replica applied it', () => {
+    it('measures a revocation pushed by the log: announced (the log entry), applied, the delay between', async () => {
+      const issuer = new TestIssuer(await client());
+      const view = await startView();
+      const victim = token();
+      expect(view.status(victim)).toEqual({ revoked: false });
+
+      const before = Date.now();
+      await issuer.revokeSession(victim.sid);
+      const after = Date.now();
+      expect(await within(2000, () => view.status(victim).revoked)).not.toBeNull();
+
+      const status = view.status(victim);
+      expect(status).toMatchObject({ revoked: true, by: 'session', applied: { kind: 'session', id: victim.sid } });
+      const applied = status.revoked ? status.applied : null;
+      expect(applied?.source).toBe('pubsub');
+      // One host: Redis's clock is this one, so the announcement falls within the write and the delay is real.
+      expect(applied?.announcedAtMs).toBeGreaterThanOrEqual(before);
+      expect(applied?.announcedAtMs).toBeLessThanOrEqual(after);
+      expect(applied?.delayMs).toBe((applied?.appliedAtMs ?? 0) - (applied?.announcedAtMs ?? 0));
+      expect(applied?.delayMs).toBeGreaterThanOrEqual(0);
+      expect(applied?.delayMs).toBeLessThan(2000);
+    });
+
+    it('names the token (jti) and the subject (logout everywhere) entries, in the order check() applies them', async () => {
+      const issuer = new TestIssuer(await client());
+      const view = await startView();
+      const subject = randomUUID();
+      const byToken = token({ sub: subject, authTime: 1_700_000_000 });
+      const bySubject = token({ sub: subject, authTime: 1_700_000_000 });
+
+      await issuer.revokeToken(byToken.jti);
+      await issuer.revokeSubjectBefore(subject, 1_700_000_001);
+      await within(2000, () => view.status(bySubject).revoked && view.status(byToken).revoked);
+
+      expect(view.status(byToken)).toMatchObject({ by: 'token', applied: { id: byToken.jti, source: 'pubsub' } });
+      expect(view.status(bySubject)).toMatchObject({
+        by: 'subject',
+        applied: { kind: 'subject', id: subject, notBefore: 1_700_000_001, source: 'pubsub' },
+      });
+    });
+
+    it('says an entry found by the full read at start was loaded: no announcement time, no delay', async () => {
+      const issuer = new TestIssuer(await client());
+      const earlier = token();
+      await issuer.revokeToken(earlier.jti);
+
+      const view = await startView();
+
+      expect(view.status(earlier)).toMatchObject({
+        revoked: true,
+        by: 'token',
+        applied: { source: 'load', announcedAtMs: null, delayMs: null, appliedAtMs: expect.any(Number) },
+      });
+    });
+
+    it("does not record the issuer's own apply(), only the log's delivery of the same write, with its delay", async () => {
+      const issuer = new TestIssuer(await client());
+      const view = await startView();
+      const victim = token();
+      const entry = { kind: 'session', id: victim.sid, expiresAtMs: Date.now() + 900_000 } as const;
+
+      expect(view.apply(entry)).toBe(true);
+      expect(view.status(victim)).toEqual({ revoked: true, by: 'session', applied: null });
+
+      await issuer.write(entry);
+      const recorded = await within(2000, () => {
+        const status = view.status(victim);
+        return status.revoked && status.applied !== null;
+      });
+      expect(recorded).not.toBeNull();
+      expect(view.status(victim)).toMatchObject({
+        by: 'session',
+        applied: { source: 'pubsub', delayMs: expect.any(Number) },
+      });
+    });
+  });
+
   it('ignores log entries that are not revocation entries', async () => {
     const view = await startView();
     const issuer = new TestIssuer(await client());
@@ -369,6 +447,8 @@ describe('RevocationView (real Redis)', () => {
       });
       expect(failedAfterMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(400 + 200);
       expect(view.probe()).toMatchObject({ up: false, details: { fresh: false, policy: 'fail-closed' } });
+      // Nor does a stale list say "not revoked" to the status route.
+      expect(() => view.status(victim)).toThrow(RevocationUnavailableError);
 
       await redis.stop(); // loses every entry and every connection (this one keeps nothing on disk)
       await redis.start();

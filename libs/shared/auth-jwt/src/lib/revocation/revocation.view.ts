@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnAppli
 import { REDIS_CLIENT, type ReadinessProbe, type RedisClient } from '@jwt-ms/service-core';
 import type { RevocationEntry } from '@jwt-ms/contracts';
 import { AUTH_JWT_SETTINGS, type ResolvedAuthJwtOptions } from '../auth-jwt.options';
+import { AppliedRevocations, type AppliedRevocation } from './applied-revocations';
 import type { RevocableToken, RevocationReason } from './revocation';
 import { RevocationFreshness } from './revocation-freshness';
 import { RevocationList } from './revocation-list';
@@ -19,6 +20,26 @@ const STARTUP_READING_WAIT_MS = 30_000;
 const REFILL_BELOW = 0.9;
 /** Interval of the expired-entry sweep, in milliseconds. */
 const PRUNE_INTERVAL_MS = 1000;
+
+/** Which entry of the list revokes a token: its `jti`, its session `sid`, or its subject's watermark. */
+export type RevokedBy = 'token' | 'session' | 'subject';
+
+const REVOKED_BY: Record<NonNullable<RevocationReason>, RevokedBy> = {
+  'token revoked': 'token',
+  'session revoked': 'session',
+  'all tokens of the subject revoked': 'subject',
+};
+
+/** What {@link RevocationView.status} tells of one token. */
+export type TokenRevocationStatus =
+  | { revoked: false }
+  | {
+      revoked: true;
+      /** The kind of entry that revokes it (checked in this order: token, session, subject). */
+      by: RevokedBy;
+      /** How this replica applied that entry; null when it is no longer in the record (see {@link AppliedRevocations}). */
+      applied: AppliedRevocation | null;
+    };
 
 /**
  * This process's copy of the revocation list, so that checking a token costs
@@ -70,6 +91,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   private readonly list: RevocationList;
   private readonly freshness: RevocationFreshness;
   private readonly sync: RevocationSync;
+  private readonly applied = new AppliedRevocations();
   private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -83,6 +105,7 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
       heartbeatMs: settings.revocationHeartbeatMs,
       maxTokenLifetimeSeconds: settings.maxTokenLifetimeSeconds,
       onPropagated: (delayMs) => metrics.observePropagation(delayMs),
+      onApplied: (entry, application) => this.applied.record(entry, application),
     });
     metrics.readRevocationsFrom(() => ({ stalenessMs: this.freshness.stalenessMs(), entries: this.list.size() }));
   }
@@ -133,8 +156,29 @@ export class RevocationView implements ReadinessProbe, OnApplicationBootstrap, O
   }
 
   /**
+   * {@link check}, and how this replica came to know the entry that revokes the
+   * token: when the issuer announced it, when this replica applied it and the
+   * delay between, from the bounded record of recent applications
+   * ({@link AppliedRevocations}). For `GET /<service>/revocation-status` only:
+   * the verifier uses {@link check}. The same freshness rule: a view that could
+   * not be trusted to refuse a token throws rather than call it not revoked.
+   *
+   * @param token the token's `jti`, `sid`, `sub` and `authTime` (see {@link RevocableToken})
+   * @returns `{revoked: false}`, or the kind of entry that revokes it and its record (null once pushed out)
+   * @throws RevocationUnavailableError as {@link check} does
+   */
+  status(token: RevocableToken): TokenRevocationStatus {
+    const reason = this.check(token);
+    if (reason === null) return { revoked: false };
+    const by = REVOKED_BY[reason];
+    const id = by === 'token' ? token.jti : by === 'session' ? (token.sid as string) : token.sub;
+    return { revoked: true, by, applied: this.applied.find(by, id) ?? null };
+  }
+
+  /**
    * Adds one entry as written to Redis: the issuer calls it with its own
-   * writes, so its process sees them before the log brings them back.
+   * writes, so its process sees them before the log brings them back. Not
+   * recorded in {@link status}'s record: it is, with its measured delay, when the log brings it back.
    * Expired entries and watermarks in the future are ignored (see {@link RevocationList.add}).
    *
    * @param entry the entry as stored (expiry in milliseconds since the epoch)
