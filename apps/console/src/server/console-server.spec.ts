@@ -17,7 +17,11 @@ describe('console configuration', () => {
   it('names every bad variable, and requires the issuer', () => {
     expect.assertions(4);
     try {
-      loadConsoleConfig({ CONSOLE_USERS_URL: 'javascript:alert(1)', PORT: '70000', CONSOLE_ORDERS_URL: 'http://u:p@x/' });
+      loadConsoleConfig({
+        CONSOLE_USERS_URL: 'javascript:alert(1)',
+        PORT: '70000',
+        CONSOLE_ORDERS_URL: 'http://u:p@x/',
+      });
     } catch (error) {
       expect(error).toBeInstanceOf(ConsoleConfigError);
       const message = (error as Error).message;

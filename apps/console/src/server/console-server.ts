@@ -54,7 +54,9 @@ export async function buildConsoleServer(browser: BrowserConfig, webRoot: string
     wildcard: true,
   });
   for (const route of PAGE_ROUTES)
-    app.get(route, (_request, reply) => reply.header('cache-control', 'no-store').sendFile('index.html', webRoot, { cacheControl: false }));
+    app.get(route, (_request, reply) =>
+      reply.header('cache-control', 'no-store').sendFile('index.html', webRoot, { cacheControl: false }),
+    );
   app.get('/console-config.json', (_request, reply) => reply.header('cache-control', 'no-store').send(browser));
   for (const probe of ['/health/live', '/health/ready']) app.get(probe, () => ({ status: 'ok' }));
   app.setNotFoundHandler((request, reply) =>
@@ -70,7 +72,10 @@ export async function buildConsoleServer(browser: BrowserConfig, webRoot: string
       }),
   );
   app.setErrorHandler((error: FastifyError, _request, reply) => {
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500
+        ? error.statusCode
+        : 500;
     return reply
       .code(status)
       .type('application/problem+json')

@@ -2,7 +2,21 @@ import { CLAIMS, HEADER_MEMBERS, explain, secondsLeft } from './claims';
 
 describe('claims explained', () => {
   it('explains every member this system’s tokens carry, each with its RFC', () => {
-    const issued = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'roles', 'sid', 'auth_time', 'email', 'act'];
+    const issued = [
+      'iss',
+      'sub',
+      'aud',
+      'exp',
+      'iat',
+      'jti',
+      'client_id',
+      'scope',
+      'roles',
+      'sid',
+      'auth_time',
+      'email',
+      'act',
+    ];
     for (const name of issued) expect(CLAIMS[name]?.rfc).toMatch(/RFC \d{4}|OpenID Connect/);
     for (const name of ['alg', 'kid', 'typ']) expect(HEADER_MEMBERS[name]?.rfc).toMatch(/RFC \d{4}/);
   });

@@ -23,7 +23,8 @@ export const HEADER_MEMBERS: Readonly<Record<string, MemberExplanation>> = {
   kid: {
     meaning: 'Which of the issuer’s published keys signed the token.',
     rfc: 'RFC 7515 §4.1.4; RFC 7517 §4.5',
-    check: 'Looked up in the JWKS the service loaded; an unknown kid makes it refetch the JWKS once, at most every few seconds.',
+    check:
+      'Looked up in the JWKS the service loaded; an unknown kid makes it refetch the JWKS once, at most every few seconds.',
   },
   typ: {
     meaning: 'The token’s media type: an OAuth 2.0 access token in JWT form.',
@@ -128,7 +129,10 @@ const UNKNOWN: MemberExplanation = { meaning: 'Not used by this system.', rfc: '
  * @param table {@link HEADER_MEMBERS} or {@link CLAIMS}
  * @returns one row per member
  */
-export function explain(members: Record<string, unknown>, table: Readonly<Record<string, MemberExplanation>>): MemberRow[] {
+export function explain(
+  members: Record<string, unknown>,
+  table: Readonly<Record<string, MemberExplanation>>,
+): MemberRow[] {
   return Object.entries(members).map(([name, value]) => ({
     name,
     value: JSON.stringify(value),

@@ -42,7 +42,9 @@ interface Pending {
 function insecureAllowed(issuer: URL): Record<symbol, boolean> {
   const local =
     issuer.protocol === 'http:' &&
-    (/^(localhost|127\.0\.0\.1|\[::1\])$/.test(issuer.hostname) || /(^|\.)localtest\.me$/.test(issuer.hostname) || issuer.hostname.endsWith('.test'));
+    (/^(localhost|127\.0\.0\.1|\[::1\])$/.test(issuer.hostname) ||
+      /(^|\.)localtest\.me$/.test(issuer.hostname) ||
+      issuer.hostname.endsWith('.test'));
   return local ? { [oauth.allowInsecureRequests]: true } : {};
 }
 

@@ -98,10 +98,15 @@ async function register(form: HTMLFormElement): Promise<void> {
   const password = form.elements.namedItem('password') as HTMLInputElement;
   const result = byId('register-result');
   try {
-    const answer = await callApi('POST', url(config.authUrl, '/auth/register'), undefined, { email, password: password.value });
+    const answer = await callApi('POST', url(config.authUrl, '/auth/register'), undefined, {
+      email,
+      password: password.value,
+    });
     const problem = answer.body as { detail?: string } | null;
     result.textContent =
-      answer.status === 201 ? `Account ${email} created: now log in through the issuer.` : `${answer.status}: ${problem?.detail ?? 'refused'}`;
+      answer.status === 201
+        ? `Account ${email} created: now log in through the issuer.`
+        : `${answer.status}: ${problem?.detail ?? 'refused'}`;
     result.setAttribute('data-status', String(answer.status));
   } catch (error) {
     result.textContent = (error as Error).message;
@@ -118,12 +123,20 @@ function showError(id: string, message: string): void {
 
 // ---- 2. the token -------------------------------------------------------------
 
-function memberTable(members: Record<string, unknown>, table: Readonly<Record<string, MemberExplanation>>, highlight: string[] = []): Node[] {
-  const head = h(
-    'thead',
-    {},
-    h('tr', {}, h('th', { scope: 'col' }, 'Member'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'What it is'), h('th', { scope: 'col' }, 'Defined in'), h('th', { scope: 'col' }, 'What the verifier checks')),
-  );
+/**
+ * A decoded header or claims set as a table: member, value, and (unless `compact`, for the side-by-side
+ * comparison of the exchange) what it is, where it is defined and what the verifier checks.
+ */
+function memberTable(
+  members: Record<string, unknown>,
+  table: Readonly<Record<string, MemberExplanation>>,
+  highlight: string[] = [],
+  compact = false,
+): Node[] {
+  const columns = compact
+    ? ['Member', 'Value']
+    : ['Member', 'Value', 'What it is', 'Defined in', 'What the verifier checks'];
+  const head = h('thead', {}, h('tr', {}, ...columns.map((column) => h('th', { scope: 'col' }, column))));
   const body = h(
     'tbody',
     {},
@@ -133,9 +146,13 @@ function memberTable(members: Record<string, unknown>, table: Readonly<Record<st
         { class: highlight.includes(row.name) ? 'highlight' : undefined, 'data-member': row.name },
         h('th', { scope: 'row' }, h('code', {}, row.name)),
         h('td', {}, h('code', {}, row.value)),
-        h('td', {}, row.explanation.meaning),
-        h('td', {}, row.explanation.rfc),
-        h('td', {}, row.explanation.check),
+        ...(compact
+          ? []
+          : [
+              h('td', {}, row.explanation.meaning),
+              h('td', {}, row.explanation.rfc),
+              h('td', {}, row.explanation.check),
+            ]),
       ),
     ),
   );
@@ -150,7 +167,14 @@ function showToken(token: string): void {
   const previousKid = sessionStorage.getItem(PREVIOUS_KID_KEY);
   sessionStorage.removeItem(PREVIOUS_KID_KEY);
   if (previousKid) {
-    const note = h('li', {}, `Previous token’s kid: ${previousKid}; this token’s kid: ${header.kid ?? '?'}`, header.kid === previousKid ? ' (the new key does not sign yet: its lead time has not passed)' : ' (signed by the new key)');
+    const note = h(
+      'li',
+      {},
+      `Previous token’s kid: ${previousKid}; this token’s kid: ${header.kid ?? '?'}`,
+      header.kid === previousKid
+        ? ' (the new key does not sign yet: its lead time has not passed)'
+        : ' (signed by the new key)',
+    );
     note.setAttribute('data-kid-change', header.kid === previousKid ? 'same' : 'changed');
     byId('admin-log').append(note);
   }
@@ -191,10 +215,15 @@ async function logCall(method: string, target: string, body?: unknown): Promise<
 
 async function placeOrder(): Promise<void> {
   const answer = await logCall('POST', url(config.ordersUrl, '/orders?explain=exchange'), SAMPLE_ORDER);
-  const exchange = (answer?.body as { exchange?: { header: Record<string, unknown>; claims: JWTPayload } } | null)?.exchange;
+  const exchange = (answer?.body as { exchange?: { header: Record<string, unknown>; claims: JWTPayload } } | null)
+    ?.exchange;
   if (!answer || answer.status !== 201 || !exchange || !accessToken) return;
-  fill(byId('exchange-original'), ...memberTable(decodeJwt(accessToken) as Record<string, unknown>, CLAIMS, ['act', 'aud', 'scope']));
-  fill(byId('exchange-delegated'), ...memberTable(exchange.claims as Record<string, unknown>, CLAIMS, ['act', 'aud', 'scope']));
+  const differ = ['act', 'aud', 'scope', 'client_id', 'roles'];
+  fill(
+    byId('exchange-original'),
+    ...memberTable(decodeJwt(accessToken) as Record<string, unknown>, CLAIMS, differ, true),
+  );
+  fill(byId('exchange-delegated'), ...memberTable(exchange.claims as Record<string, unknown>, CLAIMS, differ, true));
   show(byId('exchange'));
 }
 
@@ -206,7 +235,15 @@ function replicaTable(rows: ReplicaRow[]): Node[] {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { scope: 'col' }, 'Service'), h('th', { scope: 'col' }, 'Replica'), h('th', { scope: 'col' }, 'Refuses the token'), h('th', { scope: 'col' }, 'Revoked by'), h('th', { scope: 'col' }, 'Delay measured by the replica')),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Service'),
+        h('th', { scope: 'col' }, 'Replica'),
+        h('th', { scope: 'col' }, 'Refuses the token'),
+        h('th', { scope: 'col' }, 'Revoked by'),
+        h('th', { scope: 'col' }, 'Delay measured by the replica'),
+      ),
     ),
     h(
       'tbody',
@@ -218,13 +255,26 @@ function replicaTable(rows: ReplicaRow[]): Node[] {
             'data-service': row.service,
             'data-instance': row.instance,
             'data-refused': row.refusal ? 'yes' : 'no',
-            'data-delay-ms': row.status?.delayMs === undefined || row.status.delayMs === null ? undefined : String(row.status.delayMs),
+            'data-delay-ms':
+              row.status?.delayMs === undefined || row.status.delayMs === null ? undefined : String(row.status.delayMs),
           },
           h('td', {}, row.service),
           h('th', { scope: 'row' }, h('code', {}, row.instance)),
-          h('td', {}, row.refusal ? `yes: ${row.refusal.status}, seen ${row.refusal.afterMs} ms after the logout` : 'not yet'),
+          h(
+            'td',
+            {},
+            row.refusal ? `yes: ${row.refusal.status}, seen ${row.refusal.afterMs} ms after the logout` : 'not yet',
+          ),
           h('td', {}, row.status?.revoked ? (row.status.by ?? '?') : '–'),
-          h('td', {}, row.status?.revoked ? (row.status.delayMs === null || row.status.delayMs === undefined ? 'read at start-up' : `${row.status.delayMs} ms`) : '–'),
+          h(
+            'td',
+            {},
+            row.status?.revoked
+              ? row.status.delayMs === null || row.status.delayMs === undefined
+                ? 'read at start-up'
+                : `${row.status.delayMs} ms`
+              : '–',
+          ),
         ),
       ),
     ),
@@ -272,20 +322,40 @@ async function rotateKeys(): Promise<void> {
   log.append(answerItem(answer));
   if (answer.status !== 200) return;
   const { kid, signsFrom } = answer.body as { kid: string; signsFrom: string };
-  const item = h('li', { 'data-new-kid': kid, 'data-signs-from': signsFrom }, `New key ${kid}: published now, signs from ${new Date(signsFrom).toLocaleTimeString()}. `);
+  const item = h(
+    'li',
+    { 'data-new-kid': kid, 'data-signs-from': signsFrom },
+    `New key ${kid}: published now, signs from ${new Date(signsFrom).toLocaleTimeString()}. `,
+  );
   log.append(item);
   // The token in hand, signed by the old key, must still be accepted by both services.
   for (const target of [url(config.usersUrl, '/users/me'), url(config.ordersUrl, '/orders')]) {
     const check = await callApi('GET', target, accessToken ?? undefined);
-    log.append(h('li', { 'data-old-token': String(check.status) }, `Your current token at ${new URL(target, location.origin).pathname}: ${check.status} from ${check.instance}`));
+    log.append(
+      h(
+        'li',
+        { 'data-old-token': String(check.status) },
+        `Your current token at ${new URL(target, location.origin).pathname}: ${check.status} from ${check.instance}`,
+      ),
+    );
   }
 }
 
 async function showJwks(): Promise<void> {
   if (!metadata.jwks_uri) return;
   const answer = await callApi('GET', metadata.jwks_uri);
-  const keys = ((answer.body as { keys?: Array<{ kid?: string; alg?: string; kty?: string }> } | null)?.keys ?? []).map((key) => `${key.kid} (${key.kty} ${key.alg})`);
-  byId('admin-log').append(h('li', { 'data-jwks': String(keys.length) }, `The JWKS publishes ${keys.length} key(s): ${keys.join(', ')}`));
+  const keys = ((answer.body as { keys?: Array<{ kid?: string; alg?: string; kty?: string }> } | null)?.keys ?? []).map(
+    (key) => `${key.kid} (${key.kty} ${key.alg})`,
+  );
+  // Each auth replica reads the key set file again every SIGNING_KEYS_RELOAD_SECONDS: the one that did not
+  // rotate publishes the new key a few seconds later. The replica that answered is named.
+  byId('admin-log').append(
+    h(
+      'li',
+      { 'data-jwks': String(keys.length), 'data-instance': answer.instance },
+      `The JWKS (from ${answer.instance}) publishes ${keys.length} key(s): ${keys.join(', ')}`,
+    ),
+  );
 }
 
 start().catch((error: unknown) => {

@@ -48,7 +48,14 @@ describe('watchRevocation', () => {
       },
       protectedCall: async () => answer(pick(), 401),
     };
-    const rows = await watchRevocation([probes], { users: ['users-1', 'users-2'] }, 0, () => undefined, 10_000, () => (clock += 1));
+    const rows = await watchRevocation(
+      [probes],
+      { users: ['users-1', 'users-2'] },
+      0,
+      () => undefined,
+      10_000,
+      () => (clock += 1),
+    );
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.refusal?.status).toBe(401);
@@ -63,7 +70,14 @@ describe('watchRevocation', () => {
       status: async () => answer('orders-1', 200, { service: 'orders', instance: 'orders-1', revoked: false }),
       protectedCall: async () => answer('orders-1', 200),
     };
-    const rows = await watchRevocation([probes], { orders: ['orders-1'] }, 0, () => undefined, 50, () => (clock += 10));
+    const rows = await watchRevocation(
+      [probes],
+      { orders: ['orders-1'] },
+      0,
+      () => undefined,
+      50,
+      () => (clock += 10),
+    );
     expect(rows).toEqual([{ service: 'orders', instance: 'orders-1' }]);
   });
 
@@ -71,10 +85,18 @@ describe('watchRevocation', () => {
     let clock = 0;
     const probes: ServiceProbes = {
       service: 'users',
-      status: async () => answer('users-9', 200, { service: 'users', instance: 'users-9', revoked: true, delayMs: null }),
+      status: async () =>
+        answer('users-9', 200, { service: 'users', instance: 'users-9', revoked: true, delayMs: null }),
       protectedCall: async () => answer('users-9', 401),
     };
-    const rows = await watchRevocation([probes], { users: [] }, 0, () => undefined, 1000, () => (clock += 1));
+    const rows = await watchRevocation(
+      [probes],
+      { users: [] },
+      0,
+      () => undefined,
+      1000,
+      () => (clock += 1),
+    );
     expect(rows.map((row) => row.instance)).toEqual(['users-9']);
   });
 });
