@@ -290,6 +290,8 @@ startChild('console', consoleApp.tag, process.execPath, [consoleApp.main], {
   CONSOLE_AUTH_URL: urls.auth,
   CONSOLE_USERS_URL: urls.users,
   CONSOLE_ORDERS_URL: urls.orders,
+  // The charts: the console's server reads each verifier's /metrics (served on its own port).
+  CONSOLE_METRICS_TARGETS: `users=${urls.users},orders=${urls.orders}`,
 });
 await waitReady(consoleApp);
 if (stopping) await new Promise(() => {});

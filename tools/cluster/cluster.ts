@@ -203,7 +203,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       cluster.console = await launchScript(
         'console',
         [consoleMain],
-        { HOST: '127.0.0.1', PORT: '0', CONSOLE_ISSUER: issuer },
+        {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          CONSOLE_ISSUER: issuer,
+          // Its charts read /metrics through the balancers (one replica per read), as Prometheus does not.
+          CONSOLE_METRICS_TARGETS: `users=${urls['users-service']},orders=${urls['orders-service']}`,
+        },
         (line) => options.onLine?.('console', line),
       );
     }

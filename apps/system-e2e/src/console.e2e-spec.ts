@@ -173,6 +173,13 @@ describe('the console, in Chromium, against a 2-replica cluster', () => {
       expect(Number(row.delayMs)).toBeLessThan(10_000);
     }
     figures['revocation'] = seen;
+    // The charts, from a replica's /metrics read by the console's server: the refusals just seen are counted.
+    for (const service of ['users', 'orders']) {
+      const chart = page.locator(`#charts-body .chart[data-service="${service}"]`);
+      await chart.locator('.bar[data-result="rejected"]').first().waitFor();
+      expect(await chart.locator('.bar[data-result="accepted"]').count()).toBe(1);
+      expect(await chart.textContent()).toMatch(/Revocations applied: [1-9]/);
+    }
     figures['screenshot_revocation'] = await screenshot(page, '04-revoked-everywhere');
   });
 

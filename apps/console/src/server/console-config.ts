@@ -9,6 +9,8 @@ export interface ConsoleConfig {
   /** TCP port; 0 lets the kernel choose (the `listening on` line tells which). */
   port: number;
   browser: BrowserConfig;
+  /** Service name → base URL whose `/metrics` the console's server reads for the page's charts; empty: no charts. */
+  metricsTargets: Record<string, string>;
 }
 
 /** Thrown when the environment does not describe a usable console; the message names each variable. */
@@ -25,6 +27,8 @@ const baseUrl = z
   .url({ message: 'expected an absolute http:// or https:// URL' })
   .refine(
     (value) => {
+      // zod runs this even when .url() has already failed: a value URL cannot read is refused here, not thrown.
+      if (!URL.canParse(value)) return false;
       const url = new URL(value);
       return /^https?:$/.test(url.protocol) && !url.search && !url.hash && !url.username && !url.password;
     },
@@ -46,6 +50,25 @@ const schema = z.object({
   CONSOLE_AUTH_URL: baseUrl.optional(),
   CONSOLE_USERS_URL: baseUrl.optional(),
   CONSOLE_ORDERS_URL: baseUrl.optional(),
+  CONSOLE_METRICS_TARGETS: z
+    .string()
+    .transform((value, context) => {
+      const targets: Record<string, string> = {};
+      for (const entry of value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)) {
+        const [name, url] = [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)];
+        const parsed = baseUrl.safeParse(url);
+        if (!/^[a-z][a-z0-9-]{0,31}$/.test(name) || !parsed.success) {
+          context.addIssue({ code: 'custom', message: 'expected name=http://host:port pairs, comma-separated' });
+          return z.NEVER;
+        }
+        targets[name] = parsed.data;
+      }
+      return targets;
+    })
+    .optional(),
 });
 
 /**
@@ -54,7 +77,9 @@ const schema = z.object({
  * Variables: `HOST` (127.0.0.1), `PORT` (3003), `CONSOLE_ISSUER` (required),
  * `CONSOLE_CLIENT_ID` (`console`), and `CONSOLE_AUTH_URL`, `CONSOLE_USERS_URL`,
  * `CONSOLE_ORDERS_URL`: each API's base URL, unset for the page's own origin
- * (an ingress). An empty variable counts as unset.
+ * (an ingress), and `CONSOLE_METRICS_TARGETS` (`users=http://users:3000,orders=…`:
+ * where the server reads each service's `/metrics` for the charts; unset, no
+ * charts). An empty variable counts as unset.
  *
  * @param env the environment, `process.env` by default
  * @returns the validated configuration
@@ -76,6 +101,7 @@ export function loadConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
       usersUrl: values.CONSOLE_USERS_URL ?? '',
       ordersUrl: values.CONSOLE_ORDERS_URL ?? '',
     },
+    metricsTargets: values.CONSOLE_METRICS_TARGETS ?? {},
   };
 }
 

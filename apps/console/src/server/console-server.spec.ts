@@ -11,23 +11,38 @@ describe('console configuration', () => {
       host: '127.0.0.1',
       port: 3003,
       browser: { issuer: 'http://localhost:3000', clientId: 'console', authUrl: '', usersUrl: '', ordersUrl: '' },
+      metricsTargets: {},
     });
   });
 
+  it('reads the metrics targets as name=URL pairs, and refuses anything else', () => {
+    expect(
+      loadConsoleConfig({
+        CONSOLE_ISSUER: 'http://localhost:3000',
+        CONSOLE_METRICS_TARGETS: 'users=http://users:3000/, orders=http://orders:3000',
+      }).metricsTargets,
+    ).toEqual({ users: 'http://users:3000', orders: 'http://orders:3000' });
+    for (const bad of ['users', 'users=file:///etc/passwd', 'Users!=http://x', '=http://x'])
+      expect(() => loadConsoleConfig({ CONSOLE_ISSUER: 'http://x', CONSOLE_METRICS_TARGETS: bad })).toThrow(
+        /CONSOLE_METRICS_TARGETS: expected name=http/,
+      );
+  });
+
   it('names every bad variable, and requires the issuer', () => {
-    expect.assertions(4);
+    expect.assertions(7);
     try {
       loadConsoleConfig({
         CONSOLE_USERS_URL: 'javascript:alert(1)',
         PORT: '70000',
         CONSOLE_ORDERS_URL: 'http://u:p@x/',
+        CONSOLE_AUTH_URL: 'not a url',
       });
     } catch (error) {
       expect(error).toBeInstanceOf(ConsoleConfigError);
-      const message = (error as Error).message;
-      expect(message).toMatch(/CONSOLE_ISSUER/);
-      expect(message).toMatch(/CONSOLE_USERS_URL/);
-      expect(message).toMatch(/PORT.*\n?.*|CONSOLE_ORDERS_URL/);
+      const problems = (error as ConsoleConfigError).problems;
+      for (const name of ['CONSOLE_ISSUER', 'CONSOLE_USERS_URL', 'PORT', 'CONSOLE_ORDERS_URL', 'CONSOLE_AUTH_URL'])
+        expect(problems.some((problem) => problem.startsWith(`${name}: `))).toBe(true);
+      expect((error as Error).message).not.toMatch(/Invalid URL/);
     }
   });
 

@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentSecurityPolicy, type BrowserConfig } from './console-config';
+import { readVerifierFigures } from './verifier-metrics';
 
 /** The page's own routes: each answers index.html, the page reads `location` to know which it is. */
 const PAGE_ROUTES = ['/', '/callback'] as const;
@@ -17,6 +18,8 @@ const PAGE_ROUTES = ['/', '/callback'] as const;
  *   callback URL carries the authorization code, which no cache may keep).
  * - `GET /assets/*`: the built files, named by content hash, cached for a year.
  * - `GET /console-config.json`: {@link BrowserConfig}.
+ * - `GET /verifier-metrics.json`: `{targets: [...]}`, each resource service's verifier figures
+ *   ({@link readVerifierFigures}), read from its `/metrics` now; `[]` when none are configured.
  * - `GET /health/live`, `GET /health/ready`: 200 `{status: "ok"}`.
  * - Anything else: 404 `application/problem+json` (RFC 9457).
  *
@@ -27,10 +30,15 @@ const PAGE_ROUTES = ['/', '/callback'] as const;
  *
  * @param browser what `/console-config.json` answers
  * @param webRoot the folder of the built page (dist/apps/console/web)
+ * @param metricsTargets service name → base URL whose `/metrics` feeds the charts
  * @returns a Fastify instance, not yet listening
  * @throws Error when `webRoot` has no index.html (the page was not built)
  */
-export async function buildConsoleServer(browser: BrowserConfig, webRoot: string): Promise<FastifyInstance> {
+export async function buildConsoleServer(
+  browser: BrowserConfig,
+  webRoot: string,
+  metricsTargets: Record<string, string> = {},
+): Promise<FastifyInstance> {
   if (!existsSync(join(webRoot, 'index.html')))
     throw new Error(`${webRoot} has no index.html: build the console first (npx nx run console:build)`);
   const app = Fastify({ logger: false });
@@ -58,6 +66,9 @@ export async function buildConsoleServer(browser: BrowserConfig, webRoot: string
       reply.header('cache-control', 'no-store').sendFile('index.html', webRoot, { cacheControl: false }),
     );
   app.get('/console-config.json', (_request, reply) => reply.header('cache-control', 'no-store').send(browser));
+  app.get('/verifier-metrics.json', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ targets: await readVerifierFigures(metricsTargets) }),
+  );
   for (const probe of ['/health/live', '/health/ready']) app.get(probe, () => ({ status: 'ok' }));
   app.setNotFoundHandler((request, reply) =>
     reply

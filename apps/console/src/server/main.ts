@@ -12,7 +12,7 @@ import { buildConsoleServer } from './console-server';
 async function main(): Promise<void> {
   const config = loadConsoleConfig();
   const webRoot = process.env['CONSOLE_WEB_ROOT'] ?? join(dirname(fileURLToPath(import.meta.url)), '../web');
-  const app = await buildConsoleServer(config.browser, webRoot);
+  const app = await buildConsoleServer(config.browser, webRoot, config.metricsTargets);
   const address = await app.listen({ host: config.host, port: config.port });
   console.log(JSON.stringify({ level: 'info', msg: `listening on ${address}`, service: 'console' }));
   const stop = () => void app.close().then(() => process.exit(0));

@@ -74,6 +74,7 @@ function wireButtons(): void {
   byId('logout-all-button').addEventListener('click', () => void revoke('/auth/logout-all'));
   byId('rotate-button').addEventListener('click', () => void rotateKeys());
   byId('jwks-button').addEventListener('click', () => void showJwks());
+  byId('charts-button').addEventListener('click', () => void showCharts());
 }
 
 // ---- 1. login ---------------------------------------------------------------
@@ -182,7 +183,8 @@ function showToken(token: string): void {
   const tick = () => (byId('token-countdown').textContent = String(secondsLeft(claims.exp ?? 0, Date.now())));
   tick();
   countdown = window.setInterval(tick, 1000);
-  for (const id of ['token', 'calls', 'revocation']) show(byId(id));
+  for (const id of ['token', 'calls', 'revocation', 'charts']) show(byId(id));
+  void showCharts();
   show(byId('relogin-button'));
   const roles = Array.isArray(claims['roles']) ? (claims['roles'] as unknown[]) : [];
   show(byId('admin'), roles.includes('admin'));
@@ -310,6 +312,7 @@ async function revoke(path: '/auth/logout' | '/auth/logout-all'): Promise<void> 
     ? `Not every replica refused the token in time: ${missing.map((row) => `${row.service}/${row.instance}`).join(', ')}.`
     : `Every replica refuses the token. Largest delay measured by a replica: ${delays.length ? Math.max(...delays) : '?'} ms.`;
   note.setAttribute('data-done', missing.length ? 'incomplete' : 'complete');
+  void showCharts();
   accessToken = null;
   window.clearInterval(countdown);
 }
@@ -355,6 +358,86 @@ async function showJwks(): Promise<void> {
       { 'data-jwks': String(keys.length), 'data-instance': answer.instance },
       `The JWKS (from ${answer.instance}) publishes ${keys.length} key(s): ${keys.join(', ')}`,
     ),
+  );
+}
+
+// ---- 6. charts ---------------------------------------------------------------------
+
+interface Figures {
+  service: string;
+  instance?: string;
+  error?: string;
+  verifications?: Array<{ result: string; reason: string; count: number }>;
+  propagation?: { count: number; sumSeconds: number; buckets: Array<{ le: string; count: number }> };
+}
+
+/** A labelled bar: `<progress>` needs no style attribute (the CSP allows none) and is announced with its label. */
+function bar(label: string, value: number, max: number, attributes: Record<string, string> = {}): HTMLElement {
+  const id = `bar-${Math.random().toString(36).slice(2)}`;
+  return h(
+    'div',
+    { class: 'bar', ...attributes },
+    h('label', { for: id }, label),
+    h('progress', { id, max: String(Math.max(max, 1)), value: String(value) }),
+    h('span', {}, String(value)),
+  );
+}
+
+async function showCharts(): Promise<void> {
+  const body = byId('charts-body');
+  let targets: Figures[];
+  try {
+    const response = await fetch('/verifier-metrics.json', { cache: 'no-store' });
+    targets = ((await response.json()) as { targets: Figures[] }).targets;
+  } catch (error) {
+    fill(body, h('p', { class: 'error' }, `The metrics could not be read: ${(error as Error).message}`));
+    return;
+  }
+  if (targets.length === 0) {
+    fill(body, h('p', { class: 'muted' }, 'No metrics source is configured (CONSOLE_METRICS_TARGETS).'));
+    return;
+  }
+  fill(
+    body,
+    ...targets.map((target) => {
+      if (target.error || !target.verifications || !target.propagation)
+        return h(
+          'div',
+          { class: 'chart' },
+          h('h3', {}, target.service),
+          h('p', { class: 'error' }, target.error ?? '?'),
+        );
+      const total = target.verifications.reduce((sum, row) => sum + row.count, 0);
+      const decisions = target.verifications
+        .filter((row) => row.count > 0)
+        .sort((a, b) => b.count - a.count)
+        .map((row) =>
+          bar(`${row.result}${row.reason ? ` · ${row.reason}` : ''}`, row.count, total, {
+            'data-result': row.result,
+            'data-reason': row.reason,
+          }),
+        );
+      // Prometheus buckets are cumulative: each bar shows the revocations that fell between two bounds.
+      let below = 0;
+      const delays = target.propagation.buckets.map((bucket) => {
+        const inBucket = bucket.count - below;
+        below = bucket.count;
+        const bound = bucket.le === '+Inf' ? 'more' : `≤ ${Number(bucket.le) * 1000} ms`;
+        return bar(bound, inBucket, target.propagation?.count ?? 0, { 'data-le': bucket.le });
+      });
+      const mean = target.propagation.count ? (target.propagation.sumSeconds / target.propagation.count) * 1000 : 0;
+      return h(
+        'div',
+        { class: 'chart', 'data-service': target.service },
+        h('h3', {}, `${target.service} (replica ${target.instance ?? '?'})`),
+        h('h4', {}, `Verifications: ${total}`),
+        ...(decisions.length ? decisions : [h('p', { class: 'muted' }, 'None yet.')]),
+        h('h4', {}, `Revocations applied: ${target.propagation.count}, mean delay ${mean.toFixed(1)} ms`),
+        ...(target.propagation.count
+          ? delays.filter((item) => item.querySelector('span')?.textContent !== '0')
+          : [h('p', { class: 'muted' }, 'None yet.')]),
+      );
+    }),
   );
 }
 
