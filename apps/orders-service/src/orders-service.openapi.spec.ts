@@ -41,6 +41,20 @@ describe('orders-service API document (GET /openapi.json)', () => {
     expect(documentCoverage(routes, document)).toEqual({ undocumented: [], unserved: [] });
   });
 
+  it('documents GET /orders/revocation-status as needing a bearer token (a revoked one too), with an example', () => {
+    const operation = document.paths['/orders/revocation-status'].get as Operation & {
+      description: string;
+      responses: Record<string, { content: Record<string, { schema?: { required?: string[] }; example?: unknown }> }>;
+    };
+    expect(operation.security).toEqual([{ bearerAuth: [] }]);
+    expect(operation.description).toContain('a revoked one too');
+    const ok = operation.responses['200'].content['application/json'];
+    expect(ok.schema?.required).toEqual(['service', 'instance', 'revoked']);
+    expect(ok.example).toMatchObject({ revoked: true, by: 'session', delayMs: expect.any(Number), source: 'pubsub' });
+    expect(Object.keys(operation.responses['401'].content)).toEqual(['application/problem+json']);
+    expect(Object.keys(operation.responses['503'].content)).toEqual(['application/problem+json']);
+  });
+
   it('is a valid OpenAPI 3.1 document', async () => {
     const result = await validateOpenApi(document);
     expect(result).toEqual({ valid: true, version: '3.1', errors: null });

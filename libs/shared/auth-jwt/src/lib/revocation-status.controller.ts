@@ -109,8 +109,8 @@ export function revocationStatusController(resource: string): Type {
         'The token passes every check but revocation (signature, `alg`, `typ`, `iss`, `aud`, `exp`, `nbf`, claims); ' +
         'a revoked one is answered 200 with `revoked: true`, the kind of entry that revokes it and, measured by ' +
         "this replica, the issuer's announcement time, its own application time and the delay between. " +
-        '`announcedAt`, `appliedAt`, `delayMs` and `source` are absent when the replica no longer holds the ' +
-        'record (it keeps the last 4096 per source); `delayMs` is null and `announcedAt` may be absent for ' +
+        '`announcedAt`, `appliedAt`, `delayMs` and `source` are absent when the replica holds no record of the ' +
+        'entry (it keeps the last 4096 per source, at most 4096 per full read); `delayMs` is null and `announcedAt` may be absent for ' +
         '`source: load` (found by a full read of the list, not pushed). A revocation list that cannot be trusted ' +
         'answers 503, never `revoked: false`.',
     })

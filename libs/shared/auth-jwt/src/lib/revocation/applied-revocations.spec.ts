@@ -11,8 +11,8 @@ const subject = (id: string, notBefore: number): RevocationEntry => ({
 });
 const pushed = (announcedAtMs: number, appliedAtMs: number) =>
   ({ source: 'pubsub', announcedAtMs, appliedAtMs }) as const;
-const loaded = (appliedAtMs: number, announcedAtMs: number | null = null) =>
-  ({ source: 'load', announcedAtMs, appliedAtMs }) as const;
+const loaded = (appliedAtMs: number, announcedAtMs: number | null = null, readId = 1) =>
+  ({ source: 'load', announcedAtMs, appliedAtMs, readId }) as const;
 
 describe('AppliedRevocations', () => {
   it('records an entry pushed by the log with its announcement, its application and the delay between', () => {
@@ -67,13 +67,27 @@ describe('AppliedRevocations', () => {
   it('holds at most its capacity per source, whatever the rate, and drops the oldest first', () => {
     const record = new AppliedRevocations({ capacity: 100 });
     for (let i = 0; i < 10_000; i += 1) record.record(session(`p-${i}`), pushed(T0 + i, T0 + i + 1));
-    for (let i = 0; i < 10_000; i += 1) record.record(session(`l-${i}`), loaded(T0 + i));
+    // One full read per 50 entries: each may record up to the capacity, so only the ring bounds them.
+    for (let i = 0; i < 10_000; i += 1) record.record(session(`l-${i}`), loaded(T0 + i, null, Math.floor(i / 50)));
     expect(record.size()).toBe(200);
     expect(record.find('session', 'p-9899')).toBeUndefined();
     expect(record.find('session', 'p-9900')?.source).toBe('pubsub');
     expect(record.find('session', 'p-9999')?.source).toBe('pubsub');
     expect(record.find('session', 'l-9899')).toBeUndefined();
     expect(record.find('session', 'l-9900')?.source).toBe('load');
+  });
+
+  it('records at most its capacity of one full read (the first it finds), and again from the next one', () => {
+    const record = new AppliedRevocations({ capacity: 10 });
+    for (let i = 0; i < 1000; i += 1) record.record(session(`first-${i}`), loaded(T0, null, 1));
+    expect(record.find('session', 'first-9')?.source).toBe('load');
+    expect(record.find('session', 'first-10')).toBeUndefined();
+    expect(record.find('session', 'first-999')).toBeUndefined();
+    for (let i = 0; i < 1000; i += 1) record.record(session(`second-${i}`), loaded(T0 + 1, null, 2));
+    expect(record.find('session', 'second-9')?.source).toBe('load');
+    expect(record.find('session', 'second-10')).toBeUndefined();
+    expect(record.find('session', 'first-9')).toBeUndefined(); // pushed out by the second read's
+    expect(record.size()).toBe(10);
   });
 
   it('evicts the least recently recorded: recording a key again makes it the newest', () => {

@@ -46,6 +46,11 @@ export interface RevocationApplication {
   announcedAtMs: number | null;
   /** Milliseconds since the epoch, this host's wall clock. */
   appliedAtMs: number;
+  /**
+   * For `load`: which full read found it (any number that changes from one full read to the next). Each full
+   * read records at most `capacity` entries, the first it finds: its cost stays bounded at a million entries.
+   */
+  readId?: number;
 }
 
 /** Options of {@link AppliedRevocations}. */
@@ -62,8 +67,9 @@ export interface AppliedRevocationsOptions {
  * (`GET /<service>/revocation-status`). Never consulted to accept or refuse a
  * token: {@link RevocationList} decides that.
  *
- * Two least-recently-recorded maps of at most `capacity` entries each, one per
- * {@link RevocationSource}, so memory is bounded whatever the revocation rate
+ * Two rings of at most `capacity` records each, one per {@link RevocationSource},
+ * holding the records of the last `capacity` announcements of that source (a
+ * key recorded again moves to the newest place), so memory is bounded whatever the revocation rate
  * (a record is an id of at most 256 characters, its key and a few numbers: some
  * 700 bytes at worst, so under 6 MB for both maps at 4096; about 2 MB with UUIDs), and a full read of a million entries cannot push
  * out the delays measured from the log. Only what the list took is recorded
@@ -72,15 +78,20 @@ export interface AppliedRevocationsOptions {
  * Rules:
  * - from the log (`pubsub`): always recorded, as the newest announcement for its key; it supersedes what a
  *   full read found for the key;
- * - from a full read (`load`): an entry equal (same expiry, same watermark) to the one the log brought is the
+ * - from a full read (`load`): at most `capacity` entries per full read, the first it finds (recording
+ *   costs a map update per entry, which a full read of a million entries should not pay a million times); an
+ *   entry that was not recorded is reported revoked without a record. An entry equal (same expiry, same watermark) to the one the log brought is the
  *   same announcement read again: the measured record stays; a different one (written while this replica
  *   did not follow the log) is recorded as loaded.
  */
 export class AppliedRevocations {
   /** Most entries per source, as given. */
   readonly capacity: number;
-  private readonly pushed = new Map<string, AppliedRevocation>();
-  private readonly loaded = new Map<string, AppliedRevocation>();
+  private readonly pushed: RecordRing;
+  private readonly loaded: RecordRing;
+  /** The full read loads are being recorded from, and how many of its entries were recorded. */
+  private currentRead: number | undefined = undefined;
+  private recordedInRead = 0;
 
   /**
    * @param options the capacity per source
@@ -90,6 +101,8 @@ export class AppliedRevocations {
     const capacity = options.capacity ?? APPLIED_REVOCATIONS_CAPACITY;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity is a positive integer');
     this.capacity = capacity;
+    this.pushed = new RecordRing(capacity);
+    this.loaded = new RecordRing(capacity);
   }
 
   /**
@@ -99,6 +112,14 @@ export class AppliedRevocations {
    * @param application its source, when it was announced (ms since the epoch, or null) and applied (ms)
    */
   record(entry: RevocationEntry, application: RevocationApplication): void {
+    if (application.source === 'load') {
+      if (application.readId !== this.currentRead) {
+        this.currentRead = application.readId;
+        this.recordedInRead = 0;
+      }
+      if (this.recordedInRead >= this.capacity) return;
+      this.recordedInRead += 1;
+    }
     const key = keyOf(entry.kind, entry.id);
     if (application.source === 'load') {
       const measured = this.pushed.get(key);
@@ -111,7 +132,7 @@ export class AppliedRevocations {
       kind: entry.kind,
       id: entry.id,
       expiresAtMs: entry.expiresAtMs,
-      ...(entry.kind === 'subject' && { notBefore: entry.notBefore }),
+      notBefore: entry.kind === 'subject' ? entry.notBefore : undefined,
       announcedAtMs,
       appliedAtMs: application.appliedAtMs,
       delayMs:
@@ -120,11 +141,7 @@ export class AppliedRevocations {
           : null,
       source: application.source,
     };
-    const map = application.source === 'pubsub' ? this.pushed : this.loaded;
-    // Deleting first moves the key to the end of the map's insertion order: the newest.
-    map.delete(key);
-    map.set(key, record);
-    if (map.size > this.capacity) map.delete(map.keys().next().value as string);
+    (application.source === 'pubsub' ? this.pushed : this.loaded).set(key, record);
   }
 
   /**
@@ -144,7 +161,48 @@ export class AppliedRevocations {
 
   /** Records held, both sources together (at most twice {@link capacity}). */
   size(): number {
-    return this.pushed.size + this.loaded.size;
+    return this.pushed.size() + this.loaded.size();
+  }
+}
+
+/**
+ * The records of the last `capacity` calls of {@link set}, by key: a ring of keys beside a map. Eviction
+ * overwrites the ring's oldest slot, O(1); a Map alone, evicting its first key, would walk past every
+ * deleted entry at its front on each eviction (seconds for a full read of a million entries).
+ */
+class RecordRing {
+  private readonly byKey = new Map<string, { record: AppliedRevocation; slot: number }>();
+  private readonly slots: Array<string | undefined>;
+  private next = 0;
+
+  constructor(capacity: number) {
+    this.slots = new Array<string | undefined>(capacity).fill(undefined);
+  }
+
+  get(key: string): AppliedRevocation | undefined {
+    return this.byKey.get(key)?.record;
+  }
+
+  /** Records `key` as the newest, forgetting the record made `capacity` calls ago. */
+  set(key: string, record: AppliedRevocation): void {
+    this.delete(key);
+    const slot = this.next;
+    const evicted = this.slots[slot];
+    if (evicted !== undefined) this.byKey.delete(evicted);
+    this.slots[slot] = key;
+    this.byKey.set(key, { record, slot });
+    this.next = (slot + 1) % this.slots.length;
+  }
+
+  delete(key: string): void {
+    const held = this.byKey.get(key);
+    if (held === undefined) return;
+    this.slots[held.slot] = undefined;
+    this.byKey.delete(key);
+  }
+
+  size(): number {
+    return this.byKey.size;
   }
 }
 

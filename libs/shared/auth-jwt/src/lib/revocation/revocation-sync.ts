@@ -321,7 +321,9 @@ export class RevocationSync {
   ): boolean {
     const outcome = this.list.add(entry);
     if (outcome === 'added' || outcome === 'updated') {
-      this.settings.onApplied?.(entry, { source, announcedAtMs, appliedAtMs });
+      // completedFullReads rises at the end of each full read: during one, it names that read.
+      const readId = source === 'load' ? this.completedFullReads : undefined;
+      this.settings.onApplied?.(entry, { source, announcedAtMs, appliedAtMs, readId });
       return true;
     }
     if (outcome !== 'full') return false;
