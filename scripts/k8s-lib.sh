@@ -4,6 +4,12 @@
 
 NAMESPACE=jwt-ms
 SERVICES=(auth-service users-service orders-service)
+# The Deployments of the project's own images: the services and the browser console (apps/console).
+DEPLOYMENTS=("${SERVICES[@]}" console)
+# Every image build_images makes and the up scripts load into the cluster (never pulled).
+IMAGES=()
+for service in "${SERVICES[@]}"; do IMAGES+=("jwt-ms/${service}:local"); done
+IMAGES+=(jwt-ms/console:local)
 # shellcheck disable=SC2034 # used by the scripts that source this file
 INGRESS_HOST=jwt.localtest.me
 
@@ -46,13 +52,16 @@ require_node_size() {
   fi
 }
 
-# build_images: one image per service from docker/Dockerfile, tagged jwt-ms/<service>:local.
+# build_images: one image per service from docker/Dockerfile, tagged jwt-ms/<service>:local, and the
+# console's from docker/console.Dockerfile (the same first stage: its npm ci layer is shared).
 build_images() {
   local service
   for service in "${SERVICES[@]}"; do
     say "building jwt-ms/${service}:local"
     docker build -f docker/Dockerfile --build-arg "SERVICE=${service}" -t "jwt-ms/${service}:local" .
   done
+  say "building jwt-ms/console:local"
+  docker build -f docker/console.Dockerfile -t jwt-ms/console:local .
 }
 
 # create_secrets: the signing key set, the database passwords, the Redis users (ACL file and
@@ -206,16 +215,38 @@ deploy() {
   create_secrets
   apply_auth_overrides
   local service existing=()
-  for service in "${SERVICES[@]}"; do
+  for service in "${DEPLOYMENTS[@]}"; do
     if kubectl -n "$NAMESPACE" get "deployment/${service}" >/dev/null 2>&1; then existing+=("deployment/${service}"); fi
   done
   kubectl apply -k "k8s/overlays/$1"
   if ((${#existing[@]})); then kubectl -n "$NAMESPACE" rollout restart "${existing[@]}"; fi
   kubectl -n "$NAMESPACE" rollout status statefulset/redis --timeout=180s || { diagnose; return 1; }
   kubectl -n "$NAMESPACE" rollout status statefulset/postgres --timeout=180s || { diagnose; return 1; }
-  for service in "${SERVICES[@]}"; do
+  for service in "${DEPLOYMENTS[@]}"; do
     kubectl -n "$NAMESPACE" rollout status "deployment/${service}" --timeout=300s || { diagnose; return 1; }
   done
+}
+
+# check_console <base URL>: the ingress answers the console's page at / and its configuration names
+# the issuer the services use (the ConfigMap's AUTH_ISSUER).
+check_console() {
+  say "console at $1/"
+  local issuer
+  issuer=$(kubectl -n "$NAMESPACE" get configmap jwt-ms-config -o jsonpath='{.data.AUTH_ISSUER}')
+  node - "$1" "$issuer" <<'NODE'
+const [base, issuer] = process.argv.slice(2);
+(async () => {
+  const page = await fetch(`${base}/`);
+  const type = page.headers.get('content-type') ?? '';
+  if (page.status !== 200 || !type.startsWith('text/html')) throw new Error(`GET / answered ${page.status} ${type}`);
+  const config = await (await fetch(`${base}/console-config.json`)).json();
+  if (config.issuer !== issuer) throw new Error(`the console names the issuer ${config.issuer}, not ${issuer}`);
+  console.log(`the page (200 ${type}) and its configuration (issuer ${config.issuer})`);
+})().catch((error) => {
+  console.error(`console: ${error.message}`);
+  process.exit(1);
+});
+NODE
 }
 
 # demo <base URL>: the README's demo, through the ingress.

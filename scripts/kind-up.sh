@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates a kind cluster, installs ingress-nginx and metrics-server, builds and loads the three
-# images, deploys k8s/overlays/kind, waits for every rollout, and runs the demo through
-# http://jwt.localtest.me. Re-running it rebuilds the images and restarts the Deployments.
+# service images and the console's, deploys k8s/overlays/kind, waits for every rollout, runs the demo
+# through http://jwt.localtest.me and checks the console there. Re-running it rebuilds the images and restarts the Deployments.
 # Needs: docker, kind, kubectl, node/npm (after `npm ci`), openssl; network access to pull
 # kindest/node, ingress-nginx, metrics-server, redis and postgres images; ports 80 and 443 free on
 # 127.0.0.1; jwt.localtest.me resolving to 127.0.0.1; a Docker engine with 2 CPUs and 4 GiB.
@@ -40,11 +40,12 @@ wait_for_ingress_controller
 install_metrics_server kind
 
 build_images
-for service in "${SERVICES[@]}"; do
-  kind load docker-image "jwt-ms/${service}:local" --name jwt-ms
+for image in "${IMAGES[@]}"; do
+  kind load docker-image "${image}" --name jwt-ms
 done
 
 deploy kind
 demo "http://${INGRESS_HOST}"
+check_console "http://${INGRESS_HOST}"
 print_admin_hint
-say "done: http://${INGRESS_HOST} (scripts/kind-down.sh removes the cluster)"
+say "done: the API and the console at http://${INGRESS_HOST}/ (scripts/kind-down.sh removes the cluster)"

@@ -44,8 +44,8 @@ wait_for_ingress_controller
 install_metrics_server minikube
 
 build_images
-for service in "${SERVICES[@]}"; do
-  minikube image load "jwt-ms/${service}:local" -p jwt-ms
+for image in "${IMAGES[@]}"; do
+  minikube image load "${image}" -p jwt-ms
 done
 
 deploy minikube
@@ -61,6 +61,8 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 demo "http://${INGRESS_HOST}:${DEMO_PORT}"
+check_console "http://${INGRESS_HOST}:${DEMO_PORT}"
 print_admin_hint
 ip=$(minikube ip -p jwt-ms)
-say "done. The ingress itself answers on ${ip}: add '${ip} ${INGRESS_HOST}' to /etc/hosts to use http://${INGRESS_HOST}"
+# The console logs in at the issuer, http://${INGRESS_HOST} (port 80): through the ingress itself, not the port-forward.
+say "done. The ingress itself answers on ${ip}: add '${ip} ${INGRESS_HOST}' to /etc/hosts to use http://${INGRESS_HOST} (the API, and the console at /)"

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# npm run test:images: builds the three service images for real and drives the demo through them.
+# npm run test:images: builds the three service images and the console's for real and drives the
+# demo through them.
 #
 #   1. starts a Docker engine (dockerd) if none answers, and stops it again at the end;
 #   2. makes a local Node 20 base image once (debootstrap of Debian bookworm with a compiler + this
 #      machine's node, its headers and npm, imported with `docker import`), because no registry can
 #      be reached here; elsewhere NODE_IMAGE=node:20.19.5-bookworm-slim (the Dockerfile's default)
 #      can be given and is used as is;
-#   3. builds jwt-ms/{auth,users,orders}-service:local from docker/Dockerfile;
+#   3. builds jwt-ms/{auth,users,orders}-service:local from docker/Dockerfile and jwt-ms/console:local
+#      from docker/console.Dockerfile;
 #   4. runs them read-only, non-root, without capabilities, on the host network against the local
-#      Redis and PostgreSQL (fresh jwtms_test_images_* databases), waits for their HEALTHCHECKs;
+#      Redis and PostgreSQL (fresh jwtms_test_images_* databases), waits for their HEALTHCHECKs, and
+#      checks the console's page (its CSP) and configuration;
 #   5. runs scripts/demo.mjs against them, then removes the containers and the databases;
 #   6. runs compose.yaml (docker compose, or Debian's docker-compose 1.29) with two replicas of each
-#      service behind the HAProxy gateway: round-robin, 404s for unrouted paths, clean starts (no
+#      service and of the console behind the HAProxy gateway: round-robin, the console at / and
+#      its 404s for paths no service takes, clean starts (no
 #      restart, no failed migration), Redis refusing a resource service's writes, the demo through
 #      the gateway, and a third users replica that the gateway must find. With the local base,
 #      docker/standins/compose.standins.yaml swaps the official redis, postgres and haproxy images
 #      (not reachable here) for Debian's packages of the same servers; everything else is as is.
 #      TEST_IMAGES_COMPOSE=0 skips this step.
-# Ports: TEST_IMAGES_PORT_BASE (4301-4303) and TEST_IMAGES_GATEWAY_PORT (4380).
+# Ports: TEST_IMAGES_PORT_BASE (4301-4304) and TEST_IMAGES_GATEWAY_PORT (4380).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +35,22 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 SUFFIX="$$"
 say() { printf '\n== %s\n' "$*"; }
 fail() { printf 'test:images: %s\n' "$*" >&2; exit 1; }
+
+# check_console <base URL> <issuer>: GET / answers the page (200 text/html) under a Content-Security-Policy
+# without unsafe-inline, and /console-config.json names <issuer>.
+check_console() {
+  local answer policy issuer
+  answer=$(curl -sS -D - -o /dev/null "$1/" | tr -d '\r')
+  grep -q '^HTTP/[0-9.]* 200' <<<"$answer" || fail "GET $1/: expected 200, got: $(head -n 1 <<<"$answer")"
+  grep -qi '^content-type: text/html' <<<"$answer" || fail "GET $1/ is not text/html"
+  policy=$(awk -F': ' 'tolower($1) == "content-security-policy" {print $2}' <<<"$answer")
+  [[ "$policy" == *"script-src 'self'"* ]] || fail "GET $1/: no script-src 'self' in its CSP ($policy)"
+  [[ "$policy" != *unsafe-inline* ]] || fail "GET $1/: its CSP allows unsafe-inline ($policy)"
+  issuer=$(curl -fsS "$1/console-config.json" | node -e \
+    "let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => console.log(JSON.parse(s).issuer))")
+  [[ "$issuer" == "$2" ]] || fail "$1/console-config.json names the issuer '$issuer', not $2"
+  echo "console at $1/: the page (200 text/html, CSP without unsafe-inline), issuer $issuer"
+}
 
 command -v docker >/dev/null 2>&1 || fail "docker is not installed: apt-get install docker.io (.ci/run does)"
 command -v psql >/dev/null 2>&1 || fail "psql is not installed: apt-get install postgresql-client"
@@ -126,6 +146,14 @@ for service in "${SERVICES[@]}"; do
   echo "jwt-ms/$service:local built in $((SECONDS - started)) s, $((size / 1000000)) MB" \
     "($(((size - base_size) / 1000000)) MB above the base), user $(docker image inspect "jwt-ms/$service:local" --format '{{.Config.User}}')"
 done
+# The console: its first stage is docker/Dockerfile's, so the workspace's npm ci layer is reused.
+started=$SECONDS
+DOCKER_BUILDKIT=0 docker build -f docker/console.Dockerfile --build-arg "NODE_IMAGE=$node_image" \
+  -t jwt-ms/console:local . >"$workdir/build-console.log" 2>&1 ||
+  { tail -40 "$workdir/build-console.log" >&2; fail "docker build of the console failed"; }
+size=$(docker image inspect jwt-ms/console:local --format '{{.Size}}')
+echo "jwt-ms/console:local built in $((SECONDS - started)) s, $((size / 1000000)) MB" \
+  "($(((size - base_size) / 1000000)) MB above the base), user $(docker image inspect jwt-ms/console:local --format '{{.Config.User}}')"
 
 say "containers"
 npm run -s keys:generate -- --alg ES256 >"$workdir/signing-jwks.json"
@@ -168,6 +196,22 @@ for service in "${SERVICES[@]}"; do
   port=$((port + 1))
 done
 
+# The console, hardened alike, named the auth container as its issuer; its own HEALTHCHECK first.
+console_port=$((PORT_BASE + 3))
+containers+=("$(docker run --detach --name "jwtms-console-$SUFFIX" --network host \
+  --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+  -e "PORT=$console_port" -e HOST=127.0.0.1 -e "CONSOLE_ISSUER=$auth_url" jwt-ms/console:local)")
+for _ in $(seq 1 60); do
+  health=$(docker inspect --format '{{.State.Health.Status}}' "jwtms-console-$SUFFIX")
+  [[ "$health" == healthy ]] && break
+  [[ "$(docker inspect --format '{{.State.Running}}' "jwtms-console-$SUFFIX")" == true ]] ||
+    { docker logs "jwtms-console-$SUFFIX" >&2; fail "the console exited"; }
+  sleep 1
+done
+[[ "$health" == healthy ]] || { docker logs "jwtms-console-$SUFFIX" >&2; fail "the console never became healthy"; }
+echo "console healthy on 127.0.0.1:$console_port (user $(docker exec "jwtms-console-$SUFFIX" id -u))"
+check_console "http://127.0.0.1:$console_port" "$auth_url"
+
 say "demo through the images"
 AUTH_URL="$auth_url" USERS_URL="http://127.0.0.1:$((PORT_BASE + 1))" ORDERS_URL="http://127.0.0.1:$((PORT_BASE + 2))" \
   ORDERS_CLIENT_SECRET=compose-only-orders-client-secret node scripts/demo.mjs
@@ -209,22 +253,27 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
   ready=""
   for _ in $(seq 1 60); do
     if curl -fsS -o /dev/null "$gateway/.well-known/jwks.json" 2>/dev/null &&
-      [[ "$(curl -sS -o /dev/null -w '%{http_code}' "$gateway/users/me" 2>/dev/null)" == 401 ]]; then
+      [[ "$(curl -sS -o /dev/null -w '%{http_code}' "$gateway/users/me" 2>/dev/null)" == 401 ]] &&
+      curl -fsS -o /dev/null "$gateway/console-config.json" 2>/dev/null; then
       ready=yes
       break
     fi
     sleep 1
   done
-  [[ -n "$ready" ]] || fail "the gateway on $gateway did not route to auth and users within 60 s"
+  [[ -n "$ready" ]] || fail "the gateway on $gateway did not route to auth, users and the console within 60 s"
   replicas=$("${compose[@]}" ps -q auth users orders | wc -l)
   echo "gateway on $gateway routing after $((SECONDS - started)) s; $replicas service containers"
   ((replicas == 6)) || fail "expected 2 replicas of each of the 3 services, found $replicas containers"
+  consoles=$("${compose[@]}" ps -q console | wc -l)
+  ((consoles == 2)) || fail "expected 2 console replicas, found $consoles containers"
+  # The console at /, through the gateway, naming the services' issuer (compose.yaml's AUTH_ISSUER).
+  check_console "$gateway" "http://localhost:$GATEWAY_PORT"
   # Round-robin: successive answers through the gateway come from different replicas.
   instances=$(for _ in 1 2 3 4; do curl -fsS -D - -o /dev/null "$gateway/.well-known/jwks.json" | tr -d '\r' |
     awk -F': ' 'tolower($1) == "x-instance-id" {print $2}'; done | sort -u | wc -l)
   echo "auth answers through the gateway came from $instances replicas"
   ((instances == 2)) || fail "the gateway did not rotate over both auth replicas ($instances seen)"
-  # A path no service serves is the gateway's 404 (problem+json), not a 503 from an empty backend;
+  # A path no service serves is the console's 404 (problem+json), not a 503 from an empty backend;
   # /auth without a slash still goes to the auth service (which has no such route).
   for path in /nowhere /auth; do
     answer=$(curl -sS -D - -o /dev/null "$gateway$path" | tr -d '\r')
@@ -232,16 +281,16 @@ if [[ "${TEST_IMAGES_COMPOSE:-1}" != 0 ]]; then
     grep -qi '^content-type: application/problem+json' <<<"$answer" || fail "GET $path: the 404 is not problem+json"
   done
   grep -qi '^x-instance-id:' <<<"$answer" || fail "GET /auth was not routed to the auth service"
-  echo "unrouted paths: 404 problem+json from the gateway; /auth reaches the auth service"
+  echo "unrouted paths: 404 problem+json from the console; /auth reaches the auth service"
   # Every replica started cleanly: none restarted, none logged a failed migration (replicas migrate
   # one empty database at once, under a lock).
-  mapfile -t service_containers < <("${compose[@]}" ps -q auth users orders)
+  mapfile -t service_containers < <("${compose[@]}" ps -q auth users orders console)
   restarts=$(docker inspect --format '{{.RestartCount}}' "${service_containers[@]}" | awk '{s+=$1} END {print s+0}')
   ((restarts == 0)) || fail "$restarts service container restart(s) during start"
   if "${compose[@]}" logs --no-color auth users orders 2>&1 | grep -E 'Migration .* failed|QueryFailedError'; then
     fail "a replica's migrations failed at start"
   fi
-  echo "6 replicas started with no restart and no failed migration"
+  echo "6 service and 2 console replicas started with no restart, and no failed migration"
   # A resource service is read-only on Redis (docker/redis-users.acl): from inside an orders
   # container, with its own credentials, flushing or overwriting the revocation list is refused.
   orders_container=$("${compose[@]}" ps -q orders | sed -n 1p)

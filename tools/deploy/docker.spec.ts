@@ -11,8 +11,32 @@ import { ROOT } from '@jwt-ms/testing';
  * file's structure, the gateway config by HAProxy itself, and every shell
  * script by shellcheck.
  */
-describe('docker/Dockerfile', () => {
-  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8'));
+/**
+ * Each image's Dockerfile, and what its runtime stage must hold: the services' bundle, or the
+ * console's server bundle and built page. Both are held to the same rules.
+ */
+const IMAGES = [
+  {
+    file: 'docker/Dockerfile',
+    cmd: ['node', 'main.js'],
+    copies: [
+      'COPY --from=dependencies /app/node_modules ./node_modules',
+      'COPY --from=build /workspace/dist/apps/${SERVICE}/main.js ./main.js',
+    ],
+  },
+  {
+    file: 'docker/console.Dockerfile',
+    cmd: ['node', 'server/main.mjs'],
+    copies: [
+      'COPY --from=dependencies /app/node_modules ./node_modules',
+      'COPY --from=build /workspace/dist/apps/console/server/main.mjs ./server/main.mjs',
+      'COPY --from=build /workspace/dist/apps/console/web ./web',
+    ],
+  },
+];
+
+describe.each(IMAGES)('$file', ({ file, cmd, copies }) => {
+  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, file), 'utf8'));
   const instructions = dockerfile.getInstructions();
   const stages = dockerfile.getFROMs();
   const runtimeStart = stages[stages.length - 1].getRange().start.line;
@@ -38,8 +62,10 @@ describe('docker/Dockerfile', () => {
     expect(uid).toMatch(/^\d+$/);
     expect(Number(uid)).toBeGreaterThan(0);
     if (gid !== undefined) expect(Number(gid)).toBeGreaterThan(0);
-    const [cmd] = keyword(runtime, 'CMD');
-    expect(JSON.parse(cmd.getArgumentsContent() ?? '')).toEqual(['node', 'main.js']);
+    // The uid the Kubernetes pods run as (runAsUser in k8s/base).
+    expect(users[0]).toBe('10001:10001');
+    const [command] = keyword(runtime, 'CMD');
+    expect(JSON.parse(command.getArgumentsContent() ?? '')).toEqual(cmd);
     const [healthcheck] = keyword(runtime, 'HEALTHCHECK');
     expect(healthcheck.getArgumentsContent()).toContain('/health/live');
   });
@@ -51,21 +77,32 @@ describe('docker/Dockerfile', () => {
     );
     expect(keyword(runtime, 'RUN')).toEqual([]); // the runtime stage only copies
     // …and only the bundle and the production dependencies: no sources, no build context.
-    const copied = keyword(runtime, 'COPY').map((i) => i.getTextContent());
-    expect(copied).toEqual([
-      'COPY --from=dependencies /app/node_modules ./node_modules',
-      'COPY --from=build /workspace/dist/apps/${SERVICE}/main.js ./main.js',
-    ]);
+    expect(keyword(runtime, 'COPY').map((i) => i.getTextContent())).toEqual(copies);
     const install = keyword(instructions, 'RUN').map((i) => i.getArgumentsContent() ?? '');
-    expect(install.some((command) => command.includes('npm ci --omit=dev'))).toBe(true);
+    // From a lockfile, production packages only, and the npm cache removed from the layer.
+    expect(install.filter((command) => /npm (ci|install)/.test(command))).toEqual([
+      expect.stringMatching(/^npm ci --ignore-scripts /),
+      expect.stringMatching(/^npm ci --omit=dev .*&& npm cache clean --force$/),
+    ]);
     // No secret in the image: keys and passwords come from the environment at run time.
     expect(
       keyword(instructions, 'ENV')
         .map((i) => i.getArgumentsContent())
         .join(' '),
-    ).not.toMatch(/SIGNING_JWKS|PASSWORD|SECRET/);
+    ).not.toMatch(/SIGNING_JWKS|PASSWORD|SECRET|ISSUER/);
   });
 
+  it("shares the services' first stage up to the workspace's npm ci, so that its cached layer serves both", () => {
+    const upToInstall = (path: string) => {
+      const list = DockerfileParser.parse(readFileSync(join(ROOT, path), 'utf8')).getInstructions();
+      const install = list.findIndex((i) => i.getKeyword() === 'RUN');
+      return list.slice(0, install + 1).map((i) => i.getTextContent());
+    };
+    expect(upToInstall(file)).toEqual(upToInstall('docker/Dockerfile'));
+  });
+});
+
+describe('the build context', () => {
   it('keeps data, keys and node_modules out of the build context', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     // A pattern without **/ matches only at the root of the context: private files are excluded at any depth.
@@ -84,8 +121,16 @@ describe('compose.yaml', () => {
   };
   const services = compose.services;
 
-  it('starts Redis, PostgreSQL, two replicas of each service and a gateway, in health order', () => {
-    expect(Object.keys(services).sort()).toEqual(['auth', 'gateway', 'orders', 'postgres', 'redis', 'users']);
+  it('starts Redis, PostgreSQL, two replicas of each service and of the console, and a gateway, in health order', () => {
+    expect(Object.keys(services).sort()).toEqual([
+      'auth',
+      'console',
+      'gateway',
+      'orders',
+      'postgres',
+      'redis',
+      'users',
+    ]);
     for (const name of ['auth', 'users', 'orders']) {
       expect(services[name].deploy.replicas).toBe(2);
       expect(services[name].build.args.SERVICE).toBe(`${name}-service`);
@@ -95,7 +140,7 @@ describe('compose.yaml', () => {
       expect(services[name].ports).toBeUndefined(); // reached only through the gateway
     }
     for (const name of ['users', 'orders']) expect(services[name].depends_on.auth.condition).toBe('service_healthy');
-    for (const name of ['auth', 'users', 'orders']) {
+    for (const name of ['auth', 'users', 'orders', 'console']) {
       expect({ name, read_only: services[name].read_only, cap_drop: services[name].cap_drop }).toEqual({
         name,
         read_only: true,
@@ -111,6 +156,30 @@ describe('compose.yaml', () => {
     // Healthy over TCP, as the services connect: the first start's init runs on the socket only.
     expect(services['postgres'].healthcheck.test).toEqual(expect.arrayContaining(['pg_isready', '-h', '127.0.0.1']));
     expect(services['gateway'].ports).toEqual(['127.0.0.1:${GATEWAY_PORT:-8080}:8080']);
+    for (const name of ['auth', 'users', 'orders', 'console'])
+      expect({ name, gatewayWaits: services['gateway'].depends_on[name]?.condition }).toEqual({
+        name,
+        gatewayWaits: 'service_healthy',
+      });
+  });
+
+  it("serves the console from its own image, naming the services' issuer, with the APIs on the gateway's origin", () => {
+    const console = services['console'];
+    expect(console.image).toBe('jwt-ms/console:local');
+    expect(console.build.dockerfile).toBe('docker/console.Dockerfile');
+    expect(console.deploy.replicas).toBe(2);
+    expect(console.environment.CONSOLE_ISSUER).toBe(services['auth'].environment.AUTH_ISSUER);
+    expect(console.environment.CONSOLE_ISSUER).toBe('http://localhost:${GATEWAY_PORT:-8080}');
+    // Unset: the page calls the APIs on its own origin, the gateway's (no CORS to open).
+    for (const name of ['CONSOLE_AUTH_URL', 'CONSOLE_USERS_URL', 'CONSOLE_ORDERS_URL'])
+      expect(console.environment[name]).toBeUndefined();
+    // The console client may come back to the gateway's /callback (docker/oauth-clients.json).
+    const registry = JSON.parse(readFileSync(join(ROOT, 'docker/oauth-clients.json'), 'utf8')) as Array<{
+      client_id: string;
+      redirect_uris?: string[];
+    }>;
+    const client = registry.find((entry) => entry.client_id === (console.environment.CONSOLE_CLIENT_ID ?? 'console'));
+    expect(client?.redirect_uris).toContain('http://localhost:8080/callback');
   });
 
   it("believes X-Forwarded-For from the gateway's fixed address only", () => {
@@ -146,13 +215,36 @@ describe('compose.yaml', () => {
 
   it('balances round-robin with no stickiness, in a config HAProxy accepts', () => {
     const config = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
-    expect(config.match(/balance roundrobin/g)).toHaveLength(3);
+    expect(config.match(/balance roundrobin/g)).toHaveLength(4);
     expect(config).not.toMatch(/^\s*(cookie|stick|balance source|hash-type)/m);
     const check = spawnSync('haproxy', ['-c', '-f', join(ROOT, 'docker/haproxy.cfg')], { encoding: 'utf8' });
     expect({ status: check.status, output: check.stderr.includes('ALERT') ? check.stderr : '' }).toEqual({
       status: 0,
       output: '',
     });
+  });
+});
+
+describe('docker/haproxy.cfg', () => {
+  const config = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
+
+  it('routes the API prefixes to the services and every other path to the console, readiness-checked', () => {
+    const backends = [...config.matchAll(/^backend (\S+)\n((?:[ \t]+.*\n?)*)/gm)].map(([, name, body]) => ({
+      name,
+      check: /option httpchk GET \/health\/ready/.test(body),
+      servers: /server-template (\S+) \d+ (\S+)/.exec(body)?.slice(1),
+    }));
+    expect(backends).toEqual([
+      { name: 'auth', check: true, servers: ['auth', 'auth:3000'] },
+      { name: 'users', check: true, servers: ['users', 'users:3000'] },
+      { name: 'orders', check: true, servers: ['orders', 'orders:3000'] },
+      { name: 'console', check: true, servers: ['console', 'console:3000'] },
+    ]);
+    expect(config).toMatch(/^\s*default_backend console$/m);
+    for (const name of ['auth', 'users', 'orders'])
+      expect(config).toMatch(new RegExp(`^\\s*use_backend ${name} if to_${name}$`, 'm'));
+    // The console answers a path nobody serves (its own 404 problem): the gateway returns none itself.
+    expect(config).not.toMatch(/http-request return status 404/);
   });
 });
 

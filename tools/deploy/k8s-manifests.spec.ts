@@ -13,6 +13,10 @@ import { renderOverlay, type K8sObject } from './kustomize';
  */
 const OVERLAYS = ['kind', 'minikube'];
 const SERVICES = ['auth-service', 'users-service', 'orders-service'];
+/** The browser console (apps/console), served by the ingress at `/`. */
+const CONSOLE = 'console';
+/** The Deployments of the project's own images. */
+const OWN = [...SERVICES, CONSOLE];
 /** What else runs pods: Prometheus, from components/monitoring. */
 const MONITORING = ['prometheus'];
 /** The pods that mount a service-account token: Prometheus's discovery of the pods (a read-only Role). */
@@ -38,7 +42,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
   const workloads = () => [...deployments, ...ofKind('StatefulSet')];
 
   it('renders the whole system into one namespace', () => {
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...SERVICES, ...MONITORING].sort());
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...OWN, ...MONITORING].sort());
     expect(
       ofKind('StatefulSet')
         .map((s) => s.metadata.name)
@@ -110,40 +114,42 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     }
   });
 
-  it.each(SERVICES)(
-    '%s: probes on the paths the service serves, requests and limits, non-root, ≥ 2 replicas',
-    (name) => {
-      const deployment = named('Deployment', name);
-      const pod = deployment.spec.template.spec;
-      const container = pod.containers[0];
-      expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
-      expect(container.ports).toContainEqual(expect.objectContaining({ name: 'http', containerPort: 3000 }));
-      expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-      // The startup window covers the database connection retries (6 × (5 s timeout + 2 s), service-core).
-      expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(45);
-      expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-      expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-      expect(container.resources.requests).toEqual(
-        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
-      );
-      expect(container.resources.limits).toEqual(
-        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
-      );
-      expect(pod.securityContext.runAsNonRoot).toBe(true);
-      expect(container.securityContext).toEqual(
-        expect.objectContaining({
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ['ALL'] },
-        }),
-      );
-      expect(pod.topologySpreadConstraints?.length).toBeGreaterThan(0);
-      expect(container.lifecycle.preStop).toBeDefined();
-      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
-      expect(container.image).toBe(`jwt-ms/${name}:local`);
-      expect(container.imagePullPolicy).toBe('Never'); // local images, loaded into the cluster by the scripts
-    },
-  );
+  it.each(OWN)('%s: probes on the paths the service serves, requests and limits, non-root, ≥ 2 replicas', (name) => {
+    const deployment = named('Deployment', name);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(container.ports).toContainEqual(expect.objectContaining({ name: 'http', containerPort: 3000 }));
+    expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    // The startup window covers the database connection retries (6 × (5 s timeout + 2 s), service-core);
+    // the console opens no connection, and starts in about a second.
+    expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(
+      name === CONSOLE ? 20 : 45,
+    );
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+    expect(container.resources.requests).toEqual(
+      expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+    );
+    expect(container.resources.limits).toEqual(
+      expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+    );
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    // The image's USER (docker/Dockerfile, docker/console.Dockerfile).
+    expect(pod.securityContext).toEqual(expect.objectContaining({ runAsUser: 10001, runAsGroup: 10001 }));
+    expect(container.securityContext).toEqual(
+      expect.objectContaining({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      }),
+    );
+    expect(pod.topologySpreadConstraints?.length).toBeGreaterThan(0);
+    expect(container.lifecycle.preStop).toBeDefined();
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+    expect(container.image).toBe(`jwt-ms/${name}:local`);
+    expect(container.imagePullPolicy).toBe('Never'); // local images, loaded into the cluster by the scripts
+  });
 
   it("gives the auth service memory for argon2id at full concurrency (4 × 64 MiB above the process's own)", () => {
     // argon2id's memory cost (accounts.service.ts: the library default, 64 MiB) times libuv's 4 threads,
@@ -186,8 +192,36 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     const lib = readFileSync(join(ROOT, 'scripts/k8s-lib.sh'), 'utf8');
     expect(lib).toContain(`SERVICES=(${SERVICES.join(' ')})`);
     expect(lib).toContain('-t "jwt-ms/${service}:local"');
-    for (const name of SERVICES)
+    expect(lib).toContain('docker build -f docker/console.Dockerfile -t jwt-ms/console:local .');
+    expect(lib).toContain('DEPLOYMENTS=("${SERVICES[@]}" console)'); // restarted and awaited by deploy
+    expect(lib).toContain('IMAGES+=(jwt-ms/console:local)');
+    const up = overlay === 'kind' ? 'kind-up.sh' : 'minikube-up.sh';
+    expect(readFileSync(join(ROOT, 'scripts', up), 'utf8')).toMatch(
+      /for image in "\$\{IMAGES\[@\]\}"; do\n\s+(kind|minikube image) load/,
+    );
+    for (const name of OWN)
       expect(named('Deployment', name).spec.template.spec.containers[0].image).toBe(`jwt-ms/${name}:local`);
+  });
+
+  it("gives the console the services' issuer, from the same ConfigMap key, and the APIs on the ingress's origin", () => {
+    const [container] = named('Deployment', CONSOLE).spec.template.spec.containers;
+    const env = container.env as Array<{ name: string; value?: string; valueFrom?: unknown }>;
+    expect(env.find((e) => e.name === 'CONSOLE_ISSUER')?.valueFrom).toEqual({
+      configMapKeyRef: { name: 'jwt-ms-config', key: 'AUTH_ISSUER' },
+    });
+    for (const name of ['CONSOLE_AUTH_URL', 'CONSOLE_USERS_URL', 'CONSOLE_ORDERS_URL'])
+      expect(env.find((e) => e.name === name)).toBeUndefined();
+    expect(container.envFrom).toBeUndefined(); // the console needs none of the services' settings
+    // Its redirect URI, <issuer>/callback, is registered for the console client.
+    const config = named('ConfigMap', 'jwt-ms-config') as unknown as { data: Record<string, string> };
+    const registry = JSON.parse(readFileSync(join(ROOT, 'docker/oauth-clients.json'), 'utf8')) as Array<{
+      client_id: string;
+      redirect_uris?: string[];
+    }>;
+    const clientId = env.find((e) => e.name === 'CONSOLE_CLIENT_ID')?.value ?? 'console';
+    expect(registry.find((client) => client.client_id === clientId)?.redirect_uris).toContain(
+      `${config.data['AUTH_ISSUER']}/callback`,
+    );
   });
 
   it('gives no Service client affinity, and every Service selects pods that exist', () => {
@@ -221,7 +255,10 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
       ['/.well-known', 'auth-service'],
       ['/users', 'users-service'],
       ['/orders', 'orders-service'],
+      ['/', CONSOLE], // last, and ingress-nginx tries the longest path first: the API paths win
     ]);
+    const catchAll = ingress.spec.rules[0].http.paths.at(-1);
+    expect(catchAll.pathType).toBe('Prefix');
     for (const [, service] of routes) expect(() => named('Service', service)).not.toThrow();
   });
 
@@ -262,8 +299,17 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
         ),
       ).toBe(true);
     }
-    expect(ofKind('HorizontalPodAutoscaler')).toHaveLength(3);
-    expect(ofKind('PodDisruptionBudget')).toHaveLength(3);
+    // The services scale; the console keeps its 2 replicas (a few static files), but a drain leaves one.
+    expect(
+      ofKind('HorizontalPodAutoscaler')
+        .map((hpa) => hpa.metadata.name)
+        .sort(),
+    ).toEqual([...SERVICES].sort());
+    expect(
+      ofKind('PodDisruptionBudget')
+        .map((pdb) => pdb.metadata.name)
+        .sort(),
+    ).toEqual([...OWN].sort());
   });
 
   it('keeps secrets out of the manifests: keys and passwords come from Secrets the scripts create', () => {
@@ -301,7 +347,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     expect(aclVolume.secret.items[0].key).toBe('users.acl');
   });
 
-  it('lets only the ingress reach the services, the resource services the auth service, orders users, and only the services Redis and PostgreSQL', () => {
+  it('lets only the ingress reach the services and the console, the resource services the auth service, orders users, and only the services Redis and PostgreSQL', () => {
     // Every (source, destination) pair, evaluated with NetworkPolicy's own semantics: a rule that
     // allows too much (an empty peer, `namespaceSelector: {}`, a rule with no `from`) shows up here.
     const pods = workloads().map((w) => ({ name: w.metadata.name, labels: w.spec.template.metadata.labels }));
@@ -331,6 +377,7 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
         'ingress-nginx -> auth-service:http',
         'ingress-nginx -> users-service:http',
         'ingress-nginx -> orders-service:http',
+        'ingress-nginx -> console:http',
         'users-service -> auth-service:http',
         'orders-service -> auth-service:http',
         'orders-service -> users-service:http',
@@ -357,11 +404,14 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     const keep = data['prometheus.yml'];
     expect(keep).toContain('regex: auth-service|users-service|orders-service');
     expect(keep).toContain('own_namespace: true');
-    // The ingress never routes /metrics: its paths are the services' prefixes only.
-    const paths = named('Ingress', 'jwt-ms').spec.rules.flatMap((rule: { http: { paths: Array<{ path: string }> } }) =>
-      rule.http.paths.map((path) => path.path),
+    // The ingress never routes /metrics to a service: the only path it falls under is the console's `/`,
+    // and the console serves no /metrics (its 404).
+    const paths = named('Ingress', 'jwt-ms').spec.rules.flatMap(
+      (rule: { http: { paths: Array<{ path: string; backend: { service: { name: string } } }> } }) =>
+        rule.http.paths.map((path) => ({ path: path.path, service: path.backend.service.name })),
     );
-    expect(paths.some((path: string) => '/metrics'.startsWith(path))).toBe(false);
+    const metricsRoutes = paths.filter(({ path }: { path: string }) => '/metrics'.startsWith(path));
+    expect(metricsRoutes).toEqual([{ path: '/', service: CONSOLE }]);
   });
 
   it('rotates the signing keys with a CronJob that may only get and update that one Secret, and reach only the API server', () => {
@@ -484,8 +534,8 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
   it('leaves every PodDisruptionBudget room for a voluntary eviction (a node drain is never blocked)', () => {
     for (const pdb of ofKind('PodDisruptionBudget')) {
       const deployment = named('Deployment', pdb.metadata.name);
-      const hpa = named('HorizontalPodAutoscaler', pdb.metadata.name);
-      const fewest = Math.min(deployment.spec.replicas, hpa.spec.minReplicas);
+      const hpa = ofKind('HorizontalPodAutoscaler').find((h) => h.metadata.name === pdb.metadata.name);
+      const fewest = Math.min(deployment.spec.replicas, hpa?.spec.minReplicas ?? deployment.spec.replicas);
       if (pdb.spec.maxUnavailable !== undefined) expect(Number(pdb.spec.maxUnavailable)).toBeGreaterThanOrEqual(1);
       else expect(Number(pdb.spec.minAvailable)).toBeLessThan(fewest);
     }

@@ -92,4 +92,38 @@ describe('the pruned lockfile of a service image', () => {
       'b (needed by node_modules/a) is not in package-lock.json',
     );
   });
+
+  it("is what the console's server build emits beside main.mjs: its imported packages, at the workspace's versions", () => {
+    // The SSR build of apps/console (vite.config.mts, runtimePackages), into a folder of its own.
+    const dir = mkdtempSync(join(tmpdir(), 'console-server-'));
+    try {
+      const build = spawnSync(
+        join(ROOT, 'node_modules/.bin/vite'),
+        ['build', '--ssr', 'src/server/main.ts', '--outDir', dir, '--emptyOutDir', '--logLevel', 'error'],
+        { cwd: join(ROOT, 'apps/console'), encoding: 'utf8', timeout: 100_000 },
+      );
+      expect({ status: build.status, stderr: build.status === 0 ? '' : build.stderr }).toEqual({
+        status: 0,
+        stderr: '',
+      });
+      const generated = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      const names = ['@fastify/helmet', '@fastify/static', 'fastify', 'zod'];
+      expect(generated.dependencies).toEqual(
+        Object.fromEntries(names.map((name) => [name, rootPackage.dependencies[name]])),
+      );
+      // Each one is imported by the bundle (nothing listed that it does not need).
+      const bundle = readFileSync(join(dir, 'main.mjs'), 'utf8');
+      for (const name of names) expect(bundle).toContain(`from "${name}"`);
+      const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
+      expect(lock).toEqual(prunedLockfile(rootLock, generated));
+      const run = spawnSync('npm', ['ci', '--omit=dev', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 50_000,
+      });
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
