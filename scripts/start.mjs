@@ -296,9 +296,11 @@ startChild('console', consoleApp.tag, process.execPath, [consoleApp.main], {
 await waitReady(consoleApp);
 if (stopping) await new Promise(() => {});
 
+// The console's registered redirects: localhost on 3003 only, the loopback IP on any port (RFC 8252 §7.3).
+const consoleUrl = CONSOLE_PORT === 3003 ? 'http://localhost:3003' : `http://127.0.0.1:${CONSOLE_PORT}`;
 console.log(`
 ${green('✔ all services are ready')}
-  ${bold(`Open http://localhost:${CONSOLE_PORT}`)}: the console, to follow a token from the login to its revocation
+  ${bold(`Open ${consoleUrl}`)}: the console, to follow a token from the login to its revocation
   auth    ${urls.auth}   (public keys: ${urls.auth}/.well-known/jwks.json)
   users   ${urls.users}
   orders  ${urls.orders}

@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConsoleConfigError, contentSecurityPolicy, loadConsoleConfig } from './console-config';
 import { buildConsoleServer } from './console-server';
 
@@ -117,6 +119,47 @@ describe('console server', () => {
     }
     const post = await app.inject({ method: 'POST', url: '/', payload: 'x' });
     expect(post.statusCode).toBe(404);
+  });
+
+  it('answers a URL it cannot decode with a problem and its headers, never echoing the URL', async () => {
+    const response = await app.inject({ method: 'GET', url: '/callback%ff?code=secret-code-value' });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.headers['content-security-policy']).toBe(contentSecurityPolicy(browser));
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.body).not.toContain('secret-code-value');
+    expect(response.json()).toMatchObject({ status: 400, code: 'bad_request', title: 'Bad Request' });
+  });
+
+  it('answers a folder or an escape under /assets/ with a 404, not a mislabelled 403', async () => {
+    for (const url of ['/assets/', '/assets/../../package.json']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ status: 404, title: 'Not Found', code: 'not_found' });
+    }
+  });
+
+  it('reads the verifiers once a second however many ask', async () => {
+    let reads = 0;
+    const metrics = createServer((_request, response) => {
+      reads += 1;
+      response.end('jwt_verifications_total{result="accepted",reason=""} 1\n');
+    });
+    await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
+    const counted = await buildConsoleServer(browser, webRoot, {
+      users: `http://127.0.0.1:${(metrics.address() as AddressInfo).port}`,
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => counted.inject({ method: 'GET', url: '/verifier-metrics.json' })),
+      );
+      for (const answer of answers) expect(answer.json().targets[0]).toMatchObject({ service: 'users' });
+      expect(reads).toBe(1);
+    } finally {
+      await counted.close();
+      await new Promise<void>((resolve) => metrics.close(() => resolve()));
+    }
   });
 
   it('is ready when it serves', async () => {

@@ -62,6 +62,8 @@ export function readSamples(text: string, names: ReadonlySet<string>): Sample[] 
   return samples;
 }
 
+/** The most of a `/metrics` body read, in characters. */
+const MAX_METRICS_CHARS = 1_000_000;
 const VERIFICATIONS = 'jwt_verifications_total';
 const DELAY = 'revocation_propagation_delay_seconds';
 
@@ -109,7 +111,10 @@ export async function readVerifierFigures(
           await response.body?.cancel();
           return { service, error: `GET /metrics answered ${response.status}` };
         }
-        return verifierFigures(service, response.headers.get('x-instance-id') ?? '?', await response.text());
+        const text = await response.text();
+        // Ours are about 15 KB; a target that answers megabytes is not a verifier's /metrics.
+        if (text.length > MAX_METRICS_CHARS) return { service, error: 'GET /metrics answered too much' };
+        return verifierFigures(service, response.headers.get('x-instance-id') ?? '?', text);
       } catch (error) {
         return { service, error: (error as Error).name === 'TimeoutError' ? 'no answer within 2 s' : 'unreachable' };
       }

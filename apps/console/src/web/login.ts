@@ -94,7 +94,7 @@ export async function beginLogin(
   url.searchParams.set('state', state);
   const steps: LoginStep[] = [
     {
-      title: '1. Discovery (RFC 8414)',
+      title: 'Discovery (RFC 8414)',
       detail: {
         metadata: `${config.issuer}/.well-known/oauth-authorization-server`,
         authorization_endpoint: as.authorization_endpoint,
@@ -102,7 +102,7 @@ export async function beginLogin(
       },
     },
     {
-      title: '2. Redirect to the issuer (RFC 6749 §4.1.1, RFC 7636 §4.3)',
+      title: 'Redirect to the issuer (RFC 6749 §4.1.1, RFC 7636 §4.3)',
       detail: {
         authorization_endpoint: as.authorization_endpoint,
         client_id: config.clientId,
@@ -152,7 +152,7 @@ export async function completeLogin(
   const steps = [
     ...pending.steps,
     {
-      title: '3. Back at the console with a code (RFC 6749 §4.1.2, RFC 9207)',
+      title: 'Back at the console with a code (RFC 6749 §4.1.2, RFC 9207)',
       detail: {
         code: `${code.slice(0, 4)}… (${code.length} characters, single use, 60 s at most; not shown)`,
         state: 'matches the one sent',
@@ -177,7 +177,7 @@ export async function completeLogin(
     throw new Error(describe(error));
   }
   steps.push({
-    title: '4. Code exchanged for an access token (RFC 6749 §4.1.3, RFC 7636 §4.5)',
+    title: 'Code exchanged for an access token (RFC 6749 §4.1.3, RFC 7636 §4.5)',
     detail: {
       token_endpoint: as.token_endpoint ?? '',
       sent: 'grant_type=authorization_code, code, redirect_uri, client_id, code_verifier',

@@ -27,6 +27,9 @@ const SAMPLE_ORDER = { items: [{ sku: 'BOOK-42', quantity: 1, unitPriceCents: 12
 const url = (base: string, path: string) => `${base}${path}`;
 
 async function start(): Promise<void> {
+  // The code leaves the address bar and the history before anything else runs, even if what follows fails.
+  const callback = location.pathname === '/callback' ? new URL(location.href) : undefined;
+  if (callback) history.replaceState(null, '', '/');
   const response = await fetch('/console-config.json', { cache: 'no-store' });
   if (!response.ok) throw new Error(`/console-config.json answered ${response.status}`);
   config = (await response.json()) as BrowserConfig;
@@ -34,10 +37,7 @@ async function start(): Promise<void> {
     `Issuer ${config.issuer} · client ${config.clientId} · users ${config.usersUrl || location.origin} · orders ${config.ordersUrl || location.origin}`;
   metadata = await discover(config);
   wireButtons();
-  if (location.pathname === '/callback') {
-    const callback = new URL(location.href);
-    // The code leaves the address bar and the history before anything else runs (no token or code in a URL).
-    history.replaceState(null, '', '/');
+  if (callback) {
     try {
       const result = await completeLogin(config, metadata, callback, sessionStorage);
       accessToken = result.accessToken;
@@ -53,7 +53,9 @@ function wireButtons(): void {
   const login = async () => {
     try {
       const target = await beginLogin(config, metadata, location.origin, sessionStorage);
-      location.assign(target.toString());
+      // replace, not assign: Back from the console must not land on the authorize URL, where the issuer's
+      // session would mint a fresh code at once and reload the page without its token.
+      location.replace(target.toString());
     } catch (error) {
       showError('login-error', (error as Error).message);
     }
@@ -124,6 +126,11 @@ function showError(id: string, message: string): void {
 
 // ---- 2. the token -------------------------------------------------------------
 
+/** The explanations' `backticked` names as <code>, the rest as text. */
+function withCode(text: string): Array<Node | string> {
+  return text.split('`').map((part, index) => (index % 2 === 1 ? h('code', {}, part) : part));
+}
+
 /**
  * A decoded header or claims set as a table: member, value, and (unless `compact`, for the side-by-side
  * comparison of the exchange) what it is, where it is defined and what the verifier checks.
@@ -150,9 +157,9 @@ function memberTable(
         ...(compact
           ? []
           : [
-              h('td', {}, row.explanation.meaning),
+              h('td', {}, ...withCode(row.explanation.meaning)),
               h('td', {}, row.explanation.rfc),
-              h('td', {}, row.explanation.check),
+              h('td', {}, ...withCode(row.explanation.check)),
             ]),
       ),
     ),
@@ -419,10 +426,13 @@ async function showCharts(): Promise<void> {
         );
       // Prometheus buckets are cumulative: each bar shows the revocations that fell between two bounds.
       let below = 0;
+      let lower = 0;
       const delays = target.propagation.buckets.map((bucket) => {
         const inBucket = bucket.count - below;
         below = bucket.count;
-        const bound = bucket.le === '+Inf' ? 'more' : `≤ ${Number(bucket.le) * 1000} ms`;
+        const upper = Number(bucket.le) * 1000;
+        const bound = bucket.le === '+Inf' ? `over ${lower} ms` : `${lower}–${upper} ms`;
+        lower = upper;
         return bar(bound, inBucket, target.propagation?.count ?? 0, { 'data-le': bucket.le });
       });
       const mean = target.propagation.count ? (target.propagation.sumSeconds / target.propagation.count) * 1000 : 0;

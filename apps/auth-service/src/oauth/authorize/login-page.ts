@@ -79,7 +79,7 @@ export function renderLoginPage(model: LoginPageModel): string {
     'Sign in',
     `<h1>Sign in</h1>
     <p><code>${escapeHtml(model.clientId)}</code> asks to act for you with the scopes
-    <code>${escapeHtml(model.scope)}</code>.</p>
+    <code>${escapeHtml(model.scope)}</code>. The token will carry only those your account's role allows.</p>
     ${alert}
     <form method="post" action="${escapeHtml(model.action)}">
       <input type="hidden" name="request_id" value="${escapeHtml(model.requestId)}">
